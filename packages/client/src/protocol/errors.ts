@@ -1,0 +1,96 @@
+/**
+ * Stable error codes shared by server and SDK (STYLE.md practice 4). A code
+ * never changes meaning once published; the README lists them all.
+ */
+
+/** Every expected failure raftbus reports, by stable code. */
+export const ERROR_CODES = [
+  "NOT_LEADER",          // write/subscribe sent to a follower; `leaderHint` says where to go
+  "NO_LEADER",           // no leader known right now (election in progress); retry
+  "PROPOSAL_DROPPED",    // the log entry was lost to a leader change; safe to retry idempotently
+  "TIMEOUT",             // no answer within the deadline; outcome unknown
+  "TOPIC_NOT_FOUND",
+  "TOPIC_EXISTS",
+  "SUBSCRIPTION_NOT_FOUND",
+  "INVALID_TOPIC",       // bad topic name syntax or reserved prefix
+  "INVALID_PATTERN",     // bad subscription pattern (incl. unsafe regex)
+  "INVALID_FILTER",      // bad filter expression; `details.position` says where
+  "INVALID_ARGUMENT",    // a field out of range or of the wrong type
+  "PAYLOAD_TOO_LARGE",
+  "HEADERS_TOO_LARGE",
+  "RATE_LIMITED",
+  "BACKPRESSURE",        // server queues full; slow down and retry
+  "UNAUTHORIZED",
+  "FORBIDDEN",
+  "BAD_REQUEST",         // malformed frame or unknown request type
+  "UNSUPPORTED_VERSION",
+  "MESSAGE_NOT_FOUND",
+  "CONNECTION_CLOSED",
+  "SHUTTING_DOWN",
+  "STORAGE_CORRUPT",
+  "INTERNAL",
+  "RESPONDER_ERROR",     // request/reply: the responder's handler failed; `message` is its message
+] as const;
+
+/** One of the stable error codes. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+const codeSet: ReadonlySet<string> = new Set(ERROR_CODES);
+
+/** True when `value` is a known error code (for validating what comes off the wire). */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === "string" && codeSet.has(value);
+}
+
+/** The error shape that travels in responses. */
+export interface ErrorInfo {
+  readonly code: ErrorCode;
+  readonly message: string;
+  /** Client address of the leader, with NOT_LEADER. */
+  readonly leaderHint?: string;
+  /** Extra machine-readable facts, e.g. `{ position: 7 }` for INVALID_FILTER. */
+  readonly details?: Readonly<Record<string, string | number | boolean>>;
+}
+
+/** An expected failure with a stable `code`. Bugs are thrown as other errors. */
+export class RaftbusError extends Error {
+  override readonly name = "RaftbusError";
+  readonly code: ErrorCode;
+  readonly leaderHint?: string;
+  readonly details?: Readonly<Record<string, string | number | boolean>>;
+
+  constructor(code: ErrorCode, message: string, extra: { leaderHint?: string; details?: Record<string, string | number | boolean> } = {}) {
+    super(message);
+    this.code = code;
+    if (extra.leaderHint !== undefined) this.leaderHint = extra.leaderHint;
+    if (extra.details !== undefined) this.details = extra.details;
+  }
+
+  /** The wire form of this error. */
+  toInfo(): ErrorInfo {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.leaderHint !== undefined ? { leaderHint: this.leaderHint } : {}),
+      ...(this.details !== undefined ? { details: this.details } : {}),
+    };
+  }
+
+  /** True when this error's code is one of `codes` (or any code when none are given). */
+  is(...codes: ErrorCode[]): boolean {
+    return codes.length === 0 || codes.includes(this.code);
+  }
+
+  /** Rebuild from the wire form. */
+  static fromInfo(info: ErrorInfo): RaftbusError {
+    return new RaftbusError(info.code, info.message, {
+      ...(info.leaderHint !== undefined ? { leaderHint: info.leaderHint } : {}),
+      ...(info.details !== undefined ? { details: { ...info.details } } : {}),
+    });
+  }
+}
+
+/** True when `err` is a RaftbusError, with one of `codes` when given. */
+export function isRaftbusError(err: unknown, ...codes: ErrorCode[]): err is RaftbusError {
+  return err instanceof RaftbusError && err.is(...codes);
+}
