@@ -249,6 +249,15 @@ export class RaftCore {
     return { ok: true };
   }
 
+  /**
+   * Stop leading without changing the term (always safe: a follower of the
+   * same term can at most vote again for nobody new). Used by the driver when
+   * its storage stalls, so clients go to a leader that can make progress.
+   */
+  stepDown(): void {
+    if (this.role === "leader") this.becomeFollower(this.term, null);
+  }
+
   /** The transport finished (or gave up) sending a snapshot to `to`. */
   reportSnapshot(to: NodeId, ok: boolean): void {
     const pr = this.progress.get(to);

@@ -36,9 +36,11 @@ export interface ConfState {
 
 /** One membership change (single-server changes, one at a time; see README). */
 export type ConfChange =
-  | { readonly kind: "addVoter"; readonly node: NodeId }
-  | { readonly kind: "addLearner"; readonly node: NodeId }
-  | { readonly kind: "removeNode"; readonly node: NodeId };
+  | { readonly kind: "addVoter"; readonly node: NodeId; readonly context?: string }
+  | { readonly kind: "addLearner"; readonly node: NodeId; readonly context?: string }
+  | { readonly kind: "removeNode"; readonly node: NodeId; readonly context?: string };
+// `context` is opaque to the core (etcd's ConfChange.Context): the node
+// server puts the new member's peer address there.
 
 /** What a `conf` entry carries: the change and the configuration it produces. */
 export interface ConfEntry {

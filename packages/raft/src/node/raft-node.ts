@@ -1,0 +1,496 @@
+/**
+ * The driver of one Raft node: it owns the timer, the disk and the network
+ * and feeds the pure core. Each turn it takes the core's Ready and does, in
+ * this order: persist (one atomic batch, fsync'd when the Ready says so),
+ * send, apply, advance (etcd-io/raft's node.go contract). Proposals that
+ * arrive while a turn is busy queue up and go into the next turn as one
+ * append — group commit: one fsync covers many proposals.
+ */
+import { assert } from "../core/assert.ts";
+import type { RaftConfig } from "../core/config.ts";
+import { decodeConfEntry } from "../core/membership.ts";
+import type { Rand } from "../core/rand.ts";
+import { SeededRand } from "../core/rand.ts";
+import type { RaftStatus } from "../core/raft.ts";
+import { RaftCore } from "../core/raft.ts";
+import type { ConfChange, ConfState, Entry, NodeId, Ready, SoftState } from "../core/types.ts";
+import type { WritableStorage } from "../storage/level-storage.ts";
+import type { SnapshotStore } from "../storage/snapshot-store.ts";
+import type { Transport } from "../transport/transport.ts";
+import { RaftError } from "./errors.ts";
+import type { StateMachine } from "./state-machine.ts";
+
+/** The few logger methods the driver uses (pino fits). */
+export interface NodeLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** Everything a RaftNode needs; all limits have defaults. */
+export interface RaftNodeOptions<R> {
+  readonly id: NodeId;
+  readonly storage: WritableStorage;
+  readonly snapshots: SnapshotStore;
+  readonly transport: Transport;
+  readonly stateMachine: StateMachine<R>;
+  /** Core tunables (election/heartbeat ticks, batching and in-flight limits). */
+  readonly raft?: Omit<Partial<RaftConfig>, "id" | "applied">;
+  /** Length of one tick. Default 50 ms (so the default election timeout is 0.5–1 s). */
+  readonly tickMs?: number;
+  /** Take a snapshot after this many applied entries. Default 10,000. */
+  readonly snapshotEntries?: number;
+  /** Entries kept below a snapshot for slightly lagging followers. Default 1,000. */
+  readonly trailingEntries?: number;
+  /** A proposal without outcome after this long fails with TIMEOUT. Default 10 s. */
+  readonly proposalTimeoutMs?: number;
+  /** Most proposals waiting for the next turn; more are refused (backpressure). Default 65,536. */
+  readonly proposalQueueMax?: number;
+  /** A leader whose disk write takes longer than this steps down. Default 5 s. */
+  readonly storageStallMs?: number;
+  readonly rand?: Rand;
+  readonly logger?: NodeLogger;
+}
+
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(error: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+interface QueuedProposal<R> {
+  readonly data: Uint8Array;
+  readonly waiter: Waiter<R>;
+}
+
+/** Counters for metrics and benchmarks. */
+export interface RaftNodeStats {
+  /** Storage writes with fsync. */
+  syncedWrites: number;
+  unsyncedWrites: number;
+  proposals: number;
+  /** Core propose() calls: each is one append batch. */
+  proposalBatches: number;
+  appliedEntries: number;
+  snapshotsTaken: number;
+  snapshotsRestored: number;
+}
+
+/** Listener for role/leader/term changes. */
+export type LeaderListener = (soft: SoftState) => void;
+
+/** One running Raft node. */
+export class RaftNode<R = unknown> {
+  readonly id: NodeId;
+  private core!: RaftCore;
+  private readonly o: Required<Omit<RaftNodeOptions<R>, "raft" | "rand" | "logger">> & Pick<RaftNodeOptions<R>, "raft" | "rand" | "logger">;
+  private ticker: ReturnType<typeof setInterval> | undefined;
+  private scheduled = false;
+  private running = false;
+  private stopped = false;
+  private queue: QueuedProposal<R>[] = [];
+  private readonly pending = new Map<number, { term: number; waiter: Waiter<R> }>();
+  private readonly reads = new Map<number, Waiter<number>>();
+  /** Confirmed reads waiting for the applied index to reach theirs. */
+  private readsToApply: { index: number; waiter: Waiter<number> }[] = [];
+  private readCtx = 0;
+  private transfers: { to: NodeId; waiter: Waiter<void> }[] = [];
+  private soft: SoftState = { role: "follower", leader: null, term: 0 };
+  private appliedConf: ConfState = { voters: [], learners: [] };
+  private snapshotting = false;
+  private writeStartedAt = 0;
+  private turnDone: Promise<void> = Promise.resolve();
+  private readonly leaderListeners: LeaderListener[] = [];
+  private readonly confListeners: ((entry: Entry) => void)[] = [];
+  readonly stats: RaftNodeStats = {
+    syncedWrites: 0, unsyncedWrites: 0, proposals: 0, proposalBatches: 0,
+    appliedEntries: 0, snapshotsTaken: 0, snapshotsRestored: 0,
+  };
+
+  constructor(options: RaftNodeOptions<R>) {
+    this.id = options.id;
+    this.o = {
+      tickMs: 50, snapshotEntries: 10_000, trailingEntries: 1_000, proposalTimeoutMs: 10_000,
+      proposalQueueMax: 65_536, storageStallMs: 5_000, ...options,
+    };
+    assert(this.o.tickMs >= 1, "tickMs must be ≥ 1");
+    assert(this.o.snapshotEntries >= 1 && this.o.trailingEntries >= 0, "snapshotEntries ≥ 1, trailingEntries ≥ 0");
+  }
+
+  /** Recover (restoring the latest snapshot into the application if it is behind), then start ticking and serving. */
+  async start(): Promise<void> {
+    const { storage, snapshots, stateMachine } = this.o;
+    const meta = storage.snapshot();
+    this.appliedConf = storage.initialState().confState;
+    if (stateMachine.appliedIndex() < meta.index) {
+      // Crashed between recording an installed snapshot and restoring it, or the app lost its state.
+      await stateMachine.restore(meta, snapshots.open(meta.index));
+      this.stats.snapshotsRestored++;
+    }
+    this.appliedConf = await this.confAt(stateMachine.appliedIndex(), meta.conf);
+    this.core = new RaftCore(
+      { ...this.o.raft, id: this.id, applied: stateMachine.appliedIndex() },
+      storage,
+      this.o.rand ?? new SeededRand(randomSeed()),
+    );
+    const t = this.o.transport;
+    t.onMessage((m) => this.onMessage(m));
+    t.onSnapshotStatus((to, ok) => this.withCore((c) => c.reportSnapshot(to, ok)));
+    t.onUnreachable((peer) => this.withCore((c) => c.reportUnreachable(peer)));
+    await t.start();
+    this.ticker = setInterval(() => this.onTick(), this.o.tickMs);
+    this.ticker.unref?.();
+    this.schedule();
+  }
+
+  /** Membership in force at `index`: the snapshot's, updated by conf entries up to it. */
+  private async confAt(index: number, base: ConfState): Promise<ConfState> {
+    const s = this.o.storage;
+    let conf = base;
+    const lo = Math.max(s.snapshot().index + 1, s.firstIndex());
+    if (lo <= index) {
+      for (const e of s.entries(lo, index + 1, Number.MAX_SAFE_INTEGER)) {
+        if (e.type === "conf") conf = decodeConfEntry(e.data).conf;
+      }
+    }
+    return conf;
+  }
+
+  // ------------------------------------------------------------ public API
+
+  /**
+   * Propose an application entry. Resolves with the state machine's result
+   * once it is committed (on a majority's disks) and applied here.
+   */
+  propose(data: Uint8Array): Promise<R> {
+    const refusal = this.refuseWrite();
+    if (refusal) return Promise.reject(refusal);
+    if (this.queue.length >= this.o.proposalQueueMax) {
+      return Promise.reject(new RaftError("PROPOSAL_DROPPED", "proposal queue full; retry later"));
+    }
+    return new Promise<R>((resolve, reject) => {
+      const waiter = this.waiter(resolve, reject, this.o.proposalTimeoutMs, "proposal");
+      this.queue.push({ data, waiter });
+      this.schedule();
+    });
+  }
+
+  /** Propose a membership change; resolves once it is applied here. */
+  proposeConfChange(change: ConfChange): Promise<void> {
+    const refusal = this.refuseWrite();
+    if (refusal) return Promise.reject(refusal);
+    const r = this.core.proposeConfChange(change);
+    if (!r.ok) return Promise.reject(new RaftError(r.code, r.reason, r.leader));
+    this.schedule();
+    return new Promise<void>((resolve, reject) => {
+      const waiter = this.waiter<R>(() => resolve(), reject, this.o.proposalTimeoutMs, "membership change");
+      this.pending.set(r.firstIndex, { term: r.term, waiter });
+    });
+  }
+
+  /**
+   * A linearizable read barrier (thesis §6.4): resolves with an index once
+   * this node (the leader) confirmed its leadership and applied up to it, so
+   * local state then reflects every write acknowledged before the call.
+   */
+  readIndex(timeoutMs = this.o.proposalTimeoutMs): Promise<number> {
+    if (this.stopped) return Promise.reject(new RaftError("SHUTTING_DOWN", "node is stopping"));
+    const ctx = ++this.readCtx;
+    const r = this.core.readIndex(ctx);
+    if (!r.ok) return Promise.reject(new RaftError(r.code, r.reason, r.leader));
+    this.schedule();
+    return new Promise<number>((resolve, reject) => {
+      this.reads.set(ctx, this.waiter(resolve, reject, timeoutMs, "read index", () => this.reads.delete(ctx)));
+    });
+  }
+
+  /** Hand leadership to `to`; resolves once this node sees `to` lead. */
+  transferLeader(to: NodeId, timeoutMs = this.o.tickMs * 40): Promise<void> {
+    if (this.stopped) return Promise.reject(new RaftError("SHUTTING_DOWN", "node is stopping"));
+    if (this.soft.leader === to) return Promise.resolve();
+    const r = this.core.transferLeader(to);
+    if (!r.ok) return Promise.reject(new RaftError(r.code, r.reason, r.leader));
+    this.schedule();
+    return new Promise<void>((resolve, reject) => {
+      const entry = { to, waiter: this.waiter<void>(resolve, reject, timeoutMs, "leader transfer", () => {
+        this.transfers = this.transfers.filter((t) => t !== entry);
+      }) };
+      this.transfers.push(entry);
+    });
+  }
+
+  /** Called on every role/leader/term change. */
+  onLeaderChange(listener: LeaderListener): void {
+    this.leaderListeners.push(listener);
+  }
+
+  /** Called after each membership entry is applied here. */
+  onConfApplied(listener: (entry: Entry) => void): void {
+    this.confListeners.push(listener);
+  }
+
+  /** The core's state plus the applied membership. */
+  status(): RaftStatus & { appliedConf: ConfState } {
+    return { ...this.core.status(), appliedConf: this.appliedConf };
+  }
+
+  isLeader(): boolean {
+    return this.soft.role === "leader";
+  }
+
+  leaderId(): NodeId | null {
+    return this.soft.leader;
+  }
+
+  /**
+   * Stop: no new work is accepted, the current turn finishes (so everything
+   * acknowledged is on disk), waiters fail with SHUTTING_DOWN, the transport
+   * closes. The caller closes storage and the state machine afterwards.
+   */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.ticker) clearInterval(this.ticker);
+    await this.turnDone;
+    const err = new RaftError("SHUTTING_DOWN", "node is stopping");
+    for (const q of this.queue) this.settle(q.waiter, err);
+    this.queue = [];
+    for (const p of this.pending.values()) this.settle(p.waiter, err);
+    this.pending.clear();
+    this.failReads(err);
+    for (const t of this.transfers) this.settle(t.waiter, err);
+    this.transfers = [];
+    await this.o.transport.stop();
+  }
+
+  // ------------------------------------------------------------ event loop
+
+  private onMessage(m: Parameters<RaftCore["step"]>[0]): void {
+    this.withCore((c) => {
+      if (m.to === this.id) c.step(m);
+    });
+  }
+
+  private onTick(): void {
+    this.withCore((c) => c.tick());
+    this.checkStorageStall();
+  }
+
+  private withCore(f: (c: RaftCore) => void): void {
+    if (this.stopped || this.core === undefined) return;
+    f(this.core);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.running) return; // the running turn loops until the core is idle
+      this.turnDone = this.turn();
+    });
+  }
+
+  private async turn(): Promise<void> {
+    this.running = true;
+    try {
+      do {
+        this.flushProposals();
+        while (!this.stopped && this.core.hasReady()) await this.handleReady(this.core.ready());
+      } while (!this.stopped && (this.queue.length > 0 || this.core.hasReady()));
+    } catch (err) {
+      // A storage or state-machine failure leaves the node unable to keep its promises: crash loudly.
+      this.o.logger?.error({ err }, "raft node turn failed; stopping");
+      this.running = false;
+      void this.stop();
+      throw err;
+    }
+    this.running = false;
+    void this.maybeSnapshot();
+  }
+
+  /** All proposals queued since the last turn go into one append (group commit). */
+  private flushProposals(): void {
+    if (this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    const r = this.core.propose(batch.map((q) => q.data));
+    if (!r.ok) {
+      const err = new RaftError(r.code, r.reason, r.leader);
+      for (const q of batch) this.settle(q.waiter, err);
+      return;
+    }
+    this.stats.proposals += batch.length;
+    this.stats.proposalBatches++;
+    batch.forEach((q, i) => this.pending.set(r.firstIndex + i, { term: r.term, waiter: q.waiter }));
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    // 1. persist
+    if (rd.snapshot || rd.entries.length > 0 || rd.hardState) {
+      this.writeStartedAt = Date.now();
+      await this.o.storage.write(
+        { ...(rd.snapshot ? { snapshot: rd.snapshot } : {}), entries: rd.entries, ...(rd.hardState ? { hardState: rd.hardState } : {}) },
+        { sync: rd.mustSync },
+      );
+      this.writeStartedAt = 0;
+      if (rd.mustSync) this.stats.syncedWrites++;
+      else this.stats.unsyncedWrites++;
+    }
+    // 2. send (only now may acks and votes leave: what they promise is on disk)
+    if (rd.messages.length > 0) this.o.transport.send(rd.messages);
+    // 3. apply
+    if (rd.snapshot) await this.restoreSnapshot(rd.snapshot);
+    if (rd.committedEntries.length > 0) await this.apply(rd.committedEntries);
+    for (const rs of rd.readStates) this.confirmRead(rs.ctx, rs.index);
+    this.releaseReads();
+    if (rd.softState) this.onSoftState(rd.softState);
+    // 4. advance
+    this.core.advance(rd);
+  }
+
+  private async restoreSnapshot(meta: NonNullable<Ready["snapshot"]>): Promise<void> {
+    await this.o.stateMachine.restore(meta, this.o.snapshots.open(meta.index));
+    this.stats.snapshotsRestored++;
+    this.appliedConf = meta.conf;
+    // Proposals the snapshot covers have an unknown outcome here.
+    for (const [index, p] of this.pending) {
+      if (index > meta.index) continue;
+      this.pending.delete(index);
+      this.settle(p.waiter, new RaftError("PROPOSAL_DROPPED", "outcome unknown: replaced by a snapshot"));
+    }
+  }
+
+  private async apply(entries: readonly Entry[]): Promise<void> {
+    const results = await this.o.stateMachine.apply(entries);
+    assert(results.length === entries.length, () => `state machine returned ${results.length} results for ${entries.length} entries`);
+    this.stats.appliedEntries += entries.length;
+    entries.forEach((e, i) => {
+      if (e.type === "conf") {
+        this.appliedConf = decodeConfEntry(e.data).conf;
+        for (const l of this.confListeners) l(e);
+      }
+      const p = this.pending.get(e.index);
+      if (p === undefined) return;
+      this.pending.delete(e.index);
+      if (p.term === e.term) this.settle(p.waiter, undefined, results[i] as R);
+      else this.settle(p.waiter, new RaftError("PROPOSAL_DROPPED", "entry was overwritten by a new leader; retry"));
+    });
+  }
+
+  private confirmRead(ctx: number, index: number): void {
+    const w = this.reads.get(ctx);
+    if (w === undefined) return;
+    this.reads.delete(ctx);
+    this.readsToApply.push({ index, waiter: w });
+  }
+
+  private releaseReads(): void {
+    if (this.readsToApply.length === 0) return;
+    const applied = this.o.stateMachine.appliedIndex();
+    const still: typeof this.readsToApply = [];
+    for (const r of this.readsToApply) {
+      if (r.index <= applied) this.settle(r.waiter, undefined, r.index);
+      else still.push(r);
+    }
+    this.readsToApply = still;
+  }
+
+  private onSoftState(soft: SoftState): void {
+    const wasLeader = this.soft.role === "leader";
+    this.soft = soft;
+    if (wasLeader && soft.role !== "leader") {
+      this.failReads(new RaftError("NOT_LEADER", "leadership lost", soft.leader));
+    }
+    for (const t of this.transfers) if (soft.leader === t.to) this.settle(t.waiter, undefined, undefined);
+    this.transfers = this.transfers.filter((t) => soft.leader !== t.to);
+    for (const l of this.leaderListeners) l(soft);
+  }
+
+  private failReads(err: Error): void {
+    for (const w of this.reads.values()) this.settle(w, err);
+    this.reads.clear();
+    for (const r of this.readsToApply) this.settle(r.waiter, err);
+    this.readsToApply = [];
+  }
+
+  /** A leader whose disk has not finished a write within storageStallMs steps down (issue: stalled-disk leaders). */
+  private checkStorageStall(): void {
+    if (this.writeStartedAt === 0 || this.soft.role !== "leader") return;
+    const stalledMs = Date.now() - this.writeStartedAt;
+    if (stalledMs < this.o.storageStallMs) return;
+    this.o.logger?.warn({ stalledMs }, "storage stalled; stepping down as leader");
+    this.core.stepDown();
+    this.schedule();
+  }
+
+  // ------------------------------------------------------------ snapshots
+
+  /** Snapshot the application every `snapshotEntries` applied entries, then compact the log. */
+  private async maybeSnapshot(): Promise<void> {
+    const { storage, snapshots, stateMachine } = this.o;
+    const index = stateMachine.appliedIndex();
+    if (this.snapshotting || this.stopped || index - storage.snapshot().index < this.o.snapshotEntries) return;
+    const term = storage.term(index);
+    if (term === undefined) return;
+    this.snapshotting = true;
+    try {
+      const meta = { index, term, conf: this.appliedConf };
+      // snapshot() captures the state at the current applied index synchronously.
+      await snapshots.save(meta, stateMachine.snapshot());
+      await storage.compact(meta, index - this.o.trailingEntries + 1);
+      await snapshots.prune(index);
+      this.stats.snapshotsTaken++;
+      this.o.logger?.info({ index, term }, "snapshot taken; log compacted");
+    } catch (err) {
+      this.o.logger?.warn({ err }, "snapshot failed; will retry");
+    } finally {
+      this.snapshotting = false;
+    }
+  }
+
+  /** Take a snapshot now regardless of the entry count (maintenance on demand). */
+  async snapshotNow(): Promise<void> {
+    const saved = this.o.snapshotEntries;
+    (this.o as { snapshotEntries: number }).snapshotEntries = 1;
+    try {
+      await this.maybeSnapshot();
+    } finally {
+      (this.o as { snapshotEntries: number }).snapshotEntries = saved;
+    }
+  }
+
+  // ------------------------------------------------------------ helpers
+
+  private refuseWrite(): RaftError | undefined {
+    if (this.stopped) return new RaftError("SHUTTING_DOWN", "node is stopping");
+    if (this.core === undefined) return new RaftError("NOT_LEADER", "node not started", null);
+    if (this.soft.role !== "leader" && this.core.role !== "leader") {
+      return new RaftError("NOT_LEADER", "not the leader", this.core.leader);
+    }
+    return undefined;
+  }
+
+  private waiter<T>(resolve: (v: T) => void, reject: (e: Error) => void, timeoutMs: number, what: string, onTimeout?: () => void): Waiter<T> {
+    const w: Waiter<T> = {
+      resolve, reject,
+      timer: setTimeout(() => {
+        onTimeout?.();
+        reject(new RaftError("TIMEOUT", `${what} timed out after ${timeoutMs} ms; it may still take effect`));
+      }, timeoutMs),
+    };
+    w.timer.unref?.();
+    return w;
+  }
+
+  private settle<T>(w: Waiter<T>, err: Error | undefined, value?: T): void {
+    clearTimeout(w.timer);
+    if (err) w.reject(err);
+    else w.resolve(value as T);
+  }
+}
+
+function randomSeed(): number {
+  return (Math.random() * 0x1_0000_0000) >>> 0;
+}

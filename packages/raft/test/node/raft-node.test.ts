@@ -1,0 +1,115 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { KvStateMachine, encodeKv } from "../../src/example/kv-state-machine.ts";
+import { RaftError } from "../../src/node/errors.ts";
+import { RaftNode } from "../../src/node/raft-node.ts";
+import { snapshotSinkFor, snapshotSourceFor } from "../../src/node/snapshot-wiring.ts";
+import { MemorySnapshotStore } from "../../src/storage/snapshot-store-memory.ts";
+import { MemoryNetwork } from "../../src/transport/memory-transport.ts";
+import { MemoryAdapter } from "../storage/helpers.ts";
+
+const ids = ["a", "b", "c"];
+
+interface TestNode {
+  node: RaftNode;
+  kv: KvStateMachine;
+  storage: MemoryAdapter;
+  snapshots: MemorySnapshotStore;
+}
+
+let nodes: TestNode[] = [];
+
+async function startCluster(opts: { snapshotEntries?: number } = {}): Promise<{ net: MemoryNetwork; nodes: TestNode[] }> {
+  const net = new MemoryNetwork();
+  nodes = [];
+  for (const id of ids) {
+    const storage = MemoryAdapter.fresh({ voters: ids, learners: [] });
+    const snapshots = new MemorySnapshotStore();
+    const kv = new KvStateMachine();
+    const transport = net.createTransport(id, { snapshotSource: snapshotSourceFor(snapshots), snapshotSink: snapshotSinkFor(snapshots) });
+    transport.setPeers(new Map(ids.map((p) => [p, p])));
+    const node = new RaftNode({ id, storage, snapshots, transport, stateMachine: kv, tickMs: 5, snapshotEntries: opts.snapshotEntries ?? 10_000, trailingEntries: 5 });
+    nodes.push({ node, kv, storage, snapshots });
+  }
+  await Promise.all(nodes.map((n) => n.node.start()));
+  return { net, nodes };
+}
+
+async function waitFor<T>(f: () => T | undefined, timeoutMs = 5000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error("condition not reached in time");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const leaderOf = (ns: TestNode[]) => waitFor(() => ns.find((n) => n.node.isLeader()));
+
+afterEach(async () => {
+  await Promise.all(nodes.map((n) => n.node.stop()));
+});
+
+describe("RaftNode driver (in-memory transport)", () => {
+  it("elects a leader and commits proposals with apply results", async () => {
+    const { nodes: ns } = await startCluster();
+    const leader = await leaderOf(ns);
+    const r = await leader.node.propose(encodeKv({ key: "x", value: "1" }));
+    expect(r).toMatchObject({ previous: null });
+    const r2 = await leader.node.propose(encodeKv({ key: "x", value: "2" }));
+    expect(r2).toMatchObject({ previous: "1" });
+    await waitFor(() => (ns.every((n) => n.kv.get("x") === "2") ? true : undefined));
+  });
+
+  it("batches proposals of one turn into one append (group commit)", async () => {
+    const { nodes: ns } = await startCluster();
+    const leader = await leaderOf(ns);
+    const before = { ...leader.node.stats };
+    await Promise.all(Array.from({ length: 200 }, (_, i) => leader.node.propose(encodeKv({ key: `k${i}`, value: "v" }))));
+    const batches = leader.node.stats.proposalBatches - before.proposalBatches;
+    const syncs = leader.node.stats.syncedWrites - before.syncedWrites;
+    expect(batches).toBeLessThan(20);
+    expect(syncs).toBeLessThan(60);
+  });
+
+  it("a follower refuses proposals with NOT_LEADER and a leader hint", async () => {
+    const { nodes: ns } = await startCluster();
+    const leader = await leaderOf(ns);
+    await leader.node.propose(encodeKv({ key: "x", value: "1" }));
+    const follower = await waitFor(() => ns.find((n) => !n.node.isLeader() && n.node.leaderId() === leader.node.id));
+    const err = await follower.node.propose(encodeKv({ key: "y", value: "1" })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RaftError);
+    expect((err as RaftError).code).toBe("NOT_LEADER");
+    expect((err as RaftError).leaderHint).toBe(leader.node.id);
+  });
+
+  it("readIndex resolves after applying everything acknowledged before it", async () => {
+    const { nodes: ns } = await startCluster();
+    const leader = await leaderOf(ns);
+    await leader.node.propose(encodeKv({ key: "r", value: "1" }));
+    const idx = await leader.node.readIndex();
+    expect(leader.kv.get("r")).toBe("1");
+    expect(idx).toBeGreaterThan(0);
+  });
+
+  it("transfers leadership", async () => {
+    const { nodes: ns } = await startCluster();
+    const leader = await leaderOf(ns);
+    await leader.node.propose(encodeKv({ key: "t", value: "1" }));
+    const target = ns.find((n) => n !== leader)!;
+    await leader.node.transferLeader(target.node.id);
+    await waitFor(() => (target.node.isLeader() ? true : undefined));
+  });
+
+  it("snapshots, compacts, and catches up a lagging follower by snapshot", async () => {
+    const { net, nodes: ns } = await startCluster({ snapshotEntries: 20 });
+    const leader = await leaderOf(ns);
+    const lagging = ns.find((n) => n !== leader)!;
+    net.isolate(lagging.node.id);
+    for (let i = 0; i < 60; i++) await leader.node.propose(encodeKv({ key: `s${i}`, value: String(i) }));
+    await waitFor(() => (leader.storage.firstIndex() > 5 ? true : undefined));
+    net.heal();
+    await waitFor(() => (lagging.kv.get("s59") === "59" ? true : undefined), 10_000);
+    expect(lagging.node.stats.snapshotsRestored).toBeGreaterThan(0);
+  });
+});
