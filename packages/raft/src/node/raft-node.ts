@@ -101,6 +101,7 @@ export class RaftNode<R = unknown> {
   private writeStartedAt = 0;
   private turnDone: Promise<void> = Promise.resolve();
   private readonly leaderListeners: LeaderListener[] = [];
+  private readonly lastContactAt = new Map<NodeId, number>();
   private readonly confListeners: ((entry: Entry) => void)[] = [];
   readonly stats: RaftNodeStats = {
     syncedWrites: 0, unsyncedWrites: 0, proposals: 0, proposalBatches: 0,
@@ -265,7 +266,13 @@ export class RaftNode<R = unknown> {
 
   // ------------------------------------------------------------ event loop
 
+  /** When each peer was last heard from (ms since epoch), for status pages. */
+  lastContact(): ReadonlyMap<NodeId, number> {
+    return this.lastContactAt;
+  }
+
   private onMessage(m: Parameters<RaftCore["step"]>[0]): void {
+    this.lastContactAt.set(m.from, Date.now());
     this.withCore((c) => {
       if (m.to === this.id) c.step(m);
     });

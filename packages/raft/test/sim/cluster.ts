@@ -97,6 +97,9 @@ export class SimCluster implements NodeHost {
   constructor(readonly opts: SimOptions) {
     this.rand = new SeededRand(opts.seed);
     this.net = new SimNetwork(this.rand);
+    this.net.onDrop = (env) => {
+      if (env.msg.type === "snap") this.snapReports.push({ from: env.msg.from, to: env.msg.to, ok: false });
+    };
     const ids = Array.from({ length: opts.voters + opts.spares }, (_, i) => `n${i + 1}`);
     const voters = ids.slice(0, opts.voters);
     for (const id of ids) {
@@ -110,11 +113,7 @@ export class SimCluster implements NodeHost {
 
   send(env: Envelope): void {
     this.stats.messages++;
-    const before = this.net.dropped;
     this.net.send(this.now, env);
-    if (env.msg.type === "snap" && this.net.dropped > before) {
-      this.snapReports.push({ from: env.msg.from, to: env.msg.to, ok: false });
-    }
   }
 
   acked(_node: NodeId, p: PendingProposal): void {

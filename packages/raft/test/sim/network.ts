@@ -38,6 +38,9 @@ export class SimNetwork {
   delivered = 0;
   dropped = 0;
 
+  /** Told about every dropped message (the transport reports lost snapshots to Raft). */
+  onDrop: (env: Envelope) => void = () => {};
+
   constructor(private readonly rand: SeededRand) {}
 
   /** Queue a message at simulated time `now`. */
@@ -45,6 +48,7 @@ export class SimNetwork {
     this.sent++;
     if (this.rand.chance(this.faults.dropRate)) {
       this.dropped++;
+      this.onDrop(env);
       return;
     }
     this.enqueue(now, env);
@@ -72,8 +76,12 @@ export class SimNetwork {
     }
     const out: Envelope[] = [];
     for (const e of b) {
-      if (this.blocked.has(linkKey(e.msg.from, e.msg.to))) this.dropped++;
-      else out.push(e);
+      if (this.blocked.has(linkKey(e.msg.from, e.msg.to))) {
+        this.dropped++;
+        this.onDrop(e);
+      } else {
+        out.push(e);
+      }
     }
     this.delivered += out.length;
     return out;

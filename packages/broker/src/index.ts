@@ -1,0 +1,48 @@
+/**
+ * @raftbus/broker: the broker state machine applied from the committed Raft
+ * log (SPEC §2–§4, §6), its command set, dispatcher and read-side queries.
+ * (The node server will add its exports here.)
+ */
+
+// The state machine
+export { BrokerStateMachine } from "./broker-state-machine.ts";
+export type { BrokerOpenOptions } from "./broker-state-machine.ts";
+
+// Configuration and limits
+export { BUDGETS, DEFAULT_CONFIG, HARD_LIMITS, makeConfig, validateConfig } from "./config.ts";
+export type { Backoff, BrokerConfig, CommandLimits, Retention, SubscriptionDefaults } from "./config.ts";
+
+// Commands
+export type * from "./commands/types.ts";
+export { COMMAND_TYPES } from "./commands/types.ts";
+export { COMMAND_VERSION, decodeCommand, encodeCommand } from "./commands/codec.ts";
+export { validateCommand, validateStampedMessage } from "./commands/validate.ts";
+export type { ValidateOptions } from "./commands/validate.ts";
+export { buildPublish, checkProposal, generateMessageId, subscriptionDefaults } from "./commands/build.ts";
+export type { BuildPublishInput, SubscriptionRequest } from "./commands/build.ts";
+
+// Results of applied commands
+export type * from "./state/results.ts";
+export { backoffDelay } from "./state/delivery.ts";
+export { effectiveGuarantee } from "./state/subscription.ts";
+
+// Dispatcher
+export { Dispatcher, PRIORITY_SCHEDULE, deliverCommand } from "./dispatcher/dispatcher.ts";
+export type { ConsumerCredit, DeliveryBatch, DispatchRequest, DispatcherOptions, PlannedDelivery } from "./dispatcher/dispatcher.ts";
+
+// Queries
+export { READ_LIMIT_MAX } from "./queries/queries.ts";
+export type {
+  BrokerStats, DeliveredMessage, DlqEntry, SubscriptionInfo, SubscriptionSummary, TopicInfo, TopicSubscriptionLag, TopicSummary,
+} from "./queries/queries.ts";
+
+// Topic names, patterns and filters
+export { isSystemTopic, validateHeaders, validateTopicName } from "./topic/topic-name.ts";
+export { compilePattern } from "./pattern/pattern.ts";
+export type { CompiledPattern, PatternKind } from "./pattern/pattern.ts";
+export { SubscriptionIndex } from "./pattern/subscription-index.ts";
+export { compileFilter } from "./filter/index.ts";
+export type { CompiledFilter } from "./filter/index.ts";
+
+// The node server
+export * from "./server/index.ts";

@@ -1,0 +1,20 @@
+/** The handler table: one handler per client request kind (aedes-style). */
+import type { Handler, HandlerTable } from "../node-server.ts";
+import { dlqList, dlqPurge, dlqReplay, listSubscriptions, maintenance, stats } from "./admin.ts";
+import { addNode, clusterStatus, ping, removeNode, transferLeader } from "./cluster.ts";
+import { publish } from "./publish.ts";
+import { ack, credit, fail, subscribe, unsubscribe } from "./subscribe.ts";
+import { createTopic, deleteTopic, listTopics, topicInfo } from "./topics.ts";
+
+/** Every request kind the node serves. */
+export function brokerHandlers(): HandlerTable {
+  const table = {
+    publish, subscribe, unsubscribe, credit, ack, fail,
+    "topic.create": createTopic, "topic.list": listTopics, "topic.info": topicInfo, "topic.delete": deleteTopic,
+    "subscription.list": listSubscriptions, "dlq.list": dlqList, "dlq.replay": dlqReplay, "dlq.purge": dlqPurge,
+    maintenance, stats,
+    "cluster.status": clusterStatus, "cluster.add-node": addNode, "cluster.remove-node": removeNode,
+    "cluster.transfer-leader": transferLeader, ping,
+  };
+  return table as unknown as Record<keyof typeof table, Handler>;
+}

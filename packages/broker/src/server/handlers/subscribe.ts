@@ -1,0 +1,95 @@
+/**
+ * Subscriptions and delivery feedback: subscribe (create or resume the
+ * replicated subscription, then attach this session as a consumer),
+ * unsubscribe, credit, ack and fail. Acks and fails go through the log so
+ * they survive failover.
+ */
+import { RaftbusError } from "@raftbus/client/protocol";
+import type {
+  AckRequest, AckResponse, CreditRequest, CreditResponse, EmptyBody, FailRequest, FailResponse,
+  SubscribeRequest, SubscribeResponse, UnsubscribeRequest,
+} from "@raftbus/client/protocol";
+import type { Command } from "../../commands/types.ts";
+import { CONSUMERS_PER_SESSION_MAX } from "../consumers.ts";
+import type { Consumer } from "../consumers.ts";
+import type { HandlerContext } from "../node-server.ts";
+import { proposeCommand } from "../proposer.ts";
+import type { ClientSession } from "../session.ts";
+import { requireLeader } from "./leader.ts";
+
+let ephemeralSeq = 0;
+
+/** `subscribe`. */
+export async function subscribe(ctx: HandlerContext, session: ClientSession, body: SubscribeRequest): Promise<SubscribeResponse> {
+  requireLeader(ctx);
+  if (ctx.server.consumers.countForSession(session) >= CONSUMERS_PER_SESSION_MAX) {
+    throw new RaftbusError("INVALID_ARGUMENT", `a session may hold at most ${CONSUMERS_PER_SESSION_MAX} subscriptions`);
+  }
+  const durable = body.name !== undefined;
+  const name = body.name ?? `_eph.${session.id}.${++ephemeralSeq}`;
+  const spec = ctx.broker.subscriptionSpec({
+    name, pattern: body.pattern, ephemeral: !durable,
+    ...(durable ? {} : { sessionId: session.id }),
+    ...(body.filter !== undefined ? { filter: body.filter } : {}),
+    ...(body.guarantee !== undefined ? { guarantee: body.guarantee } : {}),
+    ...(body.from !== undefined ? { start: body.from } : {}),
+    ...(body.maxInFlight !== undefined ? { maxInFlight: Math.min(body.maxInFlight, ctx.server.limits.maxInFlight) } : {}),
+    ...(body.ackTimeoutMs !== undefined ? { ackTimeoutMs: body.ackTimeoutMs } : {}),
+    ...(body.maxRetries !== undefined ? { maxRetries: body.maxRetries } : {}),
+    ...(body.backoff !== undefined ? { backoff: body.backoff } : {}),
+  });
+  const res = await proposeCommand(ctx.raft, ctx.broker.checkProposal({ type: "createSubscription", now: Date.now(), subscription: spec }) as Command & { type: "createSubscription" });
+  const consumer = ctx.server.consumers.attach(session, name, durable, spec.maxInFlight, Math.min(body.credit ?? spec.maxInFlight, spec.maxInFlight));
+  ctx.server.pump();
+  return { subscriptionId: consumer.id, durable, resumed: durable && !res.created, maxInFlight: spec.maxInFlight };
+}
+
+function consumerOf(ctx: HandlerContext, session: ClientSession, subscriptionId: string): Consumer {
+  const c = ctx.server.consumers.get(subscriptionId);
+  if (c === undefined || c.session !== session) {
+    throw new RaftbusError("SUBSCRIPTION_NOT_FOUND", `no subscription ${subscriptionId} on this connection (re-subscribe after a reconnect or leader change)`);
+  }
+  return c;
+}
+
+/** `unsubscribe`: detach; delete the replicated state for ephemeral subscriptions or when asked. */
+export async function unsubscribe(ctx: HandlerContext, session: ClientSession, body: UnsubscribeRequest): Promise<EmptyBody> {
+  const c = consumerOf(ctx, session, body.subscriptionId);
+  ctx.server.consumers.detach(c.id);
+  if ((!c.durable || body.delete === true) && ctx.server.consumers.membersOf(c.subscription) === 0) {
+    requireLeader(ctx);
+    await proposeCommand(ctx.raft, ctx.broker.checkProposal({ type: "deleteSubscription", now: Date.now(), name: c.subscription }) as Command & { type: "deleteSubscription" });
+  }
+  return {};
+}
+
+/** `credit`: the client can take more deliveries. */
+export async function credit(ctx: HandlerContext, session: ClientSession, body: CreditRequest): Promise<CreditResponse> {
+  const c = consumerOf(ctx, session, body.subscriptionId);
+  c.credit = Math.min(c.credit + body.credit, c.maxInFlight);
+  ctx.server.pump();
+  return { credit: c.credit };
+}
+
+/** `ack`: committed through the log; idempotent. */
+export async function ack(ctx: HandlerContext, session: ClientSession, body: AckRequest): Promise<AckResponse> {
+  requireLeader(ctx);
+  const c = consumerOf(ctx, session, body.subscriptionId);
+  const res = await proposeCommand(ctx.raft, ctx.broker.checkProposal({
+    type: "ack", now: Date.now(), subscription: c.subscription, items: body.messages.map((m) => ({ topic: m.topic, offset: m.offset })),
+  }) as Command & { type: "ack" });
+  ctx.server.pump();
+  return { acked: res.acked.filter(Boolean).length };
+}
+
+/** `fail`: retry after backoff, or dead-letter after maxRetries. */
+export async function fail(ctx: HandlerContext, session: ClientSession, body: FailRequest): Promise<FailResponse> {
+  requireLeader(ctx);
+  const c = consumerOf(ctx, session, body.subscriptionId);
+  const res = await proposeCommand(ctx.raft, ctx.broker.checkProposal({
+    type: "fail", now: Date.now(), subscription: c.subscription,
+    items: body.messages.map((m) => ({ topic: m.topic, offset: m.offset, reason: m.reason })),
+  }) as Command & { type: "fail" });
+  ctx.server.pump();
+  return { failed: res.outcomes.filter((o) => o !== "ignored").length, deadLettered: res.outcomes.filter((o) => o === "dead-lettered").length };
+}

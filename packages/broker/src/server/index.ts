@@ -1,0 +1,6 @@
+/** The node server: client protocol, HTTP endpoints, leader duties. */
+export * from "./config.ts";
+export * from "./node-server.ts";
+export * from "./leader-duties.ts";
+export * from "./http-routes.ts";
+export { brokerHandlers } from "./handlers/index.ts";

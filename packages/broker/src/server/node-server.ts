@@ -1,0 +1,282 @@
+/**
+ * A raftbus node: the Raft node, the broker state machine, the peer
+ * transport, and the client endpoint (WebSocket + HTTP on one port). It is
+ * assembled by the composition root (packages/cli), which owns the objects'
+ * construction; this class owns their lifecycle.
+ */
+import { createServer } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer } from "ws";
+import type { AnyRequestFrame, ErrorInfo, HelloFrame, RequestKind, ServerLimits } from "@raftbus/client/protocol";
+import { DEFAULT_SERVER_LIMITS, RaftbusError } from "@raftbus/client/protocol";
+import type { Entry, RaftNode, SnapshotStore, SoftState, WritableStorage } from "@raftbus/raft";
+import { decodeConfEntry } from "@raftbus/raft";
+import type { BrokerStateMachine } from "../broker-state-machine.ts";
+import { ConsumerRegistry } from "./consumers.ts";
+import type { NodeConfig, PeerSpec } from "./config.ts";
+import { clientAddress } from "./config.ts";
+import { toErrorInfo } from "./errors.ts";
+import type { Metric, NodeStatus } from "./http-routes.ts";
+import { handleHttp } from "./http-routes.ts";
+import { ClientSession } from "./session.ts";
+import type { SessionLimits } from "./session.ts";
+
+/** The logger methods the server uses (pino fits). */
+export interface ServerLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** One request handler: validated body in, response body out, or a thrown RaftbusError. */
+export type Handler = (ctx: HandlerContext, session: ClientSession, body: never) => Promise<unknown>;
+
+/** Handlers by request kind. Kinds without a handler are answered BAD_REQUEST. */
+export type HandlerTable = Partial<Record<RequestKind, Handler>>;
+
+/** What handlers can reach. */
+export interface HandlerContext {
+  readonly config: NodeConfig;
+  readonly raft: RaftNode<unknown>;
+  readonly broker: BrokerStateMachine;
+  readonly server: NodeServer;
+}
+
+/** Everything the node server runs. */
+export interface NodeServerParts {
+  readonly config: NodeConfig;
+  readonly raft: RaftNode<unknown>;
+  readonly storage: WritableStorage;
+  readonly snapshots: SnapshotStore;
+  readonly stateMachine: BrokerStateMachine;
+  readonly handlers: HandlerTable;
+  readonly logger: ServerLogger;
+  readonly sessionLimits?: Partial<SessionLimits>;
+  /** Called when the node becomes leader / stops leading (e.g. to start the time ticker). */
+  readonly onLeadership?: (leading: boolean) => void;
+}
+
+const DEFAULT_SESSION_LIMITS: SessionLimits = {
+  bufferedBytesMax: 4 * 1024 * 1024,
+  drainTimeoutMs: 30_000,
+  malformedFramesMax: 16,
+  pendingRequestsMax: 1024,
+  helloTimeoutMs: 10_000,
+};
+
+/** The running node. */
+export class NodeServer {
+  private http: Server | undefined;
+  private wss: WebSocketServer | undefined;
+  readonly sessions = new Set<ClientSession>();
+  private readonly startedAt = Date.now();
+  private readonly sessionLimits: SessionLimits;
+  readonly limits: ServerLimits;
+  private stopping = false;
+  /** Peer addresses learned from membership changes, on top of the static list. */
+  private readonly members = new Map<string, PeerSpec>();
+  /** Consumers attached on this node (deliveries are pushed by the leader). */
+  readonly consumers = new ConsumerRegistry();
+  private pumpTrigger: (() => void) | undefined;
+  /** Told when membership changes, with every member's peer address (to update the transport). */
+  onMembersChanged: ((members: ReadonlyMap<string, PeerSpec>) => void) | undefined;
+
+  constructor(readonly parts: NodeServerParts) {
+    this.sessionLimits = { ...DEFAULT_SESSION_LIMITS, ...parts.sessionLimits };
+    this.limits = { ...DEFAULT_SERVER_LIMITS, maxPayloadBytes: parts.config.maxPayloadBytes, sessionTimeoutMs: parts.config.sessionTimeoutMs };
+    for (const p of parts.config.peers) this.members.set(p.id, p);
+  }
+
+  get config(): NodeConfig {
+    return this.parts.config;
+  }
+
+  /** Start Raft, then listen for clients. */
+  async start(): Promise<void> {
+    const { raft, logger } = this.parts;
+    raft.onLeaderChange((soft) => this.onLeaderChange(soft));
+    await raft.start();
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.limits.maxFrameBytes });
+    this.wss.on("connection", (ws) => this.sessions.add(new ClientSession(ws, this.sessionHost(), this.sessionLimits)));
+    this.http = createServer((req, res) => {
+      if (!handleHttp(req, res, this)) {
+        res.writeHead(404, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: { code: "BAD_REQUEST", message: "unknown path; try /healthz, /readyz, /v1/status, /metrics" } }));
+      }
+    });
+    this.http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (this.stopping) return socket.destroy();
+      this.wss!.handleUpgrade(req, socket, head, (ws) => this.wss!.emit("connection", ws, req));
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.http!.once("error", reject);
+      this.http!.listen(this.config.clientPort, this.config.host, () => resolve());
+    });
+    logger.info({ nodeId: this.config.id, client: `ws://${this.config.host}:${this.config.clientPort}`, peer: `${this.config.host}:${this.config.peerPort}` }, "node started");
+  }
+
+  /**
+   * Graceful shutdown: a leader hands over leadership first, clients are
+   * told to go elsewhere, the Raft node finishes its turn (everything
+   * acknowledged is on disk), then storage and the broker are closed.
+   */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const { raft, storage, snapshots, stateMachine, logger } = this.parts;
+    if (raft.isLeader()) {
+      const to = raft.status().conf.voters.find((v) => v !== this.config.id);
+      if (to !== undefined) {
+        await raft.transferLeader(to, 2000).then(
+          () => logger.info({ to }, "leadership transferred before shutdown"),
+          (err: unknown) => logger.warn({ err: String(err) }, "leadership transfer before shutdown failed"),
+        );
+      }
+    }
+    for (const s of this.sessions) {
+      const leader = this.leaderAddress(raft.leaderId());
+      s.send({ t: "goaway", reason: { code: "SHUTTING_DOWN", message: "node is shutting down" }, ...(leader ? { reconnectTo: leader } : {}) });
+      s.close(1001, "shutting down");
+    }
+    this.wss?.close();
+    await new Promise<void>((r) => (this.http ? this.http.close(() => r()) : r()));
+    await raft.stop();
+    await stateMachine.close();
+    await snapshots.close();
+    await storage.close();
+    logger.info({ nodeId: this.config.id }, "node stopped");
+  }
+
+  // ------------------------------------------------------------ sessions
+
+  private sessionHost() {
+    return {
+      nodeId: this.config.id,
+      limits: this.limits,
+      leader: () => {
+        const id = this.parts.raft.leaderId();
+        return { id, address: this.leaderAddress(id) ?? null };
+      },
+      authenticate: (_hello: HelloFrame): ErrorInfo | undefined => undefined,
+      handle: (session: ClientSession, req: AnyRequestFrame) => this.handle(session, req),
+      errorInfo: (err: unknown) => this.errorInfo(err),
+      closed: (session: ClientSession) => {
+        this.sessions.delete(session);
+        this.consumers.detachSession(session);
+      },
+    };
+  }
+
+  private async handle(session: ClientSession, req: AnyRequestFrame): Promise<unknown> {
+    if (this.stopping) throw new RaftbusError("SHUTTING_DOWN", "node is shutting down");
+    const h = this.parts.handlers[req.kind];
+    if (h === undefined) throw new RaftbusError("BAD_REQUEST", `request kind "${req.kind}" is not supported by this server`);
+    return h({ config: this.config, raft: this.parts.raft, broker: this.parts.stateMachine, server: this }, session, req.body as never);
+  }
+
+  /** Map any failure to the wire error, logging the unexpected ones. */
+  errorInfo(err: unknown): ErrorInfo {
+    const { info, unexpected } = toErrorInfo(err, (id) => this.leaderAddress(id));
+    if (unexpected) this.parts.logger.error({ err: err instanceof Error ? err.stack : String(err) }, "request failed unexpectedly");
+    return info;
+  }
+
+  /** Client address of a member, when known. */
+  leaderAddress(id: string | null): string | undefined {
+    if (id === null) return undefined;
+    const p = this.members.get(id);
+    return p === undefined ? undefined : clientAddress(p);
+  }
+
+  /** Remember where a member listens (from a membership change). */
+  learnMember(p: PeerSpec): void {
+    this.members.set(p.id, p);
+  }
+
+  memberSpecs(): ReadonlyMap<string, PeerSpec> {
+    return this.members;
+  }
+
+  /** Set by the leader's duties: run the delivery pump (after a publish, credit, ack…). */
+  setPumpTrigger(trigger: (() => void) | undefined): void {
+    this.pumpTrigger = trigger;
+  }
+
+  /** Ask the leader's delivery pump to run. */
+  pump(): void {
+    this.pumpTrigger?.();
+  }
+
+  /** A membership entry was applied: learn the new member's address from its context. */
+  onConfApplied(entry: Entry): void {
+    const ce = decodeConfEntry(entry.data);
+    if (ce.change.context !== undefined) {
+      try {
+        const spec = JSON.parse(ce.change.context) as PeerSpec;
+        if (typeof spec.id === "string" && typeof spec.host === "string") this.members.set(spec.id, spec);
+      } catch {
+        this.parts.logger.warn({ index: entry.index }, "membership change carries an unreadable address");
+      }
+    }
+    this.onMembersChanged?.(this.members);
+  }
+
+  private onLeaderChange(soft: SoftState): void {
+    const address = this.leaderAddress(soft.leader) ?? null;
+    if (soft.role !== "leader") {
+      // Deliveries come from the leader only: send this node's subscribers there.
+      for (const c of [...this.consumers.all()]) {
+        this.consumers.detach(c.id);
+        c.session.send({ t: "subscription-closed", subscriptionId: c.id, reason: { code: "NOT_LEADER", message: "this node no longer leads; subscribe at the leader", ...(address ? { leaderHint: address } : {}) } });
+      }
+    }
+    for (const s of this.sessions) s.send({ t: "leader-changed", leaderId: soft.leader, leaderAddress: address, term: soft.term });
+    this.parts.onLeadership?.(soft.role === "leader");
+    this.parts.logger.info({ role: soft.role, leader: soft.leader, term: soft.term }, "raft role changed");
+  }
+
+  // ------------------------------------------------------------ status
+
+  /** The node's own status (HTTP /v1/status). */
+  status(): NodeStatus {
+    const raft = this.parts.raft;
+    const s = raft.status();
+    const contact = raft.lastContact();
+    const now = Date.now();
+    const peers = [...s.conf.voters, ...s.conf.learners].filter((id) => id !== s.id).map((id) => {
+      const pr = s.peers.find((p) => p.id === id);
+      const at = contact.get(id);
+      return { id, matchIndex: pr?.match ?? null, lastContactMs: at === undefined ? null : now - at, clientAddress: this.leaderAddress(id) ?? null };
+    });
+    return {
+      nodeId: s.id, role: s.role, term: s.term, leaderId: s.leader, leaderAddress: this.leaderAddress(s.leader) ?? null,
+      commitIndex: s.commit, appliedIndex: this.parts.stateMachine.appliedIndex(), lastIndex: s.lastIndex,
+      voters: s.conf.voters, learners: s.conf.learners, peers, sessions: this.sessions.size, startedAt: this.startedAt,
+    };
+  }
+
+  /** Prometheus samples (HTTP /metrics). */
+  metrics(): Metric[] {
+    const s = this.parts.raft.status();
+    const st = this.parts.raft.stats;
+    const node = { node: s.id };
+    const g = (name: string, help: string, value: number): Metric => ({ name, help, type: "gauge", value, labels: node });
+    const c = (name: string, help: string, value: number): Metric => ({ name, help, type: "counter", value, labels: node });
+    return [
+      g("raftbus_raft_term", "Current Raft term", s.term),
+      g("raftbus_raft_is_leader", "1 when this node leads", s.role === "leader" ? 1 : 0),
+      g("raftbus_raft_commit_index", "Highest committed log index", s.commit),
+      g("raftbus_raft_applied_index", "Highest applied log index", this.parts.stateMachine.appliedIndex()),
+      g("raftbus_raft_last_index", "Last log index", s.lastIndex),
+      c("raftbus_raft_proposals_total", "Entries proposed on this node", st.proposals),
+      c("raftbus_raft_proposal_batches_total", "Append batches (group commits)", st.proposalBatches),
+      c("raftbus_raft_fsyncs_total", "Synced storage writes", st.syncedWrites),
+      c("raftbus_raft_applied_entries_total", "Entries applied", st.appliedEntries),
+      c("raftbus_raft_snapshots_taken_total", "Snapshots taken", st.snapshotsTaken),
+      c("raftbus_raft_snapshots_restored_total", "Snapshots restored", st.snapshotsRestored),
+      g("raftbus_client_sessions", "Connected client sessions", this.sessions.size),
+      g("raftbus_consumers", "Subscribers attached to this node", this.consumers.size()),
+    ];
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * `raftbus cluster up`: a local development cluster of N nodes as child
+ * processes on 127.0.0.1 (client ports base.., peer ports base+100..), data
+ * under one folder, logs in <data-dir>/<id>.log. Run it again and the nodes
+ * restart from the same data; Ctrl-C stops them all cleanly.
+ */
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { mkdirSync, openSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { formatPeers } from "@raftbus/broker";
+import type { PeerSpec } from "@raftbus/broker";
+import { EXIT } from "../util/exit-codes.ts";
+
+/** Options of `cluster up`. */
+export interface ClusterUpOptions {
+  readonly nodes: number;
+  readonly dataDir: string;
+  readonly basePort: number;
+  readonly logLevel: string;
+  /** Give up waiting for readiness after this long. */
+  readonly readyTimeoutMs: number;
+  /** Print progress (tests pass a sink). */
+  readonly out: (line: string) => void;
+}
+
+const BIN = fileURLToPath(new URL("../bin.ts", import.meta.url));
+
+/** The peer list of a local cluster. */
+export function localPeers(nodes: number, basePort: number): PeerSpec[] {
+  return Array.from({ length: nodes }, (_, i) => ({ id: `n${i + 1}`, host: "127.0.0.1", clientPort: basePort + i, peerPort: basePort + 100 + i }));
+}
+
+interface Started {
+  readonly spec: PeerSpec;
+  readonly child: ChildProcess;
+  exited: boolean;
+}
+
+async function status(p: PeerSpec): Promise<{ ready: boolean; role?: string; leaderId?: string | null; term?: number }> {
+  try {
+    const ready = await fetch(`http://${p.host}:${p.clientPort}/readyz`, { signal: AbortSignal.timeout(1000) });
+    const st = await fetch(`http://${p.host}:${p.clientPort}/v1/status`, { signal: AbortSignal.timeout(1000) });
+    const s = (await st.json()) as { role: string; leaderId: string | null; term: number };
+    return { ready: ready.ok, role: s.role, leaderId: s.leaderId, term: s.term };
+  } catch {
+    return { ready: false };
+  }
+}
+
+/** Start the cluster and keep it running until SIGINT/SIGTERM. Resolves with the exit code. */
+export async function clusterUp(o: ClusterUpOptions): Promise<number> {
+  if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes % 2 === 0 || o.nodes > 9) {
+    o.out("raftbus cluster up: --nodes must be an odd number between 1 and 9");
+    return EXIT.USAGE;
+  }
+  const started = Date.now();
+  const dataDir = resolve(o.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const peers = localPeers(o.nodes, o.basePort);
+  const nodes: Started[] = peers.map((spec) => {
+    const log = openSync(join(dataDir, `${spec.id}.log`), "a");
+    const child = spawn(process.execPath, [
+      ...process.execArgv, BIN, "node", "start", "--id", spec.id, "--data-dir", join(dataDir, spec.id),
+      "--client-port", String(spec.clientPort), "--peer-port", String(spec.peerPort), "--peers", formatPeers(peers),
+      "--log-level", o.logLevel,
+    ], { stdio: ["ignore", log, log], env: process.env });
+    const s: Started = { spec, child, exited: false };
+    child.on("exit", (code, signal) => {
+      s.exited = true;
+      if (!stopping) o.out(`node ${spec.id} exited (${signal ?? `code ${code}`}); see ${join(dataDir, `${spec.id}.log`)}`);
+    });
+    return s;
+  });
+  let stopping = false;
+  const stopAll = async (): Promise<void> => {
+    stopping = true;
+    for (const n of nodes) if (!n.exited) n.child.kill("SIGTERM");
+    const deadline = Date.now() + 15_000;
+    while (nodes.some((n) => !n.exited) && Date.now() < deadline) await sleep(100);
+    for (const n of nodes) if (!n.exited) n.child.kill("SIGKILL");
+  };
+  const signalled = new Promise<void>((r) => {
+    process.once("SIGINT", () => r());
+    process.once("SIGTERM", () => r());
+  });
+
+  o.out(`starting ${o.nodes} nodes; data in ${dataDir}`);
+  const readyBy = Date.now() + o.readyTimeoutMs;
+  let statuses: Awaited<ReturnType<typeof status>>[] = [];
+  for (;;) {
+    statuses = await Promise.all(peers.map(status));
+    if (statuses.every((s) => s.ready)) break;
+    if (nodes.every((n) => n.exited) || Date.now() > readyBy) {
+      o.out(`cluster not ready after ${((Date.now() - started) / 1000).toFixed(1)} s; see the logs in ${dataDir}`);
+      await stopAll();
+      return EXIT.FAILED;
+    }
+    await sleep(150);
+  }
+  const leader = statuses.find((s) => s.role === "leader") ? peers[statuses.findIndex((s) => s.role === "leader")]!.id : statuses[0]?.leaderId ?? "?";
+  o.out(`cluster ready in ${((Date.now() - started) / 1000).toFixed(1)} s — leader ${leader}, term ${statuses[0]?.term ?? "?"}`);
+  o.out("");
+  o.out("  node  client                peer              role");
+  peers.forEach((p, i) => o.out(`  ${p.id.padEnd(5)} ws://${p.host}:${p.clientPort}`.padEnd(30) + `${p.host}:${p.peerPort}`.padEnd(18) + `${statuses[i]?.role ?? "?"}`));
+  o.out("");
+  o.out(`servers: ${peers.map((p) => `ws://${p.host}:${p.clientPort}`).join(",")}`);
+  o.out("try:     pnpm raftbus pub demo hello   |   pnpm raftbus sub demo --count 1 --from earliest   |   pnpm raftbus cluster status");
+  o.out("Ctrl-C stops the cluster; run the command again to restart it with the same data.");
+  await signalled;
+  o.out("stopping…");
+  await stopAll();
+  o.out("stopped");
+  return EXIT.OK;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,90 @@
+/**
+ * `raftbus node start`: one node, configured from flags, a JSON config file
+ * and RAFTBUS_* variables; stops cleanly on SIGTERM/SIGINT.
+ */
+import { readFileSync } from "node:fs";
+import type { Argv } from "yargs";
+import { ConfigError, configFromEnv, resolveNodeConfig } from "@raftbus/broker";
+import type { NodeConfig } from "@raftbus/broker";
+import { StorageError } from "@raftbus/raft";
+import { composeNode } from "../composition/root.ts";
+import { EXIT } from "../util/exit-codes.ts";
+
+/** Flags of `node start`, each mapping onto a config key. */
+export function nodeStartOptions(y: Argv): Argv {
+  return y
+    .option("config", { type: "string", describe: "JSON config file (flags and RAFTBUS_* variables override it)" })
+    .option("id", { type: "string", describe: "node id, e.g. n1" })
+    .option("data-dir", { type: "string", describe: "where this node keeps its data" })
+    .option("host", { type: "string", describe: "interface to bind (default 127.0.0.1)" })
+    .option("client-port", { type: "number", describe: "client WebSocket + HTTP port (default 7001)" })
+    .option("peer-port", { type: "number", describe: "Raft peer port (default 7101)" })
+    .option("peers", { type: "string", describe: "whole cluster: n1=host:peerPort:clientPort,n2=…" })
+    .option("cluster-id", { type: "string" })
+    .option("cluster-secret", { type: "string", describe: "shared secret (≥ 16 chars) for peer authentication" })
+    .option("tick-ms", { type: "number" })
+    .option("election-ticks", { type: "number" })
+    .option("snapshot-entries", { type: "number" })
+    .option("max-payload-bytes", { type: "string", describe: "e.g. 1MiB" })
+    .option("strict-topics", { type: "boolean" })
+    .option("session-timeout", { type: "string", describe: "e.g. 30s" })
+    .option("log-level", { type: "string" });
+}
+
+/** Build the config from the three sources (later wins). */
+export function configFromArgs(args: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): NodeConfig {
+  const file = typeof args["config"] === "string" ? (JSON.parse(readFileSync(args["config"], "utf8")) as Record<string, unknown>) : {};
+  const flags: Record<string, unknown> = {
+    id: args["id"], dataDir: args["data-dir"], host: args["host"], clientPort: args["client-port"], peerPort: args["peer-port"],
+    peers: args["peers"], clusterId: args["cluster-id"], clusterSecret: args["cluster-secret"], tickMs: args["tick-ms"],
+    electionTicks: args["election-ticks"], snapshotEntries: args["snapshot-entries"], maxPayloadBytes: args["max-payload-bytes"],
+    strictTopics: args["strict-topics"], sessionTimeoutMs: args["session-timeout"], logLevel: args["log-level"],
+  };
+  return resolveNodeConfig(file, configFromEnv(env), flags);
+}
+
+/** Run a node until a signal stops it. */
+export async function nodeStart(args: Record<string, unknown>): Promise<number> {
+  let config: NodeConfig;
+  try {
+    config = configFromArgs(args);
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof SyntaxError) {
+      process.stderr.write(`raftbus node start: ${err.message}\n`);
+      return EXIT.USAGE;
+    }
+    throw err;
+  }
+  if (config.clusterSecret === "raftbus-dev-secret-change-me") {
+    process.stderr.write("raftbus: warning: using the development cluster secret; set RAFTBUS_CLUSTER_SECRET for real deployments\n");
+  }
+  let server;
+  try {
+    server = await composeNode(config);
+    await server.start();
+  } catch (err) {
+    if (err instanceof StorageError) {
+      process.stderr.write(`raftbus node start: ${err.code}: ${err.message}\n`);
+      return EXIT.DATA;
+    }
+    if (err instanceof Error && "code" in err && err.code === "EADDRINUSE") {
+      process.stderr.write(`raftbus node start: ${err.message}: another process uses this port; pick other ports or stop it\n`);
+      return EXIT.USAGE;
+    }
+    throw err;
+  }
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`raftbus: ${signal}: stopping node ${config.id}\n`);
+      server.stop().then(() => resolve(EXIT.OK), (err: unknown) => {
+        process.stderr.write(`raftbus: error while stopping: ${String(err)}\n`);
+        resolve(EXIT.FAILED);
+      });
+    };
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
+  });
+}

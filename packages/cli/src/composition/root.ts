@@ -1,0 +1,94 @@
+/**
+ * The composition root: the one place that builds a node out of its parts
+ * and the only place that uses tsyringe. Parts that open files are opened
+ * first (async) and registered as values; the rest are factories.
+ */
+import "reflect-metadata";
+import { join } from "node:path";
+import { container, instanceCachingFactory } from "tsyringe";
+import type { DependencyContainer } from "tsyringe";
+import { pino } from "pino";
+import type { Logger } from "pino";
+import { BrokerStateMachine, DEFAULT_CONFIG, LeaderDuties, NodeServer, brokerHandlers } from "@raftbus/broker";
+import type { HandlerTable, NodeConfig } from "@raftbus/broker";
+import { FileSnapshotStore, LevelStorage, RaftNode, WsTransport, snapshotSinkFor, snapshotSourceFor } from "@raftbus/raft";
+import type { SnapshotStore, Transport, WritableStorage } from "@raftbus/raft";
+import { TOKENS } from "./tokens.ts";
+
+/** Open the node's stores and wire every part; the caller starts the returned server. */
+export async function composeNode(config: NodeConfig, logger: Logger = pino({ level: config.logLevel, base: { node: config.id } })): Promise<NodeServer> {
+  const c: DependencyContainer = container.createChildContainer();
+  c.register(TOKENS.Config, { useValue: config });
+  c.register(TOKENS.Logger, { useValue: logger });
+
+  const storage = await LevelStorage.open(join(config.dataDir, "raft"), {
+    nodeId: config.id,
+    clusterId: config.clusterId,
+    bootstrap: { voters: config.peers.map((p) => p.id).sort(), learners: [] },
+  });
+  c.register(TOKENS.Storage, { useValue: storage });
+  c.register(TOKENS.Snapshots, { useValue: await FileSnapshotStore.load(join(config.dataDir, "snapshots")) });
+  c.register(TOKENS.StateMachine, {
+    useValue: await BrokerStateMachine.open(join(config.dataDir, "broker"), {
+      strictTopics: config.strictTopics,
+      limits: { ...DEFAULT_CONFIG.limits, payloadBytesMax: config.maxPayloadBytes },
+    }),
+  });
+
+  c.register(TOKENS.Transport, {
+    useFactory: instanceCachingFactory((d) => {
+      const snapshots = d.resolve<SnapshotStore>(TOKENS.Snapshots);
+      return new WsTransport({
+        nodeId: config.id,
+        clusterId: config.clusterId,
+        clusterSecret: config.clusterSecret,
+        host: config.host,
+        port: config.peerPort,
+        peers: new Map(config.peers.map((p) => [p.id, `${p.host}:${p.peerPort}`])),
+        snapshotSource: snapshotSourceFor(snapshots),
+        snapshotSink: snapshotSinkFor(snapshots),
+        onError: (err) => logger.warn({ err: err.message }, "peer transport error"),
+      });
+    }),
+  });
+  c.register(TOKENS.RaftNode, {
+    useFactory: instanceCachingFactory((d) => new RaftNode({
+      id: config.id,
+      storage: d.resolve<WritableStorage>(TOKENS.Storage),
+      snapshots: d.resolve<SnapshotStore>(TOKENS.Snapshots),
+      transport: d.resolve<Transport>(TOKENS.Transport),
+      stateMachine: d.resolve<BrokerStateMachine>(TOKENS.StateMachine),
+      raft: { electionTicks: config.electionTicks, heartbeatTicks: config.heartbeatTicks },
+      tickMs: config.tickMs,
+      snapshotEntries: config.snapshotEntries,
+      logger,
+    })),
+  });
+  c.register(TOKENS.Handlers, { useValue: brokerHandlers() satisfies HandlerTable });
+  c.register(TOKENS.NodeServer, {
+    useFactory: instanceCachingFactory((d) => {
+      const raft = d.resolve<RaftNode<unknown>>(TOKENS.RaftNode);
+      const broker = d.resolve<BrokerStateMachine>(TOKENS.StateMachine);
+      let duties: LeaderDuties | undefined;
+      const server: NodeServer = new NodeServer({
+        config,
+        raft,
+        storage: d.resolve<WritableStorage>(TOKENS.Storage),
+        snapshots: d.resolve<SnapshotStore>(TOKENS.Snapshots),
+        stateMachine: broker,
+        handlers: d.resolve<HandlerTable>(TOKENS.Handlers),
+        logger,
+        onLeadership: (leading) => {
+          duties?.stop();
+          duties = leading ? new LeaderDuties({ config, raft, broker, server, logger }) : undefined;
+          duties?.start();
+        },
+      });
+      raft.onConfApplied((entry) => server.onConfApplied(entry));
+      const transport = d.resolve<Transport>(TOKENS.Transport);
+      server.onMembersChanged = (members) => transport.setPeers(new Map([...members.values()].map((p) => [p.id, `${p.host}:${p.peerPort}`])));
+      return server;
+    }),
+  });
+  return c.resolve<NodeServer>(TOKENS.NodeServer);
+}
