@@ -40,6 +40,8 @@ export function configFromArgs(args: Record<string, unknown>, env: NodeJS.Proces
     electionTicks: args["election-ticks"], snapshotEntries: args["snapshot-entries"], maxPayloadBytes: args["max-payload-bytes"],
     strictTopics: args["strict-topics"], sessionTimeoutMs: args["session-timeout"], logLevel: args["log-level"],
   };
+  // A flag given twice means the last one wins (yargs would hand us an array).
+  for (const [k, v] of Object.entries(flags)) if (Array.isArray(v)) flags[k] = v[v.length - 1];
   return resolveNodeConfig(file, configFromEnv(env), flags);
 }
 

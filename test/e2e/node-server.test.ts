@@ -1,0 +1,111 @@
+/**
+ * The node server through its public interfaces (WebSocket protocol and
+ * HTTP), with real node processes on 127.0.0.1.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LocalCluster, waitFor } from "../support/local-cluster.ts";
+import { RawClient } from "../support/raw-client.ts";
+
+let cluster: LocalCluster;
+
+beforeAll(async () => {
+  cluster = await LocalCluster.start();
+}, 90_000);
+
+afterAll(async () => {
+  await cluster?.destroy();
+});
+
+describe("node server", () => {
+  it("a follower answers writes with NOT_LEADER and the leader's client address", async () => {
+    const leader = await cluster.leader();
+    const follower = cluster.nodes.find((n) => n !== leader)!;
+    const { client, welcome } = await RawClient.connect(`ws://127.0.0.1:${follower.clientPort}`);
+    expect(welcome).toMatchObject({ t: "welcome", nodeId: follower.id, leaderId: leader.id, leaderAddress: `ws://127.0.0.1:${leader.clientPort}` });
+    const res = await client.request("publish", { messages: [{ topic: "demo", payload: new Uint8Array([1]) }] });
+    expect(res).toMatchObject({ t: "res", ok: false, error: { code: "NOT_LEADER", leaderHint: `ws://127.0.0.1:${leader.clientPort}` } });
+    client.close();
+  });
+
+  it("the leader commits a publish and answers with offset and index", async () => {
+    const leader = await cluster.leader();
+    const { client } = await RawClient.connect(`ws://127.0.0.1:${leader.clientPort}`);
+    const res = await client.request("publish", { messages: [{ topic: "e2e.raw", payload: new TextEncoder().encode("hi") }] });
+    expect(res).toMatchObject({ t: "res", ok: true, kind: "publish" });
+    const body = (res as { body: { results: { ok: boolean; ack: { offset: number; index: number; duplicate: boolean } }[] } }).body;
+    expect(body.results[0]).toMatchObject({ ok: true, ack: { offset: 0, duplicate: false } });
+    expect(body.results[0]!.ack.index).toBeGreaterThan(0);
+    client.close();
+  });
+
+  it("bad input gets a stable error code and the node keeps serving", async () => {
+    const leader = await cluster.leader();
+    const { client } = await RawClient.connect(`ws://127.0.0.1:${leader.clientPort}`);
+    client.sendRaw(new Uint8Array([0xc1, 0xff, 0x00]));
+    expect(await client.next((f) => f.t === "res" && f.id === 0)).toMatchObject({ ok: false, error: { code: "BAD_REQUEST" } });
+    const badTopic = await client.request("publish", { messages: [{ topic: "bad..topic", payload: new Uint8Array(1) }] });
+    expect(badTopic).toMatchObject({ ok: false, error: { code: "INVALID_TOPIC" } });
+    const big = await client.request("publish", { messages: [{ topic: "e2e.big", payload: new Uint8Array(1024 * 1024 + 1) }] });
+    expect(big).toMatchObject({ ok: false, error: { code: "PAYLOAD_TOO_LARGE" } });
+    const badFilter = await client.request("subscribe", { pattern: "e2e.*", filter: "usage >" });
+    expect(badFilter).toMatchObject({ ok: false, error: { code: "INVALID_FILTER" } });
+    const badPattern = await client.request("subscribe", { pattern: "/(a+)+\\1/" });
+    expect(badPattern).toMatchObject({ ok: false, error: { code: "INVALID_PATTERN" } });
+    expect(await client.request("ping", {})).toMatchObject({ ok: true, body: { nodeId: leader.id } });
+    client.close();
+  });
+
+  it("a hello with an unknown protocol version is refused", async () => {
+    const leader = await cluster.leader();
+    const { encodeFrame } = await import("@raftbus/client/protocol");
+    const { default: WebSocket } = await import("ws");
+    const ws = new WebSocket(`ws://127.0.0.1:${leader.clientPort}`);
+    await new Promise((r) => ws.once("open", r));
+    const reply = new Promise<Buffer>((r) => ws.once("message", (d: Buffer) => r(d)));
+    ws.send(encodeFrame({ t: "hello", version: 999, clientId: "old" }));
+    const { decodeServerFrame } = await import("@raftbus/client/protocol");
+    expect(decodeServerFrame(new Uint8Array(await reply))).toMatchObject({ t: "refused", error: { code: "UNSUPPORTED_VERSION" } });
+    ws.close();
+  });
+
+  it("HTTP: /healthz, /v1/status and /metrics answer", async () => {
+    const n = cluster.nodes[0]!;
+    const health = await fetch(`http://127.0.0.1:${n.clientPort}/healthz`);
+    expect(health.status).toBe(200);
+    const st = await cluster.status(n);
+    expect(st).toMatchObject({ nodeId: n.id });
+    const metrics = await (await fetch(`http://127.0.0.1:${n.clientPort}/metrics`)).text();
+    expect(metrics).toMatch(/^raftbus_raft_term\{node="n1"\} \d+$/m);
+    expect(metrics).toMatch(/# TYPE raftbus_raft_fsyncs_total counter/);
+  });
+
+  it("/readyz flips to 503 without a quorum and back to 200 when it returns", async () => {
+    const [a, b, c] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0], typeof cluster.nodes[0]];
+    expect(await cluster.readyz(a)).toBe(200);
+    await cluster.kill(b);
+    await cluster.kill(c);
+    await waitFor("a to lose its leader", async () => ((await cluster.readyz(a)) === 503 ? true : undefined), 20_000);
+    cluster.startNode(b);
+    cluster.startNode(c);
+    await cluster.waitReady(60_000);
+    expect(await cluster.readyz(a)).toBe(200);
+  }, 120_000);
+
+  it("a node with a wrong peer list refuses to start with a clear message", async () => {
+    const n = cluster.nodes[0]!;
+    const r = await cluster.runNodeToExit(n, ["--peers", "x1=127.0.0.1:1:2,x2=127.0.0.1:3:4,x3=127.0.0.1:5:6"]);
+    expect(r.code).toBe(2);
+    expect(r.output).toMatch(/this node "n1" is not in the peer list/);
+  }, 60_000);
+
+  it("a data directory of another node is refused", async () => {
+    const [n1, n2] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0]];
+    await cluster.stop(n1);
+    const r = await cluster.runNodeToExit(n2, ["--data-dir", n1.dataDir]);
+    expect(r.code).toBe(3);
+    expect(r.output).toMatch(/STORAGE_WRONG_NODE/);
+    expect(r.output).toMatch(/n1/);
+    cluster.startNode(n1);
+    await cluster.waitReady(60_000);
+  }, 90_000);
+});

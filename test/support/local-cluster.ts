@@ -1,0 +1,222 @@
+/**
+ * A real raftbus cluster for tests: N `raftbus node start` processes on
+ * 127.0.0.1 with random free ports and a temp data folder. Nodes can be
+ * killed with SIGKILL, stopped with SIGTERM and restarted from their data.
+ * Every wait is bounded; `destroy()` kills whatever is left.
+ */
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const BIN = fileURLToPath(new URL("../../packages/cli/src/bin.ts", import.meta.url));
+
+/** One node of the test cluster. */
+export interface TestNode {
+  readonly id: string;
+  readonly clientPort: number;
+  readonly peerPort: number;
+  readonly dataDir: string;
+  readonly logFile: string;
+  proc: ChildProcess | undefined;
+  exitCode: number | null;
+}
+
+/** What /v1/status answers. */
+export interface NodeStatusJson {
+  nodeId: string;
+  role: string;
+  term: number;
+  leaderId: string | null;
+  commitIndex: number;
+  appliedIndex: number;
+  lastIndex: number;
+}
+
+/** Options of a test cluster. */
+export interface LocalClusterOptions {
+  readonly nodes?: number;
+  /** Extra flags for every node (e.g. --snapshot-entries 50). */
+  readonly extraArgs?: readonly string[];
+  readonly tickMs?: number;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const addr = s.address();
+      s.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+/** Sleep `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Poll `f` until it returns a value, at most `timeoutMs`. */
+export async function waitFor<T>(what: string, f: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** A cluster of real node processes. */
+export class LocalCluster {
+  readonly root: string;
+  readonly nodes: TestNode[] = [];
+  private readonly extraArgs: readonly string[];
+
+  private constructor(root: string, extraArgs: readonly string[]) {
+    this.root = root;
+    this.extraArgs = extraArgs;
+  }
+
+  /** Create and start a cluster; resolves once every node is ready. */
+  static async start(opts: LocalClusterOptions = {}): Promise<LocalCluster> {
+    const n = opts.nodes ?? 3;
+    const c = new LocalCluster(mkdtempSync(join(tmpdir(), "raftbus-test-")), [
+      "--tick-ms", String(opts.tickMs ?? 20), "--log-level", "info", ...(opts.extraArgs ?? []),
+    ]);
+    for (let i = 1; i <= n; i++) {
+      const id = `n${i}`;
+      c.nodes.push({
+        id, clientPort: await freePort(), peerPort: await freePort(), dataDir: join(c.root, id),
+        logFile: join(c.root, `${id}.log`), proc: undefined, exitCode: null,
+      });
+    }
+    for (const node of c.nodes) c.startNode(node);
+    await c.waitReady();
+    return c;
+  }
+
+  /** The `--peers` value of this cluster. */
+  peers(): string {
+    return this.nodes.map((n) => `${n.id}=127.0.0.1:${n.peerPort}:${n.clientPort}`).join(",");
+  }
+
+  /** Client addresses, for the SDK's `servers`. */
+  servers(): string[] {
+    return this.nodes.map((n) => `ws://127.0.0.1:${n.clientPort}`);
+  }
+
+  /** Arguments that start `node`, plus overrides. */
+  nodeArgs(node: TestNode, overrides: readonly string[] = []): string[] {
+    return [
+      "node", "start", "--id", node.id, "--data-dir", node.dataDir, "--client-port", String(node.clientPort),
+      "--peer-port", String(node.peerPort), "--peers", this.peers(), ...this.extraArgs, ...overrides,
+    ];
+  }
+
+  /** (Re)start a node process from its data. */
+  startNode(node: TestNode, overrides: readonly string[] = []): ChildProcess {
+    const log = openSync(node.logFile, "a");
+    const proc = spawn(process.execPath, ["--import", "tsx", BIN, ...this.nodeArgs(node, overrides)], {
+      stdio: ["ignore", log, log],
+      env: { ...process.env, RAFTBUS_SERVERS: "" },
+    });
+    node.proc = proc;
+    node.exitCode = null;
+    proc.on("exit", (code) => {
+      node.exitCode = code ?? -1;
+      if (node.proc === proc) node.proc = undefined;
+    });
+    return proc;
+  }
+
+  /** Run a node process to completion (for start-up failures); resolves with exit code and output. */
+  async runNodeToExit(node: TestNode, overrides: readonly string[] = [], timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
+    const proc = spawn(process.execPath, ["--import", "tsx", BIN, ...this.nodeArgs(node, overrides)], { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    proc.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    proc.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+    const code = await new Promise<number | null>((r) => proc.on("exit", (c) => r(c)));
+    clearTimeout(timer);
+    return { code, output };
+  }
+
+  /** SIGKILL a node (no chance to flush anything not yet fsync'd). */
+  async kill(node: TestNode): Promise<void> {
+    const p = node.proc;
+    if (p === undefined) return;
+    p.kill("SIGKILL");
+    await waitFor(`${node.id} to die`, () => (node.proc === undefined ? true : undefined), 10_000, 20);
+  }
+
+  /** SIGTERM a node and wait for its clean exit. */
+  async stop(node: TestNode): Promise<number | null> {
+    const p = node.proc;
+    if (p === undefined) return node.exitCode;
+    p.kill("SIGTERM");
+    await waitFor(`${node.id} to stop`, () => (node.proc === undefined ? true : undefined), 20_000, 20);
+    return node.exitCode;
+  }
+
+  /** /v1/status of a node, or undefined when unreachable. */
+  async status(node: TestNode): Promise<NodeStatusJson | undefined> {
+    try {
+      const r = await fetch(`http://127.0.0.1:${node.clientPort}/v1/status`, { signal: AbortSignal.timeout(1000) });
+      return r.ok ? ((await r.json()) as NodeStatusJson) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** HTTP status code of /readyz, or 0 when unreachable. */
+  async readyz(node: TestNode): Promise<number> {
+    try {
+      const r = await fetch(`http://127.0.0.1:${node.clientPort}/readyz`, { signal: AbortSignal.timeout(1000) });
+      return r.status;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Wait until every running node answers /readyz with 200. */
+  async waitReady(timeoutMs = 60_000): Promise<void> {
+    await waitFor("cluster ready", async () => {
+      const running = this.nodes.filter((n) => n.proc !== undefined);
+      const codes = await Promise.all(running.map((n) => this.readyz(n)));
+      return codes.every((c) => c === 200) ? true : undefined;
+    }, timeoutMs, 100);
+  }
+
+  /** The node every running node agrees leads, once they agree. */
+  async leader(timeoutMs = 30_000): Promise<TestNode> {
+    return waitFor("an agreed leader", async () => {
+      const running = this.nodes.filter((n) => n.proc !== undefined);
+      const sts = await Promise.all(running.map((n) => this.status(n)));
+      const leaderNode = running.find((_, i) => sts[i]?.role === "leader");
+      if (leaderNode === undefined) return undefined;
+      return sts.every((s) => s?.leaderId === leaderNode.id) ? leaderNode : undefined;
+    }, timeoutMs, 50);
+  }
+
+  /** A node's log so far (for failure messages). */
+  log(node: TestNode): string {
+    try {
+      return readFileSync(node.logFile, "utf8");
+    } catch {
+      return "";
+    }
+  }
+
+  /** Kill every node and remove the data folder. */
+  async destroy(): Promise<void> {
+    for (const n of this.nodes) n.proc?.kill("SIGKILL");
+    await waitFor("all nodes dead", () => (this.nodes.every((n) => n.proc === undefined) ? true : undefined), 10_000, 20).catch(() => undefined);
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
