@@ -108,4 +108,18 @@ describe("node server", () => {
     cluster.startNode(n1);
     await cluster.waitReady(60_000);
   }, 90_000);
+
+  it("SIGTERM on the leader hands leadership over first and exits 0", async () => {
+    const leader = await cluster.leader();
+    const termBefore = (await cluster.status(leader))!.term;
+    const code = await cluster.stop(leader);
+    expect(code).toBe(0);
+    const next = await cluster.leader(10_000);
+    expect(next.id).not.toBe(leader.id);
+    expect(cluster.log(leader)).toMatch(/leadership transferred before shutdown/);
+    // A transfer is one election: the term moves by exactly one (no timeout-driven elections).
+    expect((await cluster.status(next))!.term).toBe(termBefore + 1);
+    cluster.startNode(leader);
+    await cluster.waitReady(60_000);
+  }, 90_000);
 });
