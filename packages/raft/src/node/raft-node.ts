@@ -18,6 +18,7 @@ import type { WritableStorage } from "../storage/level-storage.ts";
 import type { SnapshotStore } from "../storage/snapshot-store.ts";
 import type { Transport } from "../transport/transport.ts";
 import { RaftError } from "./errors.ts";
+import { splitMessages } from "./message-order.ts";
 import type { StateMachine } from "./state-machine.ts";
 
 /** The few logger methods the driver uses (pino fits). */
@@ -334,6 +335,12 @@ export class RaftNode<R = unknown> {
   }
 
   private async handleReady(rd: Ready): Promise<void> {
+    // 0. A leader's own messages go out in parallel with its disk write
+    //    (thesis §10.2.1): they promise nothing about this node's disk, and
+    //    the leader counts its own copy only after advance(). Acks and votes
+    //    wait for the write below.
+    const { early, late } = splitMessages(rd.messages);
+    if (early.length > 0) this.o.transport.send(early);
     // 1. persist
     if (rd.snapshot || rd.entries.length > 0 || rd.hardState) {
       this.writeStartedAt = Date.now();
@@ -346,7 +353,7 @@ export class RaftNode<R = unknown> {
       else this.stats.unsyncedWrites++;
     }
     // 2. send (only now may acks and votes leave: what they promise is on disk)
-    if (rd.messages.length > 0) this.o.transport.send(rd.messages);
+    if (late.length > 0) this.o.transport.send(late);
     // 3. apply
     if (rd.snapshot) await this.restoreSnapshot(rd.snapshot);
     if (rd.committedEntries.length > 0) await this.apply(rd.committedEntries);

@@ -9,7 +9,8 @@ import { decodeConfEntry } from "../../src/core/membership.ts";
 import type { SeededRand } from "../../src/core/rand.ts";
 import { SeededRand as Rand } from "../../src/core/rand.ts";
 import { RaftCore } from "../../src/core/raft.ts";
-import type { ConfState, Entry, HardState, NodeId, Ready } from "../../src/core/types.ts";
+import type { ConfState, Entry, HardState, Message, NodeId, Ready } from "../../src/core/types.ts";
+import { splitMessages } from "../../src/node/message-order.ts";
 import { MemoryStorage } from "../../src/storage/memory-storage.ts";
 import type { Checker } from "./checker.ts";
 import type { Envelope, SnapData } from "./network.ts";
@@ -28,7 +29,7 @@ interface PendingRead {
 }
 
 /** Where the driver may crash in the middle of handling a Ready. */
-export type CrashPoint = "afterPersist" | "afterSend";
+export type CrashPoint = "beforePersist" | "afterPersist" | "afterSend";
 
 /** Callbacks into the cluster. */
 export interface NodeHost {
@@ -160,17 +161,13 @@ export class SimNode {
 
   /** Returns false when the node crashed part way. */
   private handleReady(core: RaftCore, rd: Ready): boolean {
+    // As the real driver: leader messages leave before the write, the rest after it.
+    const { early, late } = splitMessages(rd.messages);
+    this.sendAll(early);
+    if (this.host.crashHere(this.id, "beforePersist")) return false;
     this.persist(rd);
     if (this.host.crashHere(this.id, "afterPersist")) return false;
-    for (const msg of rd.messages) {
-      if (msg.type === "snap") {
-        const data = this.snapshots.get(msg.snapshot.index);
-        if (data === undefined) throw new Error(`${this.id}: sending snapshot ${msg.snapshot.index} without data`);
-        this.host.send({ msg, snapshotData: data });
-      } else {
-        this.host.send({ msg });
-      }
-    }
+    this.sendAll(late);
     if (this.host.crashHere(this.id, "afterSend")) return false;
     if (rd.snapshot) this.restoreApp(rd.snapshot.index);
     for (const e of rd.committedEntries) this.apply(e);
@@ -182,6 +179,18 @@ export class SimNode {
     core.advance(rd);
     this.maybeSnapshot(core);
     return true;
+  }
+
+  private sendAll(messages: readonly Message[]): void {
+    for (const msg of messages) {
+      if (msg.type === "snap") {
+        const data = this.snapshots.get(msg.snapshot.index);
+        if (data === undefined) throw new Error(`${this.id}: sending snapshot ${msg.snapshot.index} without data`);
+        this.host.send({ msg, snapshotData: data });
+      } else {
+        this.host.send({ msg });
+      }
+    }
   }
 
   private persist(rd: Ready): void {
