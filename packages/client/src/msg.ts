@@ -1,0 +1,132 @@
+/**
+ * A delivered message as the application sees it: the stored envelope, its
+ * delivery attempt, payload helpers, and ack/fail/respond. Settling is done
+ * by whoever delivered it (a subscription), through the {@link MsgSettler}
+ * interface, so this module depends on no subscription internals.
+ */
+import type { Delivery, Guarantee, Priority } from "./protocol/index.ts";
+import { decodeJson, decodeString, type Payload } from "./payload.ts";
+import type { PublishOptions, PublishResult } from "./publish.ts";
+
+/** The header that carries a request's reply topic (request/reply). */
+export const REPLY_TO_HEADER = "reply-to";
+/** The header a responder sets when its handler failed; the value is the failure message. */
+export const REPLY_ERROR_HEADER = "raftbus-error";
+
+/** What settles a {@link Msg}: implemented by the subscription that received it. */
+export interface MsgSettler {
+  /** Acknowledge `msg`. */
+  ack(msg: Msg): Promise<void>;
+  /** Report `msg` as failed with `reason`. */
+  fail(msg: Msg, reason: string): Promise<void>;
+  /** Publish a reply to `msg`'s reply topic. */
+  respond(msg: Msg, payload: Payload, options: PublishOptions): Promise<PublishResult>;
+}
+
+/** A message delivered to a subscriber. */
+export class Msg implements Delivery {
+  readonly id: string;
+  readonly topic: string;
+  readonly payload: Uint8Array;
+  readonly senderId: string;
+  readonly timestamp: number;
+  readonly priority: Priority;
+  readonly guarantee: Guarantee;
+  readonly ttlMs?: number;
+  readonly maxRetries: number;
+  readonly correlationId?: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly offset: number;
+  readonly index: number;
+  /** 1 on first delivery; n > 1 on the n-th (a redelivery). */
+  readonly attempt: number;
+  /** The subscription (re)subscribe epoch the message arrived in. */
+  readonly epoch: number;
+
+  readonly #settler: MsgSettler;
+  #settlement: Promise<void> | undefined;
+
+  /** Built by subscriptions; applications receive instances. */
+  constructor(delivery: Delivery, settler: MsgSettler, epoch: number) {
+    this.id = delivery.id;
+    this.topic = delivery.topic;
+    this.payload = delivery.payload;
+    this.senderId = delivery.senderId;
+    this.timestamp = delivery.timestamp;
+    this.priority = delivery.priority;
+    this.guarantee = delivery.guarantee;
+    if (delivery.ttlMs !== undefined) this.ttlMs = delivery.ttlMs;
+    this.maxRetries = delivery.maxRetries;
+    if (delivery.correlationId !== undefined) this.correlationId = delivery.correlationId;
+    this.headers = delivery.headers;
+    this.offset = delivery.offset;
+    this.index = delivery.index;
+    this.attempt = delivery.attempt;
+    this.epoch = epoch;
+    this.#settler = settler;
+  }
+
+  /** The payload bytes (alias of `payload`). */
+  get data(): Uint8Array {
+    return this.payload;
+  }
+
+  /** True when this is not the first delivery of the message. */
+  get redelivered(): boolean {
+    return this.attempt > 1;
+  }
+
+  /** True once `ack()` or `fail()` was called. */
+  get settled(): boolean {
+    return this.#settlement !== undefined;
+  }
+
+  /** The topic a reply should go to, when this message is a request. */
+  get replyTo(): string | undefined {
+    return this.headers[REPLY_TO_HEADER];
+  }
+
+  /**
+   * Identity of the message for deduplication: topic, offset and id (the id
+   * keeps a recreated topic's reused offsets apart).
+   */
+  get key(): string {
+    return `${this.topic}\u0000${this.offset}\u0000${this.id}`;
+  }
+
+  /** The payload as UTF-8 text. */
+  string(): string {
+    return decodeString(this.payload);
+  }
+
+  /**
+   * The payload parsed as JSON.
+   * @throws RaftbusError INVALID_ARGUMENT when it is not JSON.
+   */
+  json<T = unknown>(): T {
+    return decodeJson<T>(this.payload);
+  }
+
+  /**
+   * Acknowledge: processed. Resolves once the server recorded the ack (it
+   * went through the Raft log). Idempotent; after `fail()` it is a no-op.
+   */
+  ack(): Promise<void> {
+    this.#settlement ??= this.#settler.ack(this);
+    return this.#settlement;
+  }
+
+  /** Processing failed: the server redelivers after backoff, or dead-letters after maxRetries. Idempotent. */
+  fail(reason: string): Promise<void> {
+    this.#settlement ??= this.#settler.fail(this, reason);
+    return this.#settlement;
+  }
+
+  /**
+   * Reply to a request message (one published by `client.request()`).
+   * @throws RaftbusError INVALID_ARGUMENT when the message has no reply topic.
+   */
+  respond(payload: Payload, options: PublishOptions = {}): Promise<PublishResult> {
+    return this.#settler.respond(this, payload, options);
+  }
+}
