@@ -11,5 +11,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // vitest defaults to cores − 1 workers: one on the 2-core CI machines.
+    maxWorkers: 2,
   },
 });

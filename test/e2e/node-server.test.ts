@@ -32,7 +32,7 @@ describe("node server", () => {
     const { client } = await RawClient.connect(`ws://127.0.0.1:${leader.clientPort}`);
     const res = await client.request("publish", { messages: [{ topic: "e2e.raw", payload: new TextEncoder().encode("hi") }] });
     expect(res).toMatchObject({ t: "res", ok: true, kind: "publish" });
-    const body = (res as { body: { results: { ok: boolean; ack: { offset: number; index: number; duplicate: boolean } }[] } }).body;
+    const body = (res as unknown as { body: { results: { ok: boolean; ack: { offset: number; index: number; duplicate: boolean } }[] } }).body;
     expect(body.results[0]).toMatchObject({ ok: true, ack: { offset: 0, duplicate: false } });
     expect(body.results[0]!.ack.index).toBeGreaterThan(0);
     client.close();

@@ -57,7 +57,7 @@ describe("sessions and flow control", () => {
     for (;;) {
       const f = await client.next((fr) => fr.t === "deliver", 300).catch(() => undefined);
       if (f === undefined) break;
-      for (const m of (f as { messages: { topic: string; offset: number }[] }).messages) refs.push({ topic: m.topic, offset: m.offset });
+      for (const m of (f as unknown as { messages: { topic: string; offset: number }[] }).messages) refs.push({ topic: m.topic, offset: m.offset });
     }
     expect(refs).toHaveLength(5);
     const info = (await admin.subscriptions.list()).find((s) => s.id === "slow");
@@ -68,7 +68,7 @@ describe("sessions and flow control", () => {
     expect(await client.next((fr) => fr.t === "deliver", 500).catch(() => undefined)).toBeUndefined();
     expect(await client.request("ack", { subscriptionId, messages: refs })).toMatchObject({ ok: true, body: { acked: 5 } });
     const more = await client.next((fr) => fr.t === "deliver", 5000);
-    expect((more as { messages: unknown[] }).messages.length).toBeGreaterThan(0);
+    expect((more as unknown as { messages: unknown[] }).messages.length).toBeGreaterThan(0);
     client.close();
   });
 });

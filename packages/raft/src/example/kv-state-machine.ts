@@ -69,6 +69,11 @@ export class KvStateMachine implements StateMachine<KvResult | undefined> {
     return this.map.size;
   }
 
+  /** The first `limit` pairs in key order (for tests and status pages; the limit bounds the copy). */
+  pairs(limit: number): [string, string][] {
+    return [...this.map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, limit);
+  }
+
   /** Captures the map now (a copy of its entries), then streams it in chunks. */
   snapshot(): AsyncIterable<Uint8Array> {
     const pairs = [...this.map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

@@ -197,6 +197,7 @@ export class RaftNode<R = unknown> {
    */
   readIndex(timeoutMs = this.o.proposalTimeoutMs): Promise<number> {
     if (this.stopped) return Promise.reject(new RaftError("SHUTTING_DOWN", "node is stopping"));
+    if (this.core === undefined) return Promise.reject(new RaftError("NOT_LEADER", "node not started", null));
     const ctx = ++this.readCtx;
     const r = this.core.readIndex(ctx);
     if (!r.ok) return Promise.reject(new RaftError(r.code, r.reason, r.leader));
@@ -209,6 +210,7 @@ export class RaftNode<R = unknown> {
   /** Hand leadership to `to`; resolves once this node sees `to` lead. */
   transferLeader(to: NodeId, timeoutMs = this.o.tickMs * 40): Promise<void> {
     if (this.stopped) return Promise.reject(new RaftError("SHUTTING_DOWN", "node is stopping"));
+    if (this.core === undefined) return Promise.reject(new RaftError("NOT_LEADER", "node not started", null));
     if (this.soft.leader === to) return Promise.resolve();
     const r = this.core.transferLeader(to);
     if (!r.ok) return Promise.reject(new RaftError(r.code, r.reason, r.leader));

@@ -289,16 +289,17 @@ export class MemoryTransport implements Transport {
         await writer.abort();
         throw e;
       }
-      const target = this.net.node(m.to);
-      if (live() && target !== undefined) {
-        ok = true;
-        target.counters(m.from).snapshotsReceived++;
-        target.receive(m);
-      }
+      ok = live();
     } catch (e) {
       this.o.onError?.(e instanceof Error ? e : new SnapshotError(String(e)));
     }
     if (this.outgoing.get(m.to) !== m) return; // replaced or stopped: no report
+    const target = this.net.node(m.to);
+    if (ok && target !== undefined) {
+      // Outside the try: a throwing handler is a driver bug and must crash, not read as a failed transfer.
+      target.counters(m.from).snapshotsReceived++;
+      target.receive(m);
+    }
     this.outgoing.delete(m.to);
     this.count(m.to, ok ? "snapshotsSent" : "snapshotsFailed");
     this.snapshotHandler?.(m.to, ok);

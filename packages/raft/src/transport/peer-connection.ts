@@ -23,7 +23,6 @@ export const CLOSE_CODES = {
   replaced: 4003,
   peerRemoved: 4004,
   handshakeTimeout: 4005,
-  pingTimeout: 4006,
   closedByOperator: 4007,
 } as const;
 
@@ -42,10 +41,12 @@ export interface ConnectionSettings {
 /** Callbacks to the owner. Every callback runs at most once per event, from a socket event. */
 export interface ConnectionEvents {
   /**
-   * The peer proved its identity. Return false to refuse it (unknown peer):
-   * the connection is then closed as an authentication failure.
+   * The peer proved its identity; may this node talk to it? False (unknown
+   * peer, shutting down) closes the connection as an authentication failure.
    */
-  authenticated(conn: PeerConnection, peer: NodeId): boolean;
+  admit(peer: NodeId): boolean;
+  /** The handshake completed: the connection carries frames from now on. */
+  authenticated(conn: PeerConnection, peer: NodeId): void;
   /** Decoded frames from an authenticated peer, in arrival order. */
   frames(conn: PeerConnection, frames: readonly Frame[]): void;
   /** A frame was dropped: malformed (FrameError) or over maxPayload ("oversized"). */
@@ -63,7 +64,7 @@ export class PeerConnection {
   private state: State = "handshake";
   private peerId: NodeId | null = null;
   private readonly ownNonce = makeNonce();
-  /** The nonce the peer challenged us with (dialer) or we challenged it with (acceptor). */
+  /** The acceptor's challenge, once sent (acceptor) or received (dialer). */
   private challengeNonce: Uint8Array | null = null;
   private malformed = 0;
   private alive = true;
@@ -207,16 +208,19 @@ export class PeerConnection {
 
   private onHello(h: HelloFrame): void {
     const s = this.settings;
-    const challenge = this.challengeNonce;
-    if (challenge === null) return this.failHandshake("hello before challenge");
+    if (this.challengeNonce === null) return this.failHandshake("hello before challenge");
     if (h.clusterId !== s.clusterId) return this.failHandshake(`wrong cluster id ${JSON.stringify(h.clusterId)}`);
     if (h.to !== s.nodeId) return this.failHandshake(`hello addressed to ${JSON.stringify(h.to)}`);
     // One connection per pair: the node with the smaller id dials (ws-transport.ts).
     if (this.role === "accept" && !(h.nodeId < s.nodeId)) return this.failHandshake(`${h.nodeId} must not dial ${s.nodeId}`);
     if (this.role === "dial" && h.nodeId !== this.target) return this.failHandshake(`expected ${this.target}, got ${h.nodeId}`);
-    const peerRole = this.role === "accept" ? "dial" : "accept";
-    const transcript = { role: peerRole, clusterId: s.clusterId, from: h.nodeId, to: s.nodeId, peerNonce: challenge, ownNonce: h.nonce } as const;
+    // The peer must have MAC'd the nonce we sent: that is what makes a replay useless.
+    const transcript = {
+      role: this.role === "accept" ? "dial" : "accept", clusterId: s.clusterId, from: h.nodeId, to: s.nodeId,
+      peerNonce: this.ownNonce, ownNonce: h.nonce,
+    } as const;
     if (!verifyAuth(s.clusterSecret, transcript, h.auth)) return this.failHandshake("wrong cluster secret");
+    if (!this.events.admit(h.nodeId)) return this.failHandshake(`${h.nodeId} is not a configured peer`);
     if (this.role === "accept") {
       // Our hello goes out before anything the owner sends from authenticated().
       this.sendFrame({
@@ -228,11 +232,7 @@ export class PeerConnection {
     }
     this.state = "open";
     this.peerId = h.nodeId;
-    if (!this.events.authenticated(this, h.nodeId)) {
-      this.state = "handshake";
-      this.peerId = null;
-      return this.failHandshake(`${h.nodeId} is not a configured peer`);
-    }
+    this.events.authenticated(this, h.nodeId);
     this.arm(s.pingIntervalMs, () => this.ping());
   }
 

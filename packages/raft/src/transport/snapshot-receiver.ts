@@ -2,7 +2,7 @@
  * Receiver half of snapshot transfer, one instance per peer. Writes chunks
  * to the SnapshotSink strictly in order (one promise chain per peer), acks
  * each after it is written (the sender's window), and after the `done`
- * chunk commits, delivers the `snap` message, then acks with done = true.
+ * chunk commits, acks with done = true and delivers the `snap` message.
  * Transfer state outlives a connection, so a reconnecting sender resumes at
  * the bytes already written; it is dropped after snapshotTimeoutMs without
  * activity.
@@ -118,8 +118,9 @@ export class SnapshotReceiver {
       // Stopped during the commit: the data is durable but nobody is listening.
       if (this.t !== t) return;
       this.clear(t);
-      this.o.deliver(t.msg);
       this.ack(t, t.writtenOffset, true);
+      // Outside this chain's catch: a throwing handler is a driver bug and must crash, not read as a sink failure.
+      queueMicrotask(() => this.o.deliver(t.msg));
     });
   }
 

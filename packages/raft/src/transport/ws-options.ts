@@ -132,3 +132,22 @@ function validate(r: ResolvedWsOptions): void {
   int("malformedFramesMax", 0, 1_000_000);
   int("pendingConnectionsMax", 1, 100_000);
 }
+
+/** `host:port` → `ws://host:port/`; full ws:// and wss:// URLs pass through. */
+export function toUrl(address: string): string {
+  return /^wss?:\/\//.test(address) ? address : `ws://${address}/`;
+}
+
+/** Validates a peer entry of setPeers(); throws TransportConfigError. */
+export function checkPeer(id: NodeId, address: string): void {
+  if (typeof id !== "string" || id.length === 0 || id.length > ID_LENGTH_MAX) {
+    throw new TransportConfigError(`peer id must be a string of 1..${ID_LENGTH_MAX} characters, got ${JSON.stringify(id)}`);
+  }
+  let url: URL;
+  try {
+    url = new URL(toUrl(address));
+  } catch {
+    throw new TransportConfigError(`peer ${id}: address ${JSON.stringify(address)} is not host:port or a ws:// URL`);
+  }
+  if (url.port === "") throw new TransportConfigError(`peer ${id}: address ${JSON.stringify(address)} has no port`);
+}

@@ -21,15 +21,14 @@ import type { AddressInfo } from "node:net";
 import { WebSocket, WebSocketServer } from "ws";
 import { assert } from "../core/assert.ts";
 import type { Message, NodeId } from "../core/types.ts";
-import { FrameError, TransportConfigError } from "./errors.ts";
+import { FrameError } from "./errors.ts";
 import type { Frame } from "./frames.ts";
-import { ID_LENGTH_MAX } from "./frames.ts";
 import { Peer } from "./peer.ts";
 import type { ConnectionEvents, ConnectionSettings } from "./peer-connection.ts";
 import { CLOSE_CODES, PeerConnection } from "./peer-connection.ts";
 import type { PeerStats, Transport, TransportStats } from "./transport.ts";
 import type { ResolvedWsOptions, WsTransportOptions } from "./ws-options.ts";
-import { resolveWsOptions } from "./ws-options.ts";
+import { checkPeer, resolveWsOptions, toUrl } from "./ws-options.ts";
 
 /** The WebSocket implementation of {@link Transport}. */
 export class WsTransport implements Transport {
@@ -60,6 +59,7 @@ export class WsTransport implements Transport {
       malformedFramesMax: this.o.malformedFramesMax, clock: this.o.clock,
     };
     this.events = {
+      admit: (peer) => this.state === "running" && this.peers.has(peer),
       authenticated: (conn, peer) => this.onAuthenticated(conn, peer),
       frames: (conn, frames) => this.onFrames(conn, frames),
       badFrame: (conn, problem) => this.onBadFrame(conn, problem),
@@ -251,9 +251,9 @@ export class WsTransport implements Transport {
     this.pending.add(new PeerConnection(ws, "accept", null, this.settings, this.events));
   }
 
-  private onAuthenticated(conn: PeerConnection, id: NodeId): boolean {
+  private onAuthenticated(conn: PeerConnection, id: NodeId): void {
     const peer = this.peers.get(id);
-    if (this.state !== "running" || peer === undefined) return false;
+    assert(peer !== undefined && this.state === "running", "admit() checked the peer");
     if (conn.role === "accept") {
       this.pending.delete(conn);
       const old = peer.conn;
@@ -262,11 +262,13 @@ export class WsTransport implements Transport {
         old.close(CLOSE_CODES.replaced, "replaced by a newer connection");
       }
     } else {
-      if (peer.dialing !== conn) return false; // superseded (address changed) while authenticating
+      if (peer.dialing !== conn) {
+        conn.close(CLOSE_CODES.closedByOperator, "superseded"); // the address changed while authenticating
+        return;
+      }
       peer.dialing = null;
     }
     peer.attach(conn);
-    return true;
   }
 
   private onFrames(conn: PeerConnection, frames: readonly Frame[]): void {
@@ -346,22 +348,4 @@ export class WsTransport implements Transport {
       for (const p of peers) p.flush();
     });
   }
-}
-
-/** `host:port` → `ws://host:port/`; full ws:// and wss:// URLs pass through. */
-function toUrl(address: string): string {
-  return /^wss?:\/\//.test(address) ? address : `ws://${address}/`;
-}
-
-function checkPeer(id: NodeId, address: string): void {
-  if (typeof id !== "string" || id.length === 0 || id.length > ID_LENGTH_MAX) {
-    throw new TransportConfigError(`peer id must be a string of 1..${ID_LENGTH_MAX} characters, got ${JSON.stringify(id)}`);
-  }
-  let url: URL;
-  try {
-    url = new URL(toUrl(address));
-  } catch {
-    throw new TransportConfigError(`peer ${id}: address ${JSON.stringify(address)} is not host:port or a ws:// URL`);
-  }
-  if (url.port === "") throw new TransportConfigError(`peer ${id}: address ${JSON.stringify(address)} has no port`);
 }
