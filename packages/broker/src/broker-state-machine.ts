@@ -1,0 +1,259 @@
+/**
+ * The broker as a Raft state machine (SPEC §2–§4, §6): committed entries go
+ * in through apply(), one LevelDB batch per call carries their effects and
+ * the applied index; queries and the dispatcher read the applied state.
+ *
+ * Concurrency: apply, restore, the dispatcher and the queries run one at a
+ * time (an internal lock), so a reader never sees half an entry.
+ *
+ * Durability: the batch is not fsync'd by default (config.syncWrites). The
+ * Raft log is fsync'd before its entries are applied; if an OS crash loses
+ * the last broker batches, appliedIndex() reopens lower and the driver
+ * re-applies those entries from the log. A process crash loses nothing
+ * (LevelDB's write-ahead log is in the OS page cache). The driver must keep
+ * Raft log entries, or a snapshot, covering everything after appliedIndex().
+ */
+import { RaftbusError } from "@raftbus/client/protocol";
+import { buildPublish, checkProposal, subscriptionDefaults } from "./commands/build.ts";
+import type { BuildPublishInput, SubscriptionRequest } from "./commands/build.ts";
+import type { Command, PublishCommand, SubscriptionSpec } from "./commands/types.ts";
+import { makeConfig } from "./config.ts";
+import type { BrokerConfig } from "./config.ts";
+import { Dispatcher } from "./dispatcher/dispatcher.ts";
+import type { DispatcherOptions } from "./dispatcher/dispatcher.ts";
+import {
+  dlqList, listSubscriptions, listTopics, readDeliveries, readMessages, stats, subscriptionInfo, topicInfo,
+} from "./queries/queries.ts";
+import type {
+  BrokerStats, DeliveredMessage, DlqEntry, SubscriptionInfo, SubscriptionSummary, TopicInfo, TopicSummary,
+} from "./queries/queries.ts";
+import { assert } from "./raft-api.ts";
+import type { Entry, SnapshotMeta, StateMachine } from "./raft-api.ts";
+import { applyEntry } from "./state/apply.ts";
+import type { ApplyEffects } from "./state/context.ts";
+import type { CommandResult } from "./state/results.ts";
+import { BrokerState } from "./state/state.ts";
+import { META_KEY } from "./store/keys.ts";
+import { decodeMeta } from "./store/records.ts";
+import { BrokerStore } from "./store/store.ts";
+import type { BinaryDb } from "./store/txn.ts";
+import { Txn } from "./store/txn.ts";
+import type { StoredMessage } from "@raftbus/client/protocol";
+
+/** Options of {@link BrokerStateMachine.open} besides the config. */
+export interface BrokerOpenOptions {
+  readonly dispatcher?: DispatcherOptions;
+}
+
+/** The broker state machine; see the module comment. */
+export class BrokerStateMachine implements StateMachine<CommandResult | undefined> {
+  /** Plans deliveries for the node server (leader only). */
+  readonly dispatcher: Dispatcher;
+  private tail: Promise<unknown> = Promise.resolve();
+  /** Applied index as of the last committed batch (what the disk holds). */
+  private applied: number;
+  /** Set when apply() failed with a bug: the in-memory state is no longer trustworthy. */
+  private failure: unknown;
+  private closed = false;
+
+  private constructor(
+    private readonly store: BrokerStore,
+    private state: BrokerState,
+    /** The validated configuration (proposal-side settings; see config.ts). */
+    readonly config: BrokerConfig,
+    opts: BrokerOpenOptions,
+  ) {
+    this.applied = state.meta.appliedIndex;
+    this.dispatcher = new Dispatcher({
+      state: () => this.state,
+      db: () => this.store.db,
+      exclusive: (fn) => this.exclusive(fn),
+    }, opts.dispatcher);
+  }
+
+  /** Opens (or creates) the broker state under `dir` and rebuilds the in-memory caches from it. */
+  static async open(dir: string, config: Partial<BrokerConfig> = {}, opts: BrokerOpenOptions = {}): Promise<BrokerStateMachine> {
+    const cfg = makeConfig(config);
+    const store = await BrokerStore.open(dir);
+    try {
+      return new BrokerStateMachine(store, await BrokerState.load(store.db), cfg, opts);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+
+  /** Closes the database after any running operation. */
+  async close(): Promise<void> {
+    await this.exclusive(async () => {
+      if (this.closed) return;
+      this.closed = true;
+      await this.store.close();
+    });
+  }
+
+  // ---- StateMachine -------------------------------------------------------
+
+  /**
+   * Applies committed entries in order, skipping those already applied (a
+   * restart may hand them again), in ONE atomic LevelDB batch.
+   */
+  async apply(entries: readonly Entry[]): Promise<(CommandResult | undefined)[]> {
+    return this.exclusive(async () => {
+      this.checkUsable();
+      const { state } = this;
+      const txn = new Txn(this.store.db);
+      const effects: ApplyEffects = { settledReservations: [], deletedSubscriptions: [], compactRequested: false };
+      const results: (CommandResult | undefined)[] = [];
+      let changed = false;
+      try {
+        for (const e of entries) {
+          if (e.index <= state.meta.appliedIndex) {
+            results.push(undefined);
+            continue;
+          }
+          assert(e.index === state.meta.appliedIndex + 1, () => `apply: entry ${e.index} after applied index ${state.meta.appliedIndex} (gap)`);
+          results.push(e.type === "normal" ? await applyEntry(state, txn, effects, e.index, e.data) : undefined);
+          state.meta.appliedIndex = e.index;
+          changed = true;
+        }
+        if (changed) {
+          state.flush(txn);
+          await txn.commit({ sync: this.config.syncWrites });
+        }
+      } catch (err) {
+        this.failure = err;
+        throw err;
+      }
+      this.applied = state.meta.appliedIndex;
+      for (const s of effects.settledReservations) this.dispatcher.settle(s.subscription, s.items);
+      for (const name of effects.deletedSubscriptions) this.dispatcher.forget(name);
+      if (effects.compactRequested) await this.store.compact();
+      return results;
+    });
+  }
+
+  /** Index of the last entry whose effects are on disk. */
+  appliedIndex(): number {
+    return this.applied;
+  }
+
+  /**
+   * Streams the whole state as of this call (a LevelDB snapshot taken now).
+   * Call it between apply() calls: it then describes appliedIndex().
+   */
+  snapshot(): AsyncIterable<Uint8Array> {
+    this.checkUsable();
+    return this.store.snapshotChunks();
+  }
+
+  /** Replaces the whole state with a snapshot's, crash-safely (see store.ts). */
+  async restore(meta: SnapshotMeta, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+    await this.exclusive(async () => {
+      if (this.closed) throw new RaftbusError("SHUTTING_DOWN", "broker is closed");
+      await this.store.restore(chunks, async (db) => {
+        const bytes = (await db.get(META_KEY)) as Uint8Array | undefined;
+        const index = bytes === undefined ? 0 : decodeMeta(bytes).appliedIndex;
+        assert(index === meta.index, () => `snapshot holds broker state at index ${index}, its metadata says ${meta.index}`);
+      });
+      this.state = await BrokerState.load(this.store.db);
+      this.applied = this.state.meta.appliedIndex;
+      this.failure = undefined;
+      this.dispatcher.reset();
+    });
+  }
+
+  // ---- proposal helpers (leader side) -------------------------------------
+
+  /** Stamps and validates a publish batch for proposing (see commands/build.ts). */
+  buildPublish(input: BuildPublishInput): PublishCommand {
+    return buildPublish(this.config, input);
+  }
+
+  /** Fills a subscription request with the configured defaults. */
+  subscriptionSpec(req: SubscriptionRequest): SubscriptionSpec {
+    return subscriptionDefaults(this.config, req);
+  }
+
+  /** Validates any command against the configured limits before proposing it. */
+  checkProposal(command: unknown, opts: { system?: boolean } = {}): Command {
+    return checkProposal(this.config, command, opts);
+  }
+
+  // ---- queries ------------------------------------------------------------
+
+  /** Log time of the applied state. */
+  async logNow(): Promise<number> {
+    return this.read(async () => this.state.meta.logNow);
+  }
+
+  /** All topics. */
+  async listTopics(): Promise<TopicSummary[]> {
+    return this.read(async () => listTopics(this.state));
+  }
+
+  /** One topic's info; TOPIC_NOT_FOUND. */
+  async topicInfo(name: string): Promise<TopicInfo> {
+    return this.read(async () => topicInfo(this.state, name));
+  }
+
+  /** All subscriptions. */
+  async listSubscriptions(): Promise<SubscriptionSummary[]> {
+    return this.read(async () => listSubscriptions(this.state));
+  }
+
+  /** One subscription's info; SUBSCRIPTION_NOT_FOUND. */
+  async subscriptionInfo(name: string): Promise<SubscriptionInfo> {
+    return this.read(async () => subscriptionInfo(this.state, name));
+  }
+
+  /** Broker-wide statistics. */
+  async stats(): Promise<BrokerStats> {
+    return this.read(async () => stats(this.state));
+  }
+
+  /** Up to `limit` (≤ 1000) unexpired messages of `topic` from `fromOffset`. */
+  async readMessages(topic: string, fromOffset: number, limit: number): Promise<StoredMessage[]> {
+    return this.read(() => readMessages(this.state, this.store.db, topic, fromOffset, limit));
+  }
+
+  /** The messages of a deliver result's `delivered` items, ready to push. */
+  async readDeliveries(subscription: string, items: readonly { topic: string; offset: number; attempt: number }[]): Promise<DeliveredMessage[]> {
+    return this.read(() => readDeliveries(this.state, this.store.db, subscription, items));
+  }
+
+  /** Dead letters of `topic`. */
+  async dlqList(topic: string, opts: { afterId?: number; limit?: number } = {}): Promise<DlqEntry[]> {
+    return this.read(() => dlqList(this.state, this.store.db, topic, opts));
+  }
+
+  /** SHA-256 of every key and value: equal on replicas at the same applied index. */
+  async digest(): Promise<string> {
+    return this.read(() => this.store.digest());
+  }
+
+  /** The database, for tests and tools that inspect raw state. */
+  get rawDb(): BinaryDb {
+    return this.store.db;
+  }
+
+  private async read<T>(fn: () => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      this.checkUsable();
+      return fn();
+    });
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn);
+    this.tail = result.then(() => undefined, () => undefined);
+    return result;
+  }
+
+  private checkUsable(): void {
+    if (this.closed) throw new RaftbusError("SHUTTING_DOWN", "broker is closed");
+    if (this.failure !== undefined) {
+      throw new Error(`broker state machine stopped after a failed apply; restart the node: ${String(this.failure)}`);
+    }
+  }
+}

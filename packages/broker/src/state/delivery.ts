@@ -1,0 +1,202 @@
+/**
+ * Delivery state (SPEC §4): deliver records an attempt BEFORE the message is
+ * handed out, ack settles it, fail or an ack timeout schedules a retry with
+ * exponential backoff, and after maxRetries the message becomes a dead letter.
+ * Every time comes from the log (ctx.now, deadlines stored in the log's
+ * terms), so retry counts and backoff survive failover and restarts.
+ */
+import type { AckCommand, DeliverCommand, DeliverItem, FailCommand } from "../commands/types.ts";
+import type { Backoff } from "../config.ts";
+import { assert } from "../raft-api.ts";
+import { dlqKey, outstandingKey, pendingKey } from "../store/keys.ts";
+import { encodeDlq, encodeOutstanding, expiresAtOf, priorityIndex, rateAdd } from "../store/records.ts";
+import type { Outstanding } from "../store/records.ts";
+import type { ApplyContext } from "./context.ts";
+import { isExpired, readMessage } from "./messages.ts";
+import type { DeliveredItem, DeliveryRejection, FailOutcome, RejectedDelivery, ResultOf } from "./results.ts";
+import { requireSub } from "./subscriptions.ts";
+import { effectiveGuarantee } from "./subscription.ts";
+import type { SubState } from "./subscription.ts";
+
+/**
+ * Delay before redelivery after attempt `attempt` (≥ 1) failed:
+ * min(maxMs, initialMs · multiplier^(attempt−1)), by repeated
+ * multiplication (plain IEEE arithmetic: the same on every replica).
+ */
+export function backoffDelay(b: Backoff, attempt: number): number {
+  let delay = b.initialMs;
+  for (let i = 1; i < attempt && delay < b.maxMs; i++) delay *= b.multiplier;
+  return Math.min(b.maxMs, Math.floor(delay));
+}
+
+/** deliver: each item is accepted (and recorded) or rejected with a reason. */
+export async function applyDeliver(ctx: ApplyContext, cmd: DeliverCommand): Promise<ResultOf<"deliver">> {
+  const sub = requireSub(ctx, cmd.subscription);
+  const delivered: DeliveredItem[] = [];
+  const rejected: RejectedDelivery[] = [];
+  for (const item of cmd.items) {
+    const reason = await deliverOne(ctx, sub, item);
+    if (reason === undefined) delivered.push({ topic: item.topic, offset: item.offset, attempt: item.attempt, consumerId: item.consumerId });
+    else rejected.push({ topic: item.topic, offset: item.offset, reason });
+  }
+  ctx.effects.settledReservations.push({ subscription: sub.name, items: cmd.items.map((i) => ({ topic: i.topic, offset: i.offset })) });
+  ctx.state.touchSub(sub);
+  return { ok: true, type: "deliver", subscription: sub.name, delivered, rejected };
+}
+
+async function deliverOne(ctx: ApplyContext, sub: SubState, item: DeliverItem): Promise<DeliveryRejection | undefined> {
+  const { state, txn } = ctx;
+  const topic = state.topicsByName.get(item.topic);
+  if (topic === undefined) return "topic-not-found";
+  const out = sub.outstandingAt(topic.id, item.offset);
+  if (out !== undefined) {
+    // A redelivery: only of a message waiting for its retry, once it is due, as the next attempt.
+    if (out.state !== "retry" || out.deadline > ctx.now || item.attempt !== out.attempt + 1) return "stale";
+    if (isExpired(out.expiresAt, ctx.now)) return "expired";
+    out.attempt = item.attempt;
+    out.state = "inflight";
+    out.deadline = ctx.now + sub.spec.ackTimeoutMs;
+    out.consumerId = item.consumerId;
+    txn.put(outstandingKey(sub.id, out.seq), encodeOutstanding(out));
+    sub.rec.stats.redelivered += 1;
+    countDelivery(ctx, sub);
+    return undefined;
+  }
+  const rec = await readMessage(txn, topic.id, item.offset);
+  if (rec === undefined) return "gone";
+  const expiresAt = expiresAtOf(rec);
+  if (isExpired(expiresAt, ctx.now)) return "expired";
+  const p = priorityIndex(rec.priority);
+  if (item.attempt !== 1 || sub.pendingOf(topic.id, p) === 0) return "stale";
+  const pk = pendingKey(sub.id, p, rec.seq);
+  if ((await txn.get(pk)) === undefined) return "stale";
+  const guarantee = effectiveGuarantee(sub.spec.guarantee, rec.guarantee);
+  if (guarantee !== "at-most-once" && sub.outstanding.size >= sub.spec.maxInFlight) return "no-capacity";
+  txn.del(pk);
+  sub.removePending(topic.id, p);
+  if (guarantee !== "at-most-once") {
+    const o: Outstanding = {
+      seq: rec.seq, tid: topic.id, offset: item.offset, priority: p, attempt: 1, state: "inflight",
+      deadline: ctx.now + sub.spec.ackTimeoutMs, consumerId: item.consumerId, expiresAt,
+      maxRetries: rec.maxRetries ?? sub.spec.maxRetries,
+    };
+    sub.putOutstanding(o);
+    txn.put(outstandingKey(sub.id, o.seq), encodeOutstanding(o));
+  }
+  // at-most-once: the delivery is recorded (the reference is gone) before anyone
+  // hands the message out, so it can never be delivered again.
+  state.updateHolder(sub, topic.id);
+  countDelivery(ctx, sub);
+  return undefined;
+}
+
+function countDelivery(ctx: ApplyContext, sub: SubState): void {
+  sub.rec.stats.delivered += 1;
+  sub.rec.cursor += 1;
+  rateAdd(sub.rec.stats.deliverRate, ctx.now, 1);
+}
+
+/** ack: settles outstanding deliveries; acking anything else is a harmless no-op (idempotent). */
+export function applyAck(ctx: ApplyContext, cmd: AckCommand): ResultOf<"ack"> {
+  const sub = requireSub(ctx, cmd.subscription);
+  const acked = cmd.items.map((item) => {
+    const topic = ctx.state.topicsByName.get(item.topic);
+    const out = topic === undefined ? undefined : sub.outstandingAt(topic.id, item.offset);
+    if (out === undefined) return false;
+    settle(ctx, sub, out);
+    sub.rec.stats.acked += 1;
+    rateAdd(sub.rec.stats.ackRate, ctx.now, 1);
+    return true;
+  });
+  ctx.state.touchSub(sub);
+  return { ok: true, type: "ack", acked };
+}
+
+/**
+ * fail: an in-flight delivery failed. With `attempt`, a fail for an older
+ * attempt than the current one is ignored (the message was redelivered).
+ */
+export async function applyFail(ctx: ApplyContext, cmd: FailCommand): Promise<ResultOf<"fail">> {
+  const sub = requireSub(ctx, cmd.subscription);
+  const outcomes: FailOutcome[] = [];
+  for (const item of cmd.items) {
+    const topic = ctx.state.topicsByName.get(item.topic);
+    const out = topic === undefined ? undefined : sub.outstandingAt(topic.id, item.offset);
+    if (out === undefined || out.state !== "inflight" || (item.attempt !== undefined && item.attempt !== out.attempt)) {
+      outcomes.push("ignored");
+      continue;
+    }
+    outcomes.push(await failOutstanding(ctx, sub, out, item.reason, ctx.now));
+  }
+  ctx.state.touchSub(sub);
+  return { ok: true, type: "fail", outcomes };
+}
+
+/**
+ * A delivery failed at log time `at` (a fail, or its ack deadline passing):
+ * schedule the retry, or dead-letter it once attempts exceed maxRetries.
+ */
+export async function failOutstanding(ctx: ApplyContext, sub: SubState, out: Outstanding, reason: string, at: number): Promise<FailOutcome> {
+  sub.rec.stats.failed += 1;
+  ctx.state.touchSub(sub);
+  if (out.attempt > out.maxRetries) {
+    await deadLetter(ctx, sub, out, reason);
+    return "dead-lettered";
+  }
+  out.state = "retry";
+  out.deadline = at + backoffDelay(sub.spec.backoff, out.attempt);
+  ctx.txn.put(outstandingKey(sub.id, out.seq), encodeOutstanding(out));
+  return "retry";
+}
+
+/** Moves an outstanding delivery to its topic's DLQ with a copy of the message. */
+async function deadLetter(ctx: ApplyContext, sub: SubState, out: Outstanding, reason: string): Promise<void> {
+  const { state, txn } = ctx;
+  const topic = state.topicsById.get(out.tid);
+  const rec = await readMessage(txn, out.tid, out.offset);
+  // Removing a message or a topic drops outstanding deliveries, so both exist here.
+  assert(topic !== undefined && rec !== undefined, () => `${sub.name}: outstanding ${out.tid}:${out.offset} has no message`);
+  const id = state.meta.nextDlqId;
+  state.meta.nextDlqId += 1;
+  txn.put(dlqKey(topic.id, id), encodeDlq({ id, offset: out.offset, subscription: sub.name, reason, attempts: out.attempt, deadAt: ctx.now, message: rec }));
+  topic.dlqSize += 1;
+  topic.deadLettered += 1;
+  state.touchTopic(topic);
+  settle(ctx, sub, out);
+  sub.rec.stats.deadLettered += 1;
+}
+
+function settle(ctx: ApplyContext, sub: SubState, out: Outstanding): void {
+  sub.deleteOutstanding(out);
+  ctx.txn.del(outstandingKey(sub.id, out.seq));
+  ctx.state.updateHolder(sub, out.tid);
+  ctx.state.touchSub(sub);
+}
+
+/** Fails every in-flight delivery whose ack deadline has passed (as of ctx.now). Returns how many. */
+export async function expireAckDeadlines(ctx: ApplyContext): Promise<number> {
+  let n = 0;
+  for (const sub of ctx.state.sortedSubs()) {
+    for (const out of sub.sortedOutstanding()) {
+      if (out.state !== "inflight" || out.deadline > ctx.now) continue;
+      sub.rec.stats.timeouts += 1;
+      await failOutstanding(ctx, sub, out, "ack timeout", out.deadline);
+      n += 1;
+    }
+  }
+  return n;
+}
+
+/** Makes every delivery waiting for a retry due now (maintenance retryFailed). Returns how many. */
+export function retryNow(ctx: ApplyContext): number {
+  let n = 0;
+  for (const sub of ctx.state.sortedSubs()) {
+    for (const out of sub.sortedOutstanding()) {
+      if (out.state !== "retry" || out.deadline <= ctx.now) continue;
+      out.deadline = ctx.now;
+      ctx.txn.put(outstandingKey(sub.id, out.seq), encodeOutstanding(out));
+      n += 1;
+    }
+  }
+  return n;
+}

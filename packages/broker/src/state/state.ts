@@ -1,0 +1,155 @@
+/**
+ * The broker's in-memory state: caches of what LevelDB holds, rebuilt from it
+ * at open (and after a restore), never the other way round. Small and bounded
+ * by design: topic and subscription records, outstanding deliveries (≤
+ * maxInFlight each) and the subscription index. Messages, pending queues,
+ * dedup records and dead letters stay on disk.
+ *
+ * Changes made while applying are mirrored into the apply call's Txn; topic
+ * and subscription records are marked dirty and written once per call.
+ */
+import { SubscriptionIndex } from "../pattern/subscription-index.ts";
+import { assert } from "../raft-api.ts";
+import { META_KEY, TAG, familyRange, readU32, subCountersKey, subKey, topicKey } from "../store/keys.ts";
+import {
+  decodeMeta, decodeOutstanding, decodeSubscription, decodeTopic, emptyMeta, encodeMeta, encodeSubscriptionCounters,
+  encodeSubscriptionSpec, encodeTopic,
+} from "../store/records.ts";
+import type { MetaRecord, TopicRecord } from "../store/records.ts";
+import type { BinaryDb, Txn } from "../store/txn.ts";
+import { SubState } from "./subscription.ts";
+
+/** Everything apply() and the queries read without touching the disk. */
+export class BrokerState {
+  meta: MetaRecord = emptyMeta();
+  readonly topicsByName = new Map<string, TopicRecord>();
+  readonly topicsById = new Map<number, TopicRecord>();
+  readonly subsByName = new Map<string, SubState>();
+  readonly subsById = new Map<number, SubState>();
+  /** Pattern → subscriptions, keyed by subscription name. */
+  readonly index = new SubscriptionIndex<SubState>();
+  /** Topic id → subscriptions holding references to it (to drop them when a message goes). */
+  private readonly holders = new Map<number, Set<SubState>>();
+  private readonly dirtyTopics = new Set<TopicRecord>();
+  private readonly dirtySubs = new Set<SubState>();
+  private readonly dirtySubSpecs = new Set<SubState>();
+
+  /** Loads the state from the database (open and after restore). */
+  static async load(db: BinaryDb): Promise<BrokerState> {
+    const s = new BrokerState();
+    const meta = (await db.get(META_KEY)) as Uint8Array | undefined;
+    if (meta !== undefined) s.meta = decodeMeta(meta);
+    for await (const [, v] of db.iterator(familyRange(TAG.topic))) s.addTopic(decodeTopic(v));
+    const specs = new Map<number, Uint8Array>();
+    for await (const [k, v] of db.iterator(familyRange(TAG.sub))) specs.set(readU32(k, 1), v);
+    for await (const [k, v] of db.iterator(familyRange(TAG.subCounters))) {
+      const spec = specs.get(readU32(k, 1));
+      assert(spec !== undefined, "subscription counters without a subscription read back from disk");
+      specs.delete(readU32(k, 1));
+      s.addSub(new SubState(decodeSubscription(spec, v)));
+    }
+    assert(specs.size === 0, "subscription without counters read back from disk");
+    for await (const [k, v] of db.iterator(familyRange(TAG.outstanding))) {
+      const o = decodeOutstanding(v);
+      const sub = s.subsById.get(readU32(k, 1));
+      assert(sub !== undefined, "outstanding delivery of an unknown subscription read back from disk");
+      sub.putOutstanding(o);
+    }
+    for (const sub of s.subsById.values()) for (const tid of sub.heldTopics()) s.updateHolder(sub, tid);
+    return s;
+  }
+
+  /** Topics in id order (the canonical order for anything that changes state). */
+  sortedTopics(): TopicRecord[] {
+    return [...this.topicsById.values()].sort((a, b) => a.id - b.id);
+  }
+
+  /** Subscriptions in id order (the canonical order for anything that changes state). */
+  sortedSubs(): SubState[] {
+    return [...this.subsById.values()].sort((a, b) => a.id - b.id);
+  }
+
+  /** Registers a topic. */
+  addTopic(t: TopicRecord): void {
+    assert(!this.topicsByName.has(t.name) && !this.topicsById.has(t.id), () => `topic ${t.name} registered twice`);
+    this.topicsByName.set(t.name, t);
+    this.topicsById.set(t.id, t);
+  }
+
+  /** Unregisters a topic and deletes its record. */
+  removeTopic(txn: Txn, t: TopicRecord): void {
+    this.topicsByName.delete(t.name);
+    this.topicsById.delete(t.id);
+    this.holders.delete(t.id);
+    this.dirtyTopics.delete(t);
+    txn.del(topicKey(t.id));
+  }
+
+  /** Registers a subscription. */
+  addSub(sub: SubState): void {
+    assert(!this.subsByName.has(sub.name) && !this.subsById.has(sub.id), () => `subscription ${sub.name} registered twice`);
+    this.subsByName.set(sub.name, sub);
+    this.subsById.set(sub.id, sub);
+    this.index.add(sub.name, sub.pattern, sub);
+  }
+
+  /** Unregisters a subscription and deletes its record. */
+  removeSub(txn: Txn, sub: SubState): void {
+    this.subsByName.delete(sub.name);
+    this.subsById.delete(sub.id);
+    this.index.remove(sub.name);
+    for (const tid of sub.heldTopics()) this.holders.get(tid)?.delete(sub);
+    this.dirtySubs.delete(sub);
+    this.dirtySubSpecs.delete(sub);
+    txn.del(subKey(sub.id));
+    txn.del(subCountersKey(sub.id));
+  }
+
+  /** Re-evaluates whether `sub` holds references to topic `tid`. Call after changing them. */
+  updateHolder(sub: SubState, tid: number): void {
+    let set = this.holders.get(tid);
+    if (sub.holds(tid)) {
+      if (set === undefined) {
+        set = new Set();
+        this.holders.set(tid, set);
+      }
+      set.add(sub);
+    } else if (set !== undefined) {
+      set.delete(sub);
+      if (set.size === 0) this.holders.delete(tid);
+    }
+  }
+
+  /** Subscriptions holding references to topic `tid`, in id order. */
+  holdersOf(tid: number): SubState[] {
+    const set = this.holders.get(tid);
+    return set === undefined ? [] : [...set].sort((a, b) => a.id - b.id);
+  }
+
+  /** Marks a topic record for writing at the end of the apply call. */
+  touchTopic(t: TopicRecord): void {
+    this.dirtyTopics.add(t);
+  }
+
+  /** Marks a subscription's counters for writing at the end of the apply call. */
+  touchSub(sub: SubState): void {
+    this.dirtySubs.add(sub);
+  }
+
+  /** Marks a subscription's spec (and counters) for writing at the end of the apply call. */
+  touchSubSpec(sub: SubState): void {
+    this.dirtySubSpecs.add(sub);
+    this.dirtySubs.add(sub);
+  }
+
+  /** Writes dirty records and the meta record into `txn`. */
+  flush(txn: Txn): void {
+    for (const t of this.dirtyTopics) txn.put(topicKey(t.id), encodeTopic(t));
+    for (const sub of this.dirtySubSpecs) txn.put(subKey(sub.id), encodeSubscriptionSpec(sub.rec));
+    for (const sub of this.dirtySubs) txn.put(subCountersKey(sub.id), encodeSubscriptionCounters(sub.rec));
+    this.dirtyTopics.clear();
+    this.dirtySubs.clear();
+    this.dirtySubSpecs.clear();
+    txn.put(META_KEY, encodeMeta(this.meta));
+  }
+}

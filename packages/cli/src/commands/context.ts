@@ -1,0 +1,103 @@
+/**
+ * What every client command shares: the global options (`--servers`,
+ * `--json`, `--timeout`, `--connect-timeout`), one lazily opened client that
+ * is always closed, and one place that turns a thrown failure into a message
+ * and an exit code (util/errors.ts).
+ */
+import type { RaftbusClient } from "@raftbus/client";
+import type { Argv } from "yargs";
+import { Printer, type Io } from "../output/io.ts";
+import { optDuration, optString, type Args } from "../util/args.ts";
+import { connectCli, resolveServers } from "../util/connect.ts";
+import { CommandFailed, describeFailure, failureLines, UsageError, type FailureContext } from "../util/errors.ts";
+import { EXIT } from "../util/exit-codes.ts";
+
+/** Default deadline of one request. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+/** Default deadline of the first connection: short, a CLI should say quickly that nothing answers. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 3000;
+
+/** The context a command runs in. */
+export interface CommandContext {
+  readonly io: Io;
+  /** stdout, with its colours. */
+  readonly out: Printer;
+  /** stderr, with its colours (progress, notes, errors). */
+  readonly err: Printer;
+  /** `--json`: machine-readable output only on stdout. */
+  readonly json: boolean;
+  /** Deadline of each request, in ms (`--timeout`, default 10 s). */
+  readonly timeoutMs: number;
+  /** True when `--timeout` was given (sub reads it as its idle timeout). */
+  readonly timeoutGiven: boolean;
+  /** The connected client, opened on first use and closed when the command ends. */
+  client(): Promise<RaftbusClient>;
+}
+
+/** A command: reads its arguments, does its work, returns an exit code (or throws a failure). */
+export type Handler = (args: Args, ctx: CommandContext) => Promise<number | void>;
+
+/**
+ * Wraps a handler for yargs: runs it and records its exit code. `command`
+ * names it in usage hints (`raftbus topic create --help`); `failureContext`
+ * tells error hints which topic or filter the command was about.
+ */
+export type Act = (command: string, handler: Handler, failureContext?: (args: Args) => FailureContext) => (args: Args) => Promise<void>;
+
+/** The global options, shared by every command. */
+export function globalOptions(y: Argv): Argv {
+  return y
+    .option("servers", { type: "string", describe: "comma-separated node addresses [env RAFTBUS_SERVERS; default ws://127.0.0.1:7001,…:7002,…:7003]" })
+    .option("json", { type: "boolean", default: false, describe: "machine-readable output: one JSON document (JSON lines for sub)" })
+    .option("timeout", { type: "string", describe: "deadline of each request, e.g. 10s (default 10s); for sub: exit after this long without a message" })
+    .option("connect-timeout", { type: "string", describe: "give up connecting after this long (default 3s)" })
+    .group(["servers", "json", "timeout", "connect-timeout", "help"], "Global options:");
+}
+
+/** Run `handler` with a context built from `args`; resolves with the exit code and never throws an expected failure. */
+export async function runHandler(command: string, handler: Handler, args: Args, io: Io, failureContext: FailureContext = {}): Promise<number> {
+  const out = new Printer(io.stdout, io.env);
+  const err = new Printer(io.stderr, io.env);
+  let client: Promise<RaftbusClient> | undefined;
+  let timeoutMs = DEFAULT_TIMEOUT_MS;
+  try {
+    timeoutMs = optDuration(args, "timeout", command, 1) ?? DEFAULT_TIMEOUT_MS;
+    const connectTimeoutMs = optDuration(args, "connect-timeout", command, 1) ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const ctx: CommandContext = {
+      io,
+      out,
+      err,
+      json: args["json"] === true,
+      timeoutMs,
+      timeoutGiven: optString(args, "timeout") !== undefined,
+      client: () => {
+        client ??= Promise.resolve().then(() => connectCli({ servers: resolveServers(optString(args, "servers"), io.env), connectTimeoutMs }));
+        return client;
+      },
+    };
+    const code = await handler(args, ctx);
+    return code ?? EXIT.OK;
+  } catch (e) {
+    const failure = describeFailure(e, { timeoutMs, ...failureContext });
+    if (failure === undefined) throw e;
+    for (const line of failureLines(failure)) err.line(line);
+    return failure.exitCode;
+  } finally {
+    if (client !== undefined) {
+      // Closing flushes queued acks; a client that never connected has nothing to close.
+      await client.then((c) => c.close(), () => undefined);
+    }
+  }
+}
+
+/**
+ * Go ahead with a destructive operation: with `--yes`, at once; on a
+ * terminal, after the user said yes; otherwise (a script without `--yes`)
+ * refuse with a usage error rather than guess.
+ * @throws UsageError without --yes and without a terminal; CommandFailed when the user said no.
+ */
+export async function confirmDestructive(ctx: CommandContext, args: Args, command: string, question: string): Promise<void> {
+  if (args["yes"] === true) return;
+  if (!ctx.io.stdin.isTTY) throw new UsageError(`${question.replace(/\?$/, "")}: refusing without --yes (no terminal to ask on)`, command);
+  if (!(await ctx.io.confirm(question))) throw new CommandFailed("ABORTED", "nothing was changed", EXIT.FAILED);
+}
