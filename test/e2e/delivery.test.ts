@@ -121,4 +121,19 @@ describe("delivery through the SDK", () => {
     await expect(client.topics.info("no.such.topic")).rejects.toMatchObject({ code: "TOPIC_NOT_FOUND" });
     await expect(client.subscribe("a.*", { filter: "x ==" })).rejects.toMatchObject({ code: "INVALID_FILTER" });
   });
+
+  it("transfers leadership through the SDK and keeps publishing at the new leader", async () => {
+    const before = await cluster.leader();
+    const res = await client.cluster.transferLeader();
+    expect(res.from).toBe(before.id);
+    expect(res.to).not.toBe(before.id);
+    const after = await cluster.leader();
+    expect(after.id).toBe(res.to);
+    const ack = await client.publish("e2e.after-transfer", "x");
+    expect(ack.index).toBeGreaterThan(0);
+    const status = await client.cluster.status();
+    expect(status.leaderId).toBe(res.to);
+    expect(status.nodes.filter((n) => n.healthy)).toHaveLength(3);
+  });
 });
+

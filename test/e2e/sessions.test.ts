@@ -71,4 +71,20 @@ describe("sessions and flow control", () => {
     expect((more as unknown as { messages: unknown[] }).messages.length).toBeGreaterThan(0);
     client.close();
   });
+
+  it("a durable subscription resumes whatever `from` says, takes new delivery settings, and refuses a different pattern", async () => {
+    const leader = await cluster.leader();
+    const { client: first } = await RawClient.connect(`ws://127.0.0.1:${leader.clientPort}`);
+    expect(await first.request("subscribe", { pattern: "sess.resume", name: "resumer", from: "earliest", maxInFlight: 10 }))
+      .toMatchObject({ ok: true, body: { durable: true, resumed: false, maxInFlight: 10 } });
+    first.close();
+    const { client: again } = await RawClient.connect(`ws://127.0.0.1:${leader.clientPort}`);
+    expect(await again.request("subscribe", { pattern: "sess.resume", name: "resumer", from: "latest", maxInFlight: 20 }))
+      .toMatchObject({ ok: true, body: { durable: true, resumed: true, maxInFlight: 20 } });
+    expect((await admin.subscriptions.list()).find((x) => x.id === "resumer")).toMatchObject({ maxInFlight: 20 });
+    expect(await again.request("subscribe", { pattern: "sess.other", name: "resumer" }))
+      .toMatchObject({ ok: false, error: { code: "INVALID_ARGUMENT" } });
+    again.close();
+  });
 });
+

@@ -19,6 +19,11 @@ import type { WebSocketFactory } from "./transport.ts";
 import { backoffDelayMs, type BackoffBounds } from "./util/backoff.ts";
 import type { TimerHandle } from "./util/timers.ts";
 
+
+/** Longest wait for outstanding requests on the old leader before moving to the new one. */
+const LEADER_CHANGE_GRACE_MS = 2000;
+/** How often that wait looks again. */
+const LEADER_CHANGE_POLL_MS = 20;
 /** Reconnect policy: back-off bounds and how many consecutive failures end the client. */
 export interface ReconnectOptions extends BackoffBounds {
   /** Consecutive failed connection attempts after which the client gives up (default Infinity). */
@@ -455,12 +460,28 @@ export class Session {
     connection.close(new RaftbusError("NOT_LEADER", reason.message, { leaderHint: address }));
   }
 
+  /**
+   * Move to the new leader once the requests outstanding on `connection` are
+   * answered (at most LEADER_CHANGE_GRACE_MS): the old leader still answers
+   * what it started, e.g. the transfer-leader request that caused the change.
+   * Requests sent meanwhile get NOT_LEADER and are retried at the leader.
+   */
+  #followWhenIdle(connection: Connection, address: string, reason: RaftbusError): void {
+    const started = Date.now();
+    const check = (): void => {
+      if (this.#connection !== connection || !connection.isOpen) return;
+      if (connection.pendingRequests === 0 || Date.now() - started >= LEADER_CHANGE_GRACE_MS) this.#follow(connection, address, reason);
+      else setTimeout(check, LEADER_CHANGE_POLL_MS);
+    };
+    check();
+  }
+
   #onPush(frame: PushFrame, connection: Connection): void {
     switch (frame.t) {
       case "leader-changed":
         this.#emit({ type: "leader-changed", leaderId: frame.leaderId, leaderAddress: frame.leaderAddress });
         if (frame.leaderId !== null && frame.leaderAddress !== null && frame.leaderId !== connection.welcome.nodeId) {
-          this.#follow(connection, frame.leaderAddress, new RaftbusError("NOT_LEADER", `leader is now ${frame.leaderId}`));
+          this.#followWhenIdle(connection, frame.leaderAddress, new RaftbusError("NOT_LEADER", `leader is now ${frame.leaderId}`));
         }
         return;
       case "goaway": {

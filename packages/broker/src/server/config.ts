@@ -67,9 +67,11 @@ const DEFAULTS: Omit<NodeConfig, "id" | "dataDir" | "peers"> = {
   peerPort: 7101,
   clusterId: "raftbus",
   clusterSecret: DEV_CLUSTER_SECRET,
-  tickMs: 50,
+  // etcd's proportions: heartbeat every 100 ms, election timeout 1–2 s, which
+  // rides out GC pauses and a busy 2-core box without needless elections.
+  tickMs: 100,
   electionTicks: 10,
-  heartbeatTicks: 2,
+  heartbeatTicks: 1,
   snapshotEntries: 10_000,
   maxPayloadBytes: 1024 * 1024,
   strictTopics: false,

@@ -26,6 +26,10 @@ export async function subscribe(ctx: HandlerContext, session: ClientSession, bod
     throw new RaftbusError("INVALID_ARGUMENT", `a session may hold at most ${CONSUMERS_PER_SESSION_MAX} subscriptions`);
   }
   const durable = body.name !== undefined;
+  if (body.name !== undefined) {
+    const resumed = await resumeDurable(ctx, session, body.name, body);
+    if (resumed !== undefined) return resumed;
+  }
   const name = body.name ?? `_eph.${session.id}.${++ephemeralSeq}`;
   const spec = ctx.broker.subscriptionSpec({
     name, pattern: body.pattern, ephemeral: !durable,
@@ -42,6 +46,41 @@ export async function subscribe(ctx: HandlerContext, session: ClientSession, bod
   const consumer = ctx.server.consumers.attach(session, name, durable, spec.maxInFlight, Math.min(body.credit ?? spec.maxInFlight, spec.maxInFlight));
   ctx.server.pump();
   return { subscriptionId: consumer.id, durable, resumed: durable && !res.created, maxInFlight: spec.maxInFlight };
+}
+
+/**
+ * Attach to an existing durable subscription (NATS/Kafka consumer-group
+ * style): its position is its own, so `from` is ignored; a different
+ * pattern, filter or guarantee is a conflict; changed delivery settings
+ * (maxInFlight, ackTimeoutMs, maxRetries, backoff) are updated through the log.
+ */
+async function resumeDurable(ctx: HandlerContext, session: ClientSession, name: string, body: SubscribeRequest): Promise<SubscribeResponse | undefined> {
+  const existing = await ctx.broker.subscriptionInfo(name).catch((err: unknown) => {
+    if (err instanceof RaftbusError && err.code === "SUBSCRIPTION_NOT_FOUND") return undefined;
+    throw err;
+  });
+  if (existing === undefined) return undefined;
+  const conflicts: string[] = [];
+  if (existing.pattern !== body.pattern) conflicts.push(`pattern '${existing.pattern}'`);
+  if ((existing.filter ?? "") !== (body.filter ?? "")) conflicts.push(existing.filter === undefined ? "no filter" : `filter '${existing.filter}'`);
+  if (body.guarantee !== undefined && body.guarantee !== existing.guarantee) conflicts.push(`guarantee ${existing.guarantee}`);
+  if (existing.ephemeral) conflicts.push("is ephemeral");
+  if (conflicts.length > 0) {
+    throw new RaftbusError("INVALID_ARGUMENT", `durable subscription '${name}' exists with ${conflicts.join(", ")}; use another name, or unsubscribe with delete first`);
+  }
+  const maxInFlight = body.maxInFlight === undefined ? existing.maxInFlight : Math.min(body.maxInFlight, ctx.server.limits.maxInFlight);
+  const changes = {
+    ...(maxInFlight !== existing.maxInFlight ? { maxInFlight } : {}),
+    ...(body.ackTimeoutMs !== undefined && body.ackTimeoutMs !== existing.ackTimeoutMs ? { ackTimeoutMs: body.ackTimeoutMs } : {}),
+    ...(body.maxRetries !== undefined && body.maxRetries !== existing.maxRetries ? { maxRetries: body.maxRetries } : {}),
+    ...(body.backoff !== undefined && JSON.stringify(body.backoff) !== JSON.stringify(existing.backoff) ? { backoff: body.backoff } : {}),
+  };
+  if (Object.keys(changes).length > 0) {
+    await proposeCommand(ctx.raft, ctx.broker.checkProposal({ type: "updateSubscription", now: Date.now(), name, changes }) as Command & { type: "updateSubscription" });
+  }
+  const consumer = ctx.server.consumers.attach(session, name, true, maxInFlight, Math.min(body.credit ?? maxInFlight, maxInFlight));
+  ctx.server.pump();
+  return { subscriptionId: consumer.id, durable: true, resumed: true, maxInFlight };
 }
 
 function consumerOf(ctx: HandlerContext, session: ClientSession, subscriptionId: string): Consumer {
