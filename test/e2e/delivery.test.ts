@@ -135,5 +135,30 @@ describe("delivery through the SDK", () => {
     expect(status.leaderId).toBe(res.to);
     expect(status.nodes.filter((n) => n.healthy)).toHaveLength(3);
   });
+
+  it("request/reply: a responder answers through the correlation id; no responder times out", async () => {
+    const responder = await client.reply("svc.echo", (m) => ({ echoed: m.json<{ text: string }>().text.toUpperCase() }));
+    const answer = await client.request("svc.echo", { text: "ping" }, { timeoutMs: 10_000 });
+    expect(answer.json()).toEqual({ echoed: "PING" });
+    await responder.close?.();
+    await expect(client.request("svc.nobody", { text: "x" }, { timeoutMs: 500 })).rejects.toMatchObject({ code: "TIMEOUT" });
+  });
+
+  it("exactly-once: acked messages are never handed out again, across reconnects with a new client", async () => {
+    for (let i = 0; i < 6; i++) await client.publish("e2e.once", { i }, { guarantee: "exactly-once", id: `once-${i}` });
+    const first = await connect({ servers: cluster.servers(), name: "once-1" });
+    const sub1 = await first.subscribe("e2e.once", { name: "once-reader", guarantee: "exactly-once", from: "earliest", maxInFlight: 3, ackTimeoutMs: 1000 });
+    const seen1 = (await take(sub1, 3)).map((m) => m.json<{ i: number }>().i);
+    await first.drain?.();
+    await first.close();
+    const second = await connect({ servers: cluster.servers(), name: "once-2" });
+    const sub2 = await second.subscribe("e2e.once", { name: "once-reader", guarantee: "exactly-once", from: "earliest", maxInFlight: 3, ackTimeoutMs: 1000 });
+    const seen2 = (await take(sub2, 3)).map((m) => m.json<{ i: number }>().i);
+    await second.close();
+    expect(seen1).toHaveLength(3);
+    expect(seen2).toHaveLength(3);
+    expect(seen1.filter((i) => seen2.includes(i))).toEqual([]);
+    expect([...seen1, ...seen2].sort()).toEqual([0, 1, 2, 3, 4, 5]);
+  });
 });
 
