@@ -25,7 +25,7 @@ import {
   dlqList, listSubscriptions, listTopics, readDeliveries, readMessages, stats, subscriptionInfo, topicInfo,
 } from "./queries/queries.ts";
 import type {
-  BrokerStats, DeliveredMessage, DlqEntry, SubscriptionInfo, SubscriptionSummary, TopicInfo, TopicSummary,
+  BrokerStats, DeliveredMessage, DeliveryRef, DlqEntry, SubscriptionInfo, SubscriptionSummary, TopicInfo, TopicSummary,
 } from "./queries/queries.ts";
 import { assert } from "./raft-api.ts";
 import type { Entry, SnapshotMeta, StateMachine } from "./raft-api.ts";
@@ -126,7 +126,7 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
         throw err;
       }
       this.applied = state.meta.appliedIndex;
-      for (const s of effects.settledReservations) this.dispatcher.settle(s.subscription, s.items);
+      this.dispatcher.settle(effects.settledReservations);
       for (const name of effects.deletedSubscriptions) this.dispatcher.forget(name);
       if (effects.compactRequested) await this.store.compact();
       return results;
@@ -217,8 +217,11 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
     return this.read(() => readMessages(this.state, this.store.db, topic, fromOffset, limit));
   }
 
-  /** The messages of a deliver result's `delivered` items, ready to push. */
-  async readDeliveries(subscription: string, items: readonly { topic: string; offset: number; attempt: number }[]): Promise<DeliveredMessage[]> {
+  /**
+   * The messages of a deliver result's `delivered` items (of `subscription`),
+   * ready to push: aligned with `items`, undefined where the message is gone.
+   */
+  async readDeliveries(subscription: string, items: readonly DeliveryRef[]): Promise<(DeliveredMessage | undefined)[]> {
     return this.read(() => readDeliveries(this.state, this.store.db, subscription, items));
   }
 

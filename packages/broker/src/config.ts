@@ -186,8 +186,8 @@ function check(condition: boolean, message: string): asserts condition {
 export const BUDGETS = {
   /** Per tick entry: TTL removals, retention removals, dedup expiries, GC keys, backfilled messages. */
   tick: 2_000,
-  /** Per maintenance entry (cleanup / compact). */
-  maintenance: 100_000,
+  /** Per maintenance entry (cleanup / compact); bounds one apply call's write set in memory. */
+  maintenance: 20_000,
   /** Backfilled at once when a subscription is created; the rest follows on ticks. */
   backfillOnCreate: 2_000,
   /** Retention removals per published message (steady state is one). */

@@ -33,7 +33,7 @@ export type { ConsumerCredit, DeliveryBatch, DispatchRequest, DispatcherOptions,
 // Queries
 export { READ_LIMIT_MAX } from "./queries/queries.ts";
 export type {
-  BrokerStats, DeliveredMessage, DlqEntry, SubscriptionInfo, SubscriptionSummary, TopicInfo, TopicSubscriptionLag, TopicSummary,
+  BrokerStats, DeliveredMessage, DeliveryRef, DlqEntry, SubscriptionInfo, SubscriptionSummary, TopicInfo, TopicSubscriptionLag, TopicSummary,
 } from "./queries/queries.ts";
 
 // Topic names, patterns and filters

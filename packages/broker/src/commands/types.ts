@@ -83,6 +83,7 @@ export interface FailItem extends MessageRef {
 
 /** One delivery attempt the leader is about to make (attempt 1 = first delivery). */
 export interface DeliverItem extends MessageRef {
+  readonly subscription: string;
   readonly attempt: number;
   readonly consumerId: string;
 }
@@ -158,10 +159,9 @@ export interface FailCommand extends Base {
   readonly subscription: string;
   readonly items: readonly FailItem[];
 }
-/** Record delivery attempts BEFORE the messages are handed out. */
+/** Record delivery attempts (of any subscriptions) BEFORE the messages are handed out. */
 export interface DeliverCommand extends Base {
   readonly type: "deliver";
-  readonly subscription: string;
   readonly items: readonly DeliverItem[];
 }
 /** Put dead letters back: re-appended to the topic for the subscription that failed them. */

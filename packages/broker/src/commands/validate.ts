@@ -72,7 +72,7 @@ const validators: Record<CommandType, Validator> = {
   expireSession: (o, now) => ({ type: "expireSession", now, sessionId: idString(o["sessionId"], "sessionId") }),
   ack: (o, now, ctx) => ({ type: "ack", now, subscription: subscriptionName(o["subscription"]), items: items(o["items"], ctx, ackItem) }),
   fail: (o, now, ctx) => ({ type: "fail", now, subscription: subscriptionName(o["subscription"]), items: items(o["items"], ctx, failItem) }),
-  deliver: (o, now, ctx) => ({ type: "deliver", now, subscription: subscriptionName(o["subscription"]), items: items(o["items"], ctx, deliverItem) }),
+  deliver: (o, now, ctx) => ({ type: "deliver", now, items: items(o["items"], ctx, deliverItem) }),
   dlqReplay: (o, now, ctx) => {
     const ids = optionalIds(o["ids"]);
     const limit = o["limit"] === undefined ? DLQ_IDS_MAX : intIn(o["limit"], "limit", 1, DLQ_IDS_MAX);
@@ -219,6 +219,7 @@ function failItem(v: unknown, path: string, ctx: Ctx): FailItem {
 function deliverItem(v: unknown, path: string, ctx: Ctx): DeliverItem {
   const o = object(v, path);
   return {
+    subscription: subscriptionName(o["subscription"]),
     ...messageRef(o, path, ctx),
     attempt: intIn(o["attempt"], `${path}.attempt`, 1, MAX_RETRIES_MAX + 1),
     consumerId: idString(o["consumerId"], `${path}.consumerId`),

@@ -3,11 +3,12 @@
  * (SPEC §4 priority dispatch, work queues, flow control). The node server
  * drives it on the leader, without sockets in the loop:
  *
- *   1. batches = await dispatcher.nextDeliveries({ now, consumers })
- *   2. for each batch, propose deliverCommand(batch, now)
+ *   1. batches = await dispatcher.nextDeliveries({ now, consumers }) — one per subscription
+ *   2. propose deliverCommand(batches, now) — one entry for the whole round
+ *      (or deliverCommand(batch, now) per subscription)
  *   3. after the entry is applied, hand out exactly the `delivered` items of
  *      its result (never the rejected ones; for at-most-once, never before);
- *      if the proposal fails, call release(batch).
+ *      if the proposal fails, call release(batches).
  *
  * The dispatcher only READS replicated state. It remembers which messages it
  * has planned but not yet seen applied ("reservations", leader-local), so two
@@ -25,7 +26,7 @@
  */
 import { PRIORITIES } from "@raftbus/client/protocol";
 import type { Priority } from "@raftbus/client/protocol";
-import type { DeliverCommand, DeliverItem, MessageRef } from "../commands/types.ts";
+import type { DeliverCommand, DeliverItem } from "../commands/types.ts";
 import { BUDGETS } from "../config.ts";
 import { decodePendingValue, parsePendingKey, subPendingPriorityRange } from "../store/keys.ts";
 import type { BinaryDb } from "../store/txn.ts";
@@ -58,7 +59,7 @@ export interface PlannedDelivery extends DeliverItem {
   readonly priority: Priority;
 }
 
-/** The planned deliveries of one subscription: one deliver command. */
+/** The planned deliveries of one subscription. */
 export interface DeliveryBatch {
   readonly subscription: string;
   readonly items: readonly PlannedDelivery[];
@@ -92,11 +93,12 @@ interface Candidate {
 
 const DEFAULT_MAX_DELIVERIES = 1000;
 
-/** Builds the deliver command for a batch. */
-export function deliverCommand(batch: DeliveryBatch, now: number): DeliverCommand {
+/** Builds one deliver command for a batch, or for all batches of a round. */
+export function deliverCommand(batches: DeliveryBatch | readonly DeliveryBatch[], now: number): DeliverCommand {
+  const list: readonly DeliveryBatch[] = "items" in batches ? [batches] : batches;
   return {
-    type: "deliver", now, subscription: batch.subscription,
-    items: batch.items.map((i) => ({ topic: i.topic, offset: i.offset, attempt: i.attempt, consumerId: i.consumerId })),
+    type: "deliver", now,
+    items: list.flatMap((b) => b.items.map((i) => ({ subscription: i.subscription, topic: i.topic, offset: i.offset, attempt: i.attempt, consumerId: i.consumerId }))),
   };
 }
 
@@ -112,7 +114,10 @@ export class Dispatcher {
     this.reservationTtlMs = opts.reservationTtlMs ?? 30_000;
   }
 
-  /** Plans the next deliveries for the given consumers (see module comment). */
+  /**
+   * Plans the next deliveries for the given consumers (see module comment):
+   * one batch per subscription with something to deliver, in name order.
+   */
   async nextDeliveries(req: DispatchRequest): Promise<DeliveryBatch[]> {
     return this.source.exclusive(async () => {
       const state = this.source.state();
@@ -140,17 +145,20 @@ export class Dispatcher {
     });
   }
 
-  /** Forgets the reservations of a batch whose deliver command was not committed. */
-  release(batch: DeliveryBatch): void {
-    this.settle(batch.subscription, batch.items);
+  /** Forgets the reservations of batches whose deliver command was not committed. */
+  release(batches: DeliveryBatch | readonly DeliveryBatch[]): void {
+    const list: readonly DeliveryBatch[] = "items" in batches ? [batches] : batches;
+    for (const b of list) this.settle(b.items);
   }
 
   /** Called after a deliver command was applied: its items are no longer reserved. */
-  settle(subscription: string, items: readonly MessageRef[]): void {
-    const r = this.reserved.get(subscription);
-    if (r === undefined) return;
-    for (const i of items) r.delete(reservationKey(i.topic, i.offset));
-    if (r.size === 0) this.reserved.delete(subscription);
+  settle(items: readonly { readonly subscription: string; readonly topic: string; readonly offset: number }[]): void {
+    for (const i of items) {
+      const r = this.reserved.get(i.subscription);
+      if (r === undefined) continue;
+      r.delete(reservationKey(i.topic, i.offset));
+      if (r.size === 0) this.reserved.delete(i.subscription);
+    }
   }
 
   /** Drops everything known about a deleted subscription. */
@@ -198,7 +206,7 @@ export class Dispatcher {
       credits[rr] = (credits[rr] as number) - 1;
       const consumer = consumers[rr] as ConsumerCredit;
       rr = (rr + 1) % consumers.length;
-      out.push({ topic: c.topic, offset: c.offset, attempt: c.attempt, consumerId: consumer.consumerId, priority: PRIORITIES[p] as Priority });
+      out.push({ subscription: sub.name, topic: c.topic, offset: c.offset, attempt: c.attempt, consumerId: consumer.consumerId, priority: PRIORITIES[p] as Priority });
       reserved.set(reservationKey(c.topic, c.offset), { at: now, retry: c.attempt > 1 });
     }
     this.nextConsumer.set(sub.name, rr);

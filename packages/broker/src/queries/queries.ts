@@ -130,6 +130,8 @@ export interface BrokerStats {
 /** A message handed to a consumer: the stored message plus its delivery attempt. */
 export interface DeliveredMessage extends StoredMessage {
   readonly subscription: string;
+  /** The consumer the log assigned it to. */
+  readonly consumerId: string;
   /** 1 = first delivery. */
   readonly attempt: number;
   /** attempt − 1 (SPEC §2 retryCount). */
@@ -242,27 +244,36 @@ export async function readMessages(state: BrokerState, db: BinaryDb, topic: stri
   return out;
 }
 
+/** An applied delivery to read back (a deliver result's `delivered` item). */
+export interface DeliveryRef {
+  readonly topic: string;
+  readonly offset: number;
+  readonly attempt: number;
+  readonly consumerId: string;
+}
+
 /**
- * The messages of applied deliveries, ready to push (attempt numbers as the
- * deliver result gave them). A message removed since (retention) is left out.
+ * The messages of applied deliveries of `subscription`, ready to push, with
+ * the attempt numbers the deliver result gave: aligned with `items`, undefined
+ * where the message, topic or subscription is gone since (retention, delete).
  */
 export async function readDeliveries(
-  state: BrokerState, db: BinaryDb, subscription: string,
-  items: readonly { readonly topic: string; readonly offset: number; readonly attempt: number }[],
-): Promise<DeliveredMessage[]> {
+  state: BrokerState, db: BinaryDb, subscription: string, items: readonly DeliveryRef[],
+): Promise<(DeliveredMessage | undefined)[]> {
   const s = state.subsByName.get(subscription);
-  if (s === undefined) throw new RaftbusError("SUBSCRIPTION_NOT_FOUND", `subscription '${subscription}' does not exist`);
-  const out: DeliveredMessage[] = [];
+  const out: (DeliveredMessage | undefined)[] = [];
   for (const item of items) {
     const t = state.topicsByName.get(item.topic);
-    if (t === undefined) continue;
-    const bytes = (await db.get(logKey(t.id, item.offset))) as Uint8Array | undefined;
-    if (bytes === undefined) continue;
+    const bytes = s === undefined || t === undefined ? undefined : ((await db.get(logKey(t.id, item.offset))) as Uint8Array | undefined);
+    if (s === undefined || t === undefined || bytes === undefined) {
+      out.push(undefined);
+      continue;
+    }
     const rec = decodeMessage(bytes);
     const maxRetries = s.outstandingAt(t.id, item.offset)?.maxRetries ?? rec.maxRetries ?? s.spec.maxRetries;
     out.push({
       ...toStoredMessage(t.name, item.offset, rec), maxRetries,
-      subscription, attempt: item.attempt, retryCount: item.attempt - 1, redelivered: item.attempt > 1,
+      subscription: s.name, consumerId: item.consumerId, attempt: item.attempt, retryCount: item.attempt - 1, redelivered: item.attempt > 1,
     });
   }
   return out;

@@ -31,21 +31,23 @@ export function backoffDelay(b: Backoff, attempt: number): number {
 
 /** deliver: each item is accepted (and recorded) or rejected with a reason. */
 export async function applyDeliver(ctx: ApplyContext, cmd: DeliverCommand): Promise<ResultOf<"deliver">> {
-  const sub = requireSub(ctx, cmd.subscription);
   const delivered: DeliveredItem[] = [];
   const rejected: RejectedDelivery[] = [];
   for (const item of cmd.items) {
-    const reason = await deliverOne(ctx, sub, item);
-    if (reason === undefined) delivered.push({ topic: item.topic, offset: item.offset, attempt: item.attempt, consumerId: item.consumerId });
-    else rejected.push({ topic: item.topic, offset: item.offset, reason });
+    const reason = await deliverOne(ctx, item);
+    const { subscription, topic, offset } = item;
+    if (reason === undefined) delivered.push({ subscription, topic, offset, attempt: item.attempt, consumerId: item.consumerId });
+    else rejected.push({ subscription, topic, offset, reason });
   }
-  ctx.effects.settledReservations.push({ subscription: sub.name, items: cmd.items.map((i) => ({ topic: i.topic, offset: i.offset })) });
-  ctx.state.touchSub(sub);
-  return { ok: true, type: "deliver", subscription: sub.name, delivered, rejected };
+  ctx.effects.settledReservations.push(...cmd.items);
+  return { ok: true, type: "deliver", delivered, rejected };
 }
 
-async function deliverOne(ctx: ApplyContext, sub: SubState, item: DeliverItem): Promise<DeliveryRejection | undefined> {
+async function deliverOne(ctx: ApplyContext, item: DeliverItem): Promise<DeliveryRejection | undefined> {
   const { state, txn } = ctx;
+  const sub = state.subsByName.get(item.subscription);
+  if (sub === undefined) return "subscription-not-found";
+  state.touchSub(sub);
   const topic = state.topicsByName.get(item.topic);
   if (topic === undefined) return "topic-not-found";
   const out = sub.outstandingAt(topic.id, item.offset);

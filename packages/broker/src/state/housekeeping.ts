@@ -12,7 +12,8 @@ import { decodeDedup, expiresAtOf } from "../store/records.ts";
 import type { ApplyContext } from "./context.ts";
 import { expireAckDeadlines, retryNow } from "./delivery.ts";
 import { oldestEntries, replay } from "./dlq.ts";
-import { enforceRetention, readMessage, removeMessage } from "./messages.ts";
+import type { TopicRecord } from "../store/records.ts";
+import { enforceRetention, nextStoredOffset, readMessage, removeMessage } from "./messages.ts";
 import type { HousekeepingReport, ResultOf } from "./results.ts";
 import { runBackfill } from "./subscriptions.ts";
 import { requireTopic } from "./topics.ts";
@@ -72,21 +73,30 @@ function retainedMore(ctx: ApplyContext): boolean {
   });
 }
 
-/** Removes up to `budget` messages whose TTL has passed, earliest expiry first. */
+/**
+ * Removes up to `budget` messages whose TTL has passed, earliest expiry
+ * first. Each topic's firstOffset is fixed up once at the end (one seek per
+ * topic, not one per removal).
+ */
 async function expireTtl(ctx: ApplyContext, budget: number): Promise<number> {
   let n = 0;
   const due: Uint8Array[] = [];
   for await (const [k] of ctx.txn.scan(ttlDueRange(ctx.now), budget)) due.push(k);
+  const touched = new Map<number, TopicRecord>();
   for (const k of due) {
     const { expiresAt, tid, offset } = parseTtlKey(k);
     const topic = ctx.state.topicsById.get(tid);
     const rec = topic === undefined ? undefined : await readMessage(ctx.txn, tid, offset);
     if (topic !== undefined && rec !== undefined && expiresAtOf(rec) === expiresAt) {
       await removeMessage(ctx, topic, offset, rec, "expired");
+      touched.set(topic.id, topic);
       n += 1;
     } else {
       ctx.txn.del(k); // the message went another way (retention, deleted topic)
     }
+  }
+  for (const topic of [...touched.values()].sort((a, b) => a.id - b.id)) {
+    topic.firstOffset = await nextStoredOffset(ctx.txn, topic, topic.firstOffset);
   }
   return n;
 }

@@ -78,7 +78,7 @@ export function appendMessage(ctx: ApplyContext, topic: TopicRecord, m: NewMessa
   topic.publishedBytes += rec.size;
   rateAdd(topic.rate, ctx.now, 1);
   state.touchTopic(topic);
-  const subs = only !== undefined ? [only] : state.index.match(topic.name);
+  const subs = only !== undefined ? [only] : state.index.size === 0 ? [] : state.index.match(topic.name);
   for (const sub of subs) if (wants(sub, rec)) enqueue(ctx, sub, topic.id, offset, rec);
   return { offset, rec };
 }
@@ -99,11 +99,11 @@ export function enqueue(ctx: ApplyContext, sub: SubState, tid: number, offset: n
 
 /**
  * Removes a stored message and every reference to it: pending references
- * and outstanding deliveries of the subscriptions that hold the topic.
+ * and outstanding deliveries of the subscriptions that hold the topic. The
+ * caller moves topic.firstOffset on afterwards (once per batch of removals:
+ * finding the next stored offset may need a seek).
  */
-export async function removeMessage(
-  ctx: ApplyContext, topic: TopicRecord, offset: number, rec: MessageRecord, reason: "retention" | "expired", advanceFirst = true,
-): Promise<void> {
+export async function removeMessage(ctx: ApplyContext, topic: TopicRecord, offset: number, rec: MessageRecord, reason: "retention" | "expired"): Promise<void> {
   const { state, txn } = ctx;
   txn.del(logKey(topic.id, offset));
   const expiresAt = expiresAtOf(rec);
@@ -134,7 +134,6 @@ export async function removeMessage(
     }
     state.updateHolder(sub, topic.id);
   }
-  if (advanceFirst && offset === topic.firstOffset) topic.firstOffset = await nextStoredOffset(txn, topic, offset + 1);
   state.touchTopic(topic);
 }
 
@@ -178,7 +177,7 @@ export async function enforceRetention(ctx: ApplyContext, topic: TopicRecord, bu
         settled = true;
         break;
       }
-      await removeMessage(ctx, topic, offset, rec, "retention", false);
+      await removeMessage(ctx, topic, offset, rec, "retention");
       topic.firstOffset = offset + 1;
       removed += 1;
     }

@@ -11,6 +11,7 @@ export type PublishOutcome = PublishAck | { readonly error: ErrorInfo };
 
 /** A delivery the log accepted: the server may now hand the message out. */
 export interface DeliveredItem {
+  readonly subscription: string;
   readonly topic: string;
   readonly offset: number;
   readonly attempt: number;
@@ -19,6 +20,7 @@ export interface DeliveredItem {
 
 /** Why a delivery attempt was refused; the message must NOT be handed out for it. */
 export type DeliveryRejection =
+  | "subscription-not-found" // the subscription was deleted
   | "topic-not-found" // the topic was deleted
   | "gone" // the message was removed (retention, TTL, deleted topic)
   | "expired" // its TTL has passed
@@ -27,6 +29,7 @@ export type DeliveryRejection =
 
 /** A refused delivery attempt. */
 export interface RejectedDelivery {
+  readonly subscription: string;
   readonly topic: string;
   readonly offset: number;
   readonly reason: DeliveryRejection;
@@ -66,7 +69,7 @@ export type CommandResult =
   | { readonly ok: true; readonly type: "expireSession"; readonly deleted: readonly string[] }
   | { readonly ok: true; readonly type: "ack"; readonly acked: readonly boolean[] }
   | { readonly ok: true; readonly type: "fail"; readonly outcomes: readonly FailOutcome[] }
-  | { readonly ok: true; readonly type: "deliver"; readonly subscription: string; readonly delivered: readonly DeliveredItem[]; readonly rejected: readonly RejectedDelivery[] }
+  | { readonly ok: true; readonly type: "deliver"; readonly delivered: readonly DeliveredItem[]; readonly rejected: readonly RejectedDelivery[] }
   | { readonly ok: true; readonly type: "dlqReplay"; readonly replayed: readonly { readonly id: number; readonly offset: number }[] }
   | { readonly ok: true; readonly type: "dlqPurge"; readonly purged: number }
   | { readonly ok: true; readonly type: "maintenance"; readonly action: MaintenanceAction; readonly report: HousekeepingReport; readonly retried: number; readonly replayed: number }

@@ -40,18 +40,18 @@ export const TAG = {
 const TWO_32 = 2 ** 32;
 const encoder = new TextEncoder();
 
+// Byte arithmetic rather than a DataView per call: keys are built on the hot path.
+
 /** Writes `n` (0 ≤ n < 2^53) as 8 bytes big-endian at `at`. */
 export function writeU64(buf: Uint8Array, at: number, n: number): void {
   assert(Number.isSafeInteger(n) && n >= 0, () => `u64 field out of range: ${n}`);
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  view.setUint32(at, Math.floor(n / TWO_32));
-  view.setUint32(at + 4, n >>> 0);
+  put32(buf, at, Math.floor(n / TWO_32));
+  put32(buf, at + 4, n >>> 0);
 }
 
 /** Reads 8 bytes big-endian at `at`. */
 export function readU64(buf: Uint8Array, at: number): number {
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const n = view.getUint32(at) * TWO_32 + view.getUint32(at + 4);
+  const n = get32(buf, at) * TWO_32 + get32(buf, at + 4);
   assert(Number.isSafeInteger(n), "u64 field above 2^53 read back from disk");
   return n;
 }
@@ -59,12 +59,24 @@ export function readU64(buf: Uint8Array, at: number): number {
 /** Writes `n` (0 ≤ n < 2^32) as 4 bytes big-endian at `at`. */
 export function writeU32(buf: Uint8Array, at: number, n: number): void {
   assert(Number.isInteger(n) && n >= 0 && n < TWO_32, () => `u32 field out of range: ${n}`);
-  new DataView(buf.buffer, buf.byteOffset, buf.byteLength).setUint32(at, n);
+  put32(buf, at, n);
 }
 
 /** Reads 4 bytes big-endian at `at`. */
 export function readU32(buf: Uint8Array, at: number): number {
-  return new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(at);
+  return get32(buf, at);
+}
+
+function put32(buf: Uint8Array, at: number, n: number): void {
+  buf[at] = n >>> 24;
+  buf[at + 1] = (n >>> 16) & 0xff;
+  buf[at + 2] = (n >>> 8) & 0xff;
+  buf[at + 3] = n & 0xff;
+}
+
+function get32(buf: Uint8Array, at: number): number {
+  assert(at + 4 <= buf.length, "key field beyond the end of the key");
+  return ((buf[at] as number) * 0x1000000) + (((buf[at + 1] as number) << 16) | ((buf[at + 2] as number) << 8) | (buf[at + 3] as number));
 }
 
 /** Key layout builder: a tag then fixed-width fields. */
@@ -209,6 +221,7 @@ export function decodePendingValue(v: Uint8Array): { tid: number; offset: number
 
 /** A string form of key bytes that sorts like the bytes (one char per byte). */
 export function keyString(k: Uint8Array): string {
+  if (k.length <= 64) return String.fromCharCode.apply(null, k as unknown as number[]); // short keys: no Buffer allocation
   return Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString("latin1");
 }
 

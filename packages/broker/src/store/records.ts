@@ -136,33 +136,29 @@ export interface TopicRecord {
   rate: RateWindow;
 }
 
-/** Encodes a topic record with fields in a fixed order. */
+/** Encodes a topic record as a positional tuple (it is rewritten by every publish batch that touches the topic). */
 export function encodeTopic(t: TopicRecord): Uint8Array {
-  return pack({
-    id: t.id, name: t.name, retention: canonicalRetention(t.retention), createdAt: t.createdAt,
-    firstOffset: t.firstOffset, nextOffset: t.nextOffset, count: t.count, bytes: t.bytes, lastTimestamp: t.lastTimestamp,
-    published: t.published, publishedBytes: t.publishedBytes, duplicates: t.duplicates,
-    removedByRetention: t.removedByRetention, expired: t.expired, dlqSize: t.dlqSize,
-    deadLettered: t.deadLettered, replayed: t.replayed,
-    rate: [t.rate.windowStart, t.rate.count, t.rate.prevCount],
-  });
+  return pack([
+    t.id, t.name, canonicalRetention(t.retention), t.createdAt, t.firstOffset, t.nextOffset, t.count, t.bytes, t.lastTimestamp,
+    t.published, t.publishedBytes, t.duplicates, t.removedByRetention, t.expired, t.dlqSize, t.deadLettered, t.replayed,
+    t.rate.windowStart, t.rate.count, t.rate.prevCount,
+  ]);
 }
 
 /** Decodes a topic record. */
 export function decodeTopic(bytes: Uint8Array): TopicRecord {
-  const o = record(unpack(bytes), "topic");
-  const nat = (k: string): number => natField(o, k, "topic");
-  const rate = o["rate"];
-  assert(Array.isArray(rate) && rate.length === 3 && rate.every(isNat), "malformed topic rate");
-  assert(typeof o["name"] === "string", "malformed topic name");
+  const v = unpack(bytes);
+  assert(Array.isArray(v) && v.length === 20, "malformed topic record");
+  const [id, name, retention, ...rest] = v as unknown[];
+  assert(isNat(id) && typeof name === "string" && rest.every(isNat), "malformed topic record fields");
+  const n = rest as number[];
+  const at = (i: number): number => n[i] as number;
   const t: TopicRecord = {
-    id: nat("id"), name: o["name"], retention: canonicalRetention(record(o["retention"], "retention") as Retention),
-    createdAt: nat("createdAt"), firstOffset: nat("firstOffset"), nextOffset: nat("nextOffset"),
-    count: nat("count"), bytes: nat("bytes"), lastTimestamp: nat("lastTimestamp"),
-    published: nat("published"), publishedBytes: nat("publishedBytes"), duplicates: nat("duplicates"),
-    removedByRetention: nat("removedByRetention"), expired: nat("expired"), dlqSize: nat("dlqSize"),
-    deadLettered: nat("deadLettered"), replayed: nat("replayed"),
-    rate: { windowStart: rate[0] as number, count: rate[1] as number, prevCount: rate[2] as number },
+    id, name, retention: canonicalRetention(record(retention, "retention") as Retention),
+    createdAt: at(0), firstOffset: at(1), nextOffset: at(2), count: at(3), bytes: at(4), lastTimestamp: at(5),
+    published: at(6), publishedBytes: at(7), duplicates: at(8), removedByRetention: at(9), expired: at(10),
+    dlqSize: at(11), deadLettered: at(12), replayed: at(13),
+    rate: { windowStart: at(14), count: at(15), prevCount: at(16) },
   };
   assert(t.firstOffset <= t.nextOffset && t.count <= t.nextOffset - t.firstOffset, () => `topic ${t.name}: inconsistent offsets`);
   return t;

@@ -151,7 +151,7 @@ export class BrokerStore {
 
 async function loadChunks(db: BinaryDb, chunks: AsyncIterable<Uint8Array>): Promise<void> {
   let first = true;
-  let batch: { type: "put"; key: Uint8Array; value: Uint8Array }[] = [];
+  let batch = db.batch();
   for await (const chunk of chunks) {
     const value = unpack(chunk);
     if (first) {
@@ -166,15 +166,16 @@ async function loadChunks(db: BinaryDb, chunks: AsyncIterable<Uint8Array>): Prom
       const k: unknown = value[i];
       const v: unknown = value[i + 1];
       assert(k instanceof Uint8Array && v instanceof Uint8Array, "malformed snapshot entry");
-      batch.push({ type: "put", key: Uint8Array.from(k), value: Uint8Array.from(v) });
+      batch.put(Uint8Array.from(k), Uint8Array.from(v));
       if (batch.length >= RESTORE_BATCH_ENTRIES) {
-        await db.batch(batch);
-        batch = [];
+        await batch.write();
+        batch = db.batch();
       }
     }
   }
   assert(!first, "empty snapshot stream");
-  if (batch.length > 0) await db.batch(batch);
+  if (batch.length > 0) await batch.write();
+  else await batch.close();
 }
 
 async function openLevel(path: string): Promise<BinaryDb> {

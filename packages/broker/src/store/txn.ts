@@ -143,8 +143,13 @@ export class Txn {
   async commit(opts: { sync: boolean }): Promise<void> {
     assert(!this.committed, "Txn committed twice");
     this.committed = true;
-    const batch = [...this.ops.values()].map((op) =>
-      op.value === null ? { type: "del" as const, key: op.key } : { type: "put" as const, key: op.key, value: op.value });
-    if (batch.length > 0) await this.db.batch(batch, { sync: opts.sync });
+    if (this.ops.size === 0) return;
+    // A chained batch: several times faster than db.batch(array) in abstract-level 3.
+    const batch = this.db.batch();
+    for (const op of this.ops.values()) {
+      if (op.value === null) batch.del(op.key);
+      else batch.put(op.key, op.value);
+    }
+    await batch.write({ sync: opts.sync });
   }
 }

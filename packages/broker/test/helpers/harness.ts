@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { PublishMessage } from "@raftbus/client/protocol";
 import { BrokerStateMachine, deliverCommand, encodeCommand } from "../../src/index.ts";
 import type {
-  BrokerConfig, Command, CommandResult, ConsumerCredit, DeliveryBatch, ResultOf, SubscriptionRequest,
+  BrokerConfig, Command, CommandResult, ConsumerCredit, DeliveredItem, DeliveryBatch, PublishCommand, ResultOf, SubscriptionRequest,
 } from "../../src/index.ts";
 import type { Entry } from "../../src/raft-api.ts";
 
@@ -69,13 +69,13 @@ export class Harness {
   }
 
   /** A publish command for `messages` at the current clock. */
-  publishCommand(messages: readonly PublishMessage[], senderId = "test-sender"): Command {
+  publishCommand(messages: readonly PublishMessage[], senderId = "test-sender"): PublishCommand {
     return this.bsm.buildPublish({ now: this.now, senderId, messages, newId: this.idSource() });
   }
 
   /** Publishes messages and returns the publish result. */
   async publish(messages: readonly PublishMessage[]): Promise<ResultOf<"publish">> {
-    return this.ok(this.publishCommand(messages) as Command & { type: "publish" });
+    return this.ok(this.publishCommand(messages));
   }
 
   /** Publishes one message with a JSON payload. */
@@ -93,18 +93,18 @@ export class Harness {
     return this.ok({ type: "tick", now: this.now });
   }
 
-  /** One dispatch round for `consumers` and applies the resulting deliver commands. */
-  async dispatch(consumers: readonly ConsumerCredit[], maxDeliveries?: number): Promise<{ batches: DeliveryBatch[]; results: ResultOf<"deliver">[] }> {
+  /** One dispatch round for `consumers`, applied as ONE deliver command (nothing when nothing is planned). */
+  async dispatch(consumers: readonly ConsumerCredit[], maxDeliveries?: number): Promise<{ batches: DeliveryBatch[]; delivered: DeliveredItem[] }> {
     const batches = await this.bsm.dispatcher.nextDeliveries({ now: this.now, consumers, ...(maxDeliveries !== undefined ? { maxDeliveries } : {}) });
-    const results: ResultOf<"deliver">[] = [];
-    for (const b of batches) results.push(await this.ok(deliverCommand(b, this.now) as Command & { type: "deliver" }));
-    return { batches, results };
+    if (batches.length === 0) return { batches, delivered: [] };
+    const r = await this.ok(deliverCommand(batches, this.now));
+    return { batches, delivered: [...r.delivered] };
   }
 
   /** Delivers to one consumer with `credit` and returns the accepted items as `topic@offset#attempt`. */
   async take(subscription: string, credit: number, consumerId = "c1"): Promise<string[]> {
-    const { results } = await this.dispatch([{ subscription, consumerId, credit }]);
-    return results.flatMap((r) => r.delivered.map((d) => `${d.topic}@${d.offset}#${d.attempt}`));
+    const { delivered } = await this.dispatch([{ subscription, consumerId, credit }]);
+    return delivered.map((d) => `${d.topic}@${d.offset}#${d.attempt}`);
   }
 
   /** Acks messages given as `topic@offset`. */

@@ -62,8 +62,8 @@ export async function runScenario(h: Harness, seed: number, steps: number): Prom
       await h.applyAll([{ type: "createSubscription", now: h.now, subscription: h.bsm.subscriptionSpec(req) }]);
     } else if (x < 0.6) {
       const consumers = [...subs].flatMap((s) => [{ subscription: s, consumerId: "c1", credit: 1 + Math.floor(r() * 3) }, { subscription: s, consumerId: "c2", credit: 1 }]);
-      const { results } = await h.dispatch(consumers);
-      for (const res of results) for (const d of res.delivered) outstanding.push({ sub: res.subscription, ref: `${d.topic}@${d.offset}` });
+      const { delivered } = await h.dispatch(consumers);
+      for (const d of delivered) outstanding.push({ sub: d.subscription, ref: `${d.topic}@${d.offset}` });
     } else if (x < 0.75 && outstanding.length > 0) {
       const i = Math.max(0, outstanding.length - 1 - Math.floor(r() * 4)); // mostly recent deliveries
       const o = outstanding.splice(i, 1)[0];

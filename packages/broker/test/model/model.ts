@@ -218,15 +218,14 @@ export class Model {
     return out;
   }
 
-  deliver(name: string, items: readonly { topic: string; offset: number; attempt: number; consumerId: string }[]): { delivered: string[]; rejected: string[] } | "not-found" {
-    const s = this.subs.get(name);
-    if (s === undefined) return "not-found";
+  deliver(items: readonly { subscription: string; topic: string; offset: number; attempt: number; consumerId: string }[]): { delivered: string[]; rejected: string[] } {
     const delivered: string[] = [];
     const rejected: string[] = [];
     for (const it of items) {
-      const reason = this.deliverOne(s, it);
-      if (reason === undefined) delivered.push(`${it.topic}@${it.offset}#${it.attempt}`);
-      else rejected.push(`${it.topic}@${it.offset}:${reason}`);
+      const s = this.subs.get(it.subscription);
+      const reason = s === undefined ? "subscription-not-found" : this.deliverOne(s, it);
+      if (reason === undefined) delivered.push(`${it.subscription}:${it.topic}@${it.offset}#${it.attempt}`);
+      else rejected.push(`${it.subscription}:${it.topic}@${it.offset}:${reason}`);
     }
     return { delivered, rejected };
   }

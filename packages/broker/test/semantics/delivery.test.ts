@@ -1,6 +1,6 @@
 /** Subscriptions and delivery guarantees (SPEC §4). */
 import { afterEach, describe, expect, it } from "vitest";
-import { backoffDelay } from "../../src/index.ts";
+import { backoffDelay, deliverCommand } from "../../src/index.ts";
 import { Harness, json } from "../helpers/harness.ts";
 
 let h: Harness;
@@ -128,8 +128,8 @@ describe("exactly-once: an acked message is never given out again; acks are idem
     expect((await h.ack("s", ["t@0"])).acked).toEqual([true]);
     expect((await h.ack("s", ["t@0"])).acked).toEqual([false]);
     // A deposed leader's plan for the same message arrives late: refused.
-    const late = await h.ok({ type: "deliver", now: h.now, subscription: "s", items: batches[0]?.items.map((i) => ({ ...i })) ?? [] });
-    expect(late.rejected).toEqual([{ topic: "t", offset: 0, reason: "stale" }]);
+    const late = await h.ok(deliverCommand(batches, h.now));
+    expect(late.rejected).toEqual([{ subscription: "s", topic: "t", offset: 0, reason: "stale" }]);
   });
 
   it("an ack that arrives after the timeout (message waiting to retry) still settles it", async () => {
@@ -148,7 +148,7 @@ describe("exactly-once: an acked message is never given out again; acks are idem
     h = await Harness.open();
     await h.subscribe({ name: "s", pattern: "t" });
     await h.pub("t", 1);
-    const cmd = { type: "deliver" as const, now: h.now, subscription: "s", items: [{ topic: "t", offset: 0, attempt: 1, consumerId: "a" }] };
+    const cmd = { type: "deliver" as const, now: h.now, items: [{ subscription: "s", topic: "t", offset: 0, attempt: 1, consumerId: "a" }] };
     const [r1, r2] = await h.applyAll([cmd, { ...cmd, items: [{ ...cmd.items[0]!, consumerId: "b" }] }]);
     expect(r1).toMatchObject({ delivered: [{ consumerId: "a" }], rejected: [] });
     expect(r2).toMatchObject({ delivered: [], rejected: [{ reason: "stale" }] });
@@ -169,13 +169,13 @@ describe("fan-out across names, work queue within a name", () => {
     h = await Harness.open();
     await h.subscribe({ name: "q", pattern: "jobs" });
     for (let i = 0; i < 6; i++) await h.pub("jobs", i);
-    const { results } = await h.dispatch([
+    const { delivered } = await h.dispatch([
       { subscription: "q", consumerId: "w1", credit: 10 },
       { subscription: "q", consumerId: "w2", credit: 10 },
       { subscription: "q", consumerId: "w3", credit: 1 },
     ]);
     const byConsumer = new Map<string, number[]>();
-    for (const d of results[0]?.delivered ?? []) byConsumer.set(d.consumerId, [...(byConsumer.get(d.consumerId) ?? []), d.offset]);
+    for (const d of delivered) byConsumer.set(d.consumerId, [...(byConsumer.get(d.consumerId) ?? []), d.offset]);
     expect(Object.fromEntries(byConsumer)).toEqual({ w1: [0, 3, 5], w2: [1, 4], w3: [2] });
   });
 });
@@ -246,8 +246,8 @@ describe("flow control: per-subscription in-flight limit", () => {
     await h.subscribe({ name: "s", pattern: "t", maxInFlight: 1 });
     await h.pub("t", 0);
     await h.pub("t", 1);
-    const r = await h.ok({ type: "deliver", now: h.now, subscription: "s", items: [0, 1].map((o) => ({ topic: "t", offset: o, attempt: 1, consumerId: "c" })) });
-    expect(r.rejected).toEqual([{ topic: "t", offset: 1, reason: "no-capacity" }]);
+    const r = await h.ok({ type: "deliver", now: h.now, items: [0, 1].map((o) => ({ subscription: "s", topic: "t", offset: o, attempt: 1, consumerId: "c" })) });
+    expect(r.rejected).toEqual([{ subscription: "s", topic: "t", offset: 1, reason: "no-capacity" }]);
     expect(await h.take("s", 5)).toEqual([]);
   });
 
@@ -326,8 +326,8 @@ describe("subscription lifecycle", () => {
     const plan = await h.bsm.dispatcher.nextDeliveries({ now: h.now, consumers: [{ subscription: "s", consumerId: "c", credit: 1 }] });
     await h.ok({ type: "deleteTopic", now: h.now, topic: "u" });
     await h.ok({ type: "deleteTopic", now: h.now, topic: "t" });
-    const r = await h.ok({ type: "deliver", now: h.now, subscription: "s", items: plan[0]!.items.map((i) => ({ ...i })) });
-    expect(r.rejected).toEqual([{ topic: "u", offset: 0, reason: "topic-not-found" }]);
+    const r = await h.ok(deliverCommand(plan, h.now));
+    expect(r.rejected).toEqual([{ subscription: "s", topic: "u", offset: 0, reason: "topic-not-found" }]);
     expect(await h.bsm.subscriptionInfo("s")).toMatchObject({ lag: 0, inFlight: 0 });
   });
 });

@@ -160,6 +160,22 @@ describe("message TTL (SPEC §3): an expired message is never delivered and is r
     expect(await h.bsm.topicInfo("t")).toMatchObject({ count: 2, firstOffset: 2 });
   });
 
+  it("alternating TTL holes: first offset and counts stay right, removal stays linear", async () => {
+    h = await Harness.open();
+    const messages = Array.from({ length: 1000 }, (_, i) => ({ topic: "t", payload: new Uint8Array(1), ttlMs: i % 2 === 0 ? 2000 : 1000 }));
+    for (let i = 0; i < 4; i++) await h.publish(messages);
+    h.advance(1000);
+    const started = Date.now();
+    expect((await h.ok({ type: "maintenance", now: h.now, action: "cleanup" })).report.expired).toBe(2000);
+    expect(await h.bsm.topicInfo("t")).toMatchObject({ count: 2000, firstOffset: 0 });
+    h.advance(1000);
+    expect((await h.ok({ type: "maintenance", now: h.now, action: "cleanup" })).report.expired).toBe(2000);
+    expect(await h.bsm.topicInfo("t")).toMatchObject({ count: 0, firstOffset: 4000, lastOffset: 3999 });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await h.pub("t", "next");
+    expect((await h.bsm.readMessages("t", 0, 10)).map((m) => m.offset)).toEqual([4000]);
+  });
+
   it("a delivered at-least-once message that expires is dropped, not redelivered", async () => {
     h = await Harness.open();
     await h.subscribe({ name: "s", pattern: "t", ackTimeoutMs: 100 });
