@@ -11,6 +11,7 @@ import type { BrokerStateMachine } from "../broker-state-machine.ts";
 import type { DeliveryBatch } from "../dispatcher/dispatcher.ts";
 import { deliverCommand } from "../dispatcher/dispatcher.ts";
 import type { DeliveredMessage } from "../queries/queries.ts";
+import type { DeliveredItem } from "../state/results.ts";
 import type { NodeConfig } from "./config.ts";
 import type { NodeServer, ServerLogger } from "./node-server.ts";
 import { proposeCommand } from "./proposer.ts";
@@ -108,41 +109,45 @@ export class LeaderDuties {
         return;
       }
       if (batches.length === 0) return;
-      await Promise.all(batches.map((b) => this.deliver(b, now)));
+      await this.deliver(batches, now);
     }
   }
 
-  /** Record the batch in the log, then push exactly the deliveries the log accepted. */
-  private async deliver(batch: DeliveryBatch, now: number): Promise<void> {
+  /**
+   * Record one round's deliveries in the log (one entry for every
+   * subscription), then push exactly the deliveries the log accepted.
+   */
+  private async deliver(batches: readonly DeliveryBatch[], now: number): Promise<void> {
     const consumers = this.p.server.consumers;
-    for (const it of batch.items) {
+    const items = batches.flatMap((b) => b.items);
+    for (const it of items) {
       const c = consumers.get(it.consumerId);
       if (c) c.credit--;
     }
-    let delivered: readonly { consumerId: string; topic: string; offset: number; attempt: number }[] = [];
+    let delivered: readonly DeliveredItem[] = [];
     try {
-      const res = await proposeCommand(this.p.raft, deliverCommand(batch, now));
-      delivered = res.delivered;
+      delivered = (await proposeCommand(this.p.raft, deliverCommand(batches, now))).delivered;
     } catch {
-      this.p.broker.dispatcher.release(batch);
+      this.p.broker.dispatcher.release([...batches]);
     }
     // Credit for what was not handed out goes back to its consumer.
-    const handed = new Set(delivered.map((d) => `${d.consumerId}\u0000${d.topic}\u0000${d.offset}`));
-    for (const it of batch.items) {
-      if (handed.has(`${it.consumerId}\u0000${it.topic}\u0000${it.offset}`)) continue;
+    const handed = new Set(delivered.map((d) => refKey(d.consumerId, d.topic, d.offset)));
+    for (const it of items) {
+      if (handed.has(refKey(it.consumerId, it.topic, it.offset))) continue;
       const c = consumers.get(it.consumerId);
       if (c) c.credit++;
     }
-    if (delivered.length === 0) return;
-    const messages = await this.p.broker.readDeliveries(batch.subscription, delivered);
+    const bySubscription = new Map<string, DeliveredItem[]>();
+    for (const d of delivered) pushTo(bySubscription, d.subscription, d);
     const byConsumer = new Map<string, Delivery[]>();
-    delivered.forEach((d, i) => {
-      const m = messages[i];
-      if (m === undefined) return;
-      const list = byConsumer.get(d.consumerId) ?? [];
-      list.push(toDelivery(m));
-      byConsumer.set(d.consumerId, list);
-    });
+    for (const [subscription, list] of bySubscription) {
+      const messages = await this.p.broker.readDeliveries(subscription, list);
+      list.forEach((d, i) => {
+        const m = messages[i];
+        if (m === undefined) return; // removed meanwhile (retention, TTL): nothing to hand out
+        pushTo(byConsumer, d.consumerId, toDelivery(m));
+      });
+    }
     for (const [consumerId, list] of byConsumer) {
       // A consumer that left meanwhile: the deliveries time out and go to another (at-least-once).
       consumers.get(consumerId)?.session.send({ t: "deliver", subscriptionId: consumerId, messages: list });
@@ -185,4 +190,14 @@ export function toDelivery(m: DeliveredMessage): Delivery {
     ...(m.ttlMs !== undefined ? { ttlMs: m.ttlMs } : {}),
     ...(m.correlationId !== undefined ? { correlationId: m.correlationId } : {}),
   };
+}
+
+function refKey(consumerId: string, topic: string, offset: number): string {
+  return `${consumerId}\u0000${topic}\u0000${offset}`;
+}
+
+function pushTo<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
 }
