@@ -1,5 +1,5 @@
 /**
- * Seeded randomness for the core. The core never touches Math.random: a
+ * Seeded randomness for the core. The core never draws ambient randomness: a
  * driver passes a Rand seeded from real entropy, the simulator one seeded
  * from its run seed, so every simulated run replays exactly.
  */

@@ -6,16 +6,17 @@
  * reached the disk or did not, and nothing it promised was sent. Unsynced
  * writes go through PowerLossStorage, so a power cut may lose them.
  */
-import { decodeConfEntry } from "../../src/core/membership.ts";
 import type { SeededRand } from "../../src/core/rand.ts";
 import { SeededRand as Rand } from "../../src/core/rand.ts";
 import { RaftCore } from "../../src/core/raft.ts";
-import type { ConfState, Entry, Message, NodeId, Ready } from "../../src/core/types.ts";
+import type { ConfState, Message, NodeId, Ready } from "../../src/core/types.ts";
 import { splitMessages } from "../../src/node/message-order.ts";
 import type { MemoryStorage } from "../../src/storage/memory-storage.ts";
 import type { Checker } from "./checker.ts";
 import type { Envelope, SnapData } from "./network.ts";
-import type { PendingProposal, SimNodeOptions } from "./node.ts";
+import type { SimNodeOptions } from "./node.ts";
+import { SimApp } from "./sim-app.ts";
+import type { PendingProposal } from "./sim-app.ts";
 import { PowerLossStorage } from "./power-loss-storage.ts";
 
 /** Where a node may crash while handling a Ready. */
@@ -35,12 +36,6 @@ export interface LevelNodeHost {
   crashHere(node: NodeId, point: LevelCrashPoint): CrashKind | null;
 }
 
-interface AppState {
-  index: number;
-  hash: number;
-  conf: ConfState;
-}
-
 /** A simulated node persisting through LevelDB in `dir`. */
 export class LevelSimNode {
   /** Survives crashes: snapshot data by index (the snapshot store is not under test here). */
@@ -49,13 +44,8 @@ export class LevelSimNode {
   private durable: MemoryStorage | undefined;
   storage: PowerLossStorage | undefined;
   core: RaftCore | undefined;
-  private app: AppState;
-  readonly pending = new Map<number, PendingProposal>();
-  private readonly reads = new Map<number, number>();
-  private readCtx = 0;
+  private readonly app: SimApp;
   restarts = 0;
-  snapshotsInstalled = 0;
-  readsServed = 0;
   lostWrites = 0;
 
   constructor(
@@ -72,7 +62,7 @@ export class LevelSimNode {
      */
     private readonly unsafeSendBeforePersist = false,
   ) {
-    this.app = { index: 0, hash: 0, conf: bootstrap };
+    this.app = new SimApp(id, host, bootstrap);
   }
 
   get alive(): boolean {
@@ -85,14 +75,7 @@ export class LevelSimNode {
     this.storage = storage;
     this.durable = storage.durable;
     const meta = storage.snapshot();
-    if (meta.index > 0) {
-      const data = this.snapshots.get(meta.index);
-      if (data === undefined) throw new Error(`${this.id}: snapshot ${meta.index} data missing from store`);
-      this.host.checker.snapshotRestored(this.id, meta.index, data.hash);
-      this.app = { index: meta.index, hash: data.hash, conf: meta.conf };
-    } else {
-      this.app = { index: 0, hash: 0, conf: this.bootstrap };
-    }
+    this.app.load(meta.index, this.snapshots.get(meta.index), meta.conf);
     this.core = new RaftCore({ ...this.opts.raft, id: this.id, applied: this.app.index }, storage, new Rand(this.rand.next()));
   }
 
@@ -102,9 +85,7 @@ export class LevelSimNode {
     if (this.core === undefined || storage === undefined) return;
     this.core = undefined;
     this.storage = undefined;
-    for (const p of this.pending.values()) this.host.dropped(this.id, p);
-    this.pending.clear();
-    this.reads.clear();
+    this.app.crash();
     if (kind === "power") await storage.powerCut();
     else await storage.processCrash();
     this.lostWrites += storage.lostWrites;
@@ -128,7 +109,7 @@ export class LevelSimNode {
     new DataView(data.buffer).setUint32(0, id);
     const r = core.propose([data]);
     if (!r.ok) return false;
-    this.pending.set(r.firstIndex, { id, index: r.firstIndex, term: r.term });
+    this.app.trackProposal({ id, index: r.firstIndex, term: r.term });
     return true;
   }
 
@@ -136,8 +117,8 @@ export class LevelSimNode {
   read(): void {
     const core = this.core;
     if (core === undefined) return;
-    const ctx = ++this.readCtx;
-    if (core.readIndex(ctx).ok) this.reads.set(ctx, this.host.ackedIndex());
+    const ctx = this.app.nextReadCtx();
+    if (core.readIndex(ctx).ok) this.app.trackRead(ctx);
   }
 
   /** Drive the core until it has nothing more to do (or the node crashed). */
@@ -169,11 +150,11 @@ export class LevelSimNode {
       this.sendAll(late);
     }
     if (await this.maybeCrash("afterSend")) return false;
-    if (rd.snapshot) this.restoreApp(rd.snapshot.index);
-    for (const e of rd.committedEntries) this.apply(e);
-    for (const rs of rd.readStates) this.serveRead(rs.ctx, rs.index);
+    if (rd.snapshot) this.app.restore(rd.snapshot.index, this.snapshots.get(rd.snapshot.index));
+    for (const e of rd.committedEntries) this.app.apply(e);
+    for (const rs of rd.readStates) this.app.serveRead(rs.ctx, rs.index);
     if (rd.softState?.role === "leader") this.checkNewLeader(core);
-    else if (rd.softState) this.reads.clear();
+    else if (rd.softState) this.app.failReads();
     core.advance(rd);
     await this.maybeSnapshot();
     return true;
@@ -224,40 +205,7 @@ export class LevelSimNode {
     return true;
   }
 
-  private restoreApp(index: number): void {
-    const data = this.snapshots.get(index);
-    if (data === undefined) throw new Error(`${this.id}: installing snapshot ${index} without data`);
-    this.host.checker.snapshotRestored(this.id, index, data.hash);
-    this.app = { index, hash: data.hash, conf: data.conf };
-    this.snapshotsInstalled++;
-    for (const [i, p] of this.pending) {
-      if (i > index) continue;
-      this.pending.delete(i);
-      this.host.dropped(this.id, p);
-    }
-  }
 
-  private apply(e: Entry): void {
-    if (e.index !== this.app.index + 1) throw new Error(`${this.id}: applying ${e.index} after ${this.app.index}`);
-    this.app.hash = this.host.checker.applied(this.id, this.app.hash, e);
-    this.app.index = e.index;
-    if (e.type === "conf") this.app.conf = decodeConfEntry(e.data).conf;
-    const p = this.pending.get(e.index);
-    if (p === undefined) return;
-    this.pending.delete(e.index);
-    const sameEntry = e.term === p.term && e.type === "normal" && e.data.length === 8 &&
-      new DataView(e.data.buffer, e.data.byteOffset).getUint32(0) === p.id;
-    if (sameEntry) this.host.acked(this.id, p);
-    else this.host.dropped(this.id, p);
-  }
-
-  private serveRead(ctx: number, index: number): void {
-    const ackedAtIssue = this.reads.get(ctx);
-    if (ackedAtIssue === undefined) return;
-    this.reads.delete(ctx);
-    if (index < ackedAtIssue) throw new Error(`${this.id}: stale read: read index ${index} is below acknowledged write ${ackedAtIssue}`);
-    this.readsServed++;
-  }
 
   private checkNewLeader(core: RaftCore): void {
     const s = core.status();
@@ -291,6 +239,19 @@ export class LevelSimNode {
 
   appliedIndex(): number {
     return this.app.index;
+  }
+
+  /** Client proposals not yet resolved. */
+  get pending(): ReadonlyMap<number, PendingProposal> {
+    return this.app.pending;
+  }
+
+  get snapshotsInstalled(): number {
+    return this.app.snapshotsInstalled;
+  }
+
+  get readsServed(): number {
+    return this.app.readsServed;
   }
 
   appliedHash(): number {

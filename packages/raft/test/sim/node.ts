@@ -5,28 +5,18 @@
  * over applied entries. Crashing drops everything but the disk.
  */
 import type { RaftConfig } from "../../src/core/config.ts";
-import { decodeConfEntry } from "../../src/core/membership.ts";
 import type { SeededRand } from "../../src/core/rand.ts";
 import { SeededRand as Rand } from "../../src/core/rand.ts";
 import { RaftCore } from "../../src/core/raft.ts";
-import type { ConfState, Entry, HardState, Message, NodeId, Ready } from "../../src/core/types.ts";
+import type { ConfState, HardState, Message, NodeId, Ready } from "../../src/core/types.ts";
 import { splitMessages } from "../../src/node/message-order.ts";
 import { MemoryStorage } from "../../src/storage/memory-storage.ts";
 import type { Checker } from "./checker.ts";
+import { SimApp } from "./sim-app.ts";
+import type { PendingProposal } from "./sim-app.ts";
 import type { Envelope, SnapData } from "./network.ts";
 
-/** A client proposal waiting for its entry to be applied. */
-export interface PendingProposal {
-  readonly id: number;
-  readonly index: number;
-  readonly term: number;
-}
-
-/** A linearizable read waiting for its ReadState. */
-interface PendingRead {
-  /** Highest index acknowledged to any client when the read was issued. */
-  readonly ackedIndexAtIssue: number;
-}
+export type { PendingProposal } from "./sim-app.ts";
 
 /** Where the driver may crash in the middle of handling a Ready. */
 export type CrashPoint = "beforePersist" | "afterPersist" | "afterSend";
@@ -52,13 +42,6 @@ export interface SimNodeOptions {
   readonly trailingEntries: number;
 }
 
-/** The application's state: a hash chain over what it applied. */
-interface AppState {
-  index: number;
-  hash: number;
-  conf: ConfState;
-}
-
 /** A node of the simulated cluster. */
 export class SimNode {
   /** Survives crashes: the disk. */
@@ -68,13 +51,8 @@ export class SimNode {
   /** Hard state at the last fsync; a crash may lose later unsynced writes. */
   private syncedHard: HardState = { term: 0, vote: null, commit: 0 };
   core: RaftCore | undefined;
-  private app: AppState;
-  readonly pending = new Map<number, PendingProposal>();
-  private readonly reads = new Map<number, PendingRead>();
-  private readCtx = 0;
+  private readonly app: SimApp;
   restarts = 0;
-  snapshotsInstalled = 0;
-  readsServed = 0;
 
   constructor(
     readonly id: NodeId,
@@ -85,7 +63,7 @@ export class SimNode {
     private readonly coreFaults?: RaftConfig["unsafeFaults"],
   ) {
     this.disk = new MemoryStorage(bootstrap);
-    this.app = { index: 0, hash: 0, conf: bootstrap };
+    this.app = new SimApp(id, host, bootstrap);
     this.start();
   }
 
@@ -96,14 +74,7 @@ export class SimNode {
   /** (Re)start from disk: the application restores the latest snapshot. */
   start(): void {
     const meta = this.disk.snapshot();
-    if (meta.index > 0) {
-      const data = this.snapshots.get(meta.index);
-      if (data === undefined) throw new Error(`${this.id}: snapshot ${meta.index} data missing from store`);
-      this.host.checker.snapshotRestored(this.id, meta.index, data.hash);
-      this.app = { index: meta.index, hash: data.hash, conf: meta.conf };
-    } else {
-      this.app = { index: 0, hash: 0, conf: this.bootstrap };
-    }
+    this.app.load(meta.index, this.snapshots.get(meta.index), meta.conf);
     this.core = new RaftCore(
       { ...this.opts.raft, id: this.id, applied: this.app.index, ...(this.coreFaults ? { unsafeFaults: this.coreFaults } : {}) },
       this.disk,
@@ -114,9 +85,7 @@ export class SimNode {
   /** Lose all volatile state; unsynced writes may be lost too. */
   crash(): void {
     this.core = undefined;
-    for (const p of this.pending.values()) this.host.dropped(this.id, p);
-    this.pending.clear();
-    this.reads.clear();
+    this.app.crash();
     const hs = this.disk.getHardState();
     if (hs.commit > this.syncedHard.commit && this.rand.chance(0.5)) {
       // The commit index is written without fsync: model losing it.
@@ -137,7 +106,7 @@ export class SimNode {
     new DataView(data.buffer).setUint32(0, id);
     const r = core.propose([data]);
     if (!r.ok) return false;
-    this.pending.set(r.firstIndex, { id, index: r.firstIndex, term: r.term });
+    this.app.trackProposal({ id, index: r.firstIndex, term: r.term });
     return true;
   }
 
@@ -145,8 +114,8 @@ export class SimNode {
   read(): void {
     const core = this.core;
     if (core === undefined) return;
-    const ctx = ++this.readCtx;
-    if (core.readIndex(ctx).ok) this.reads.set(ctx, { ackedIndexAtIssue: this.host.ackedIndex() });
+    const ctx = this.app.nextReadCtx();
+    if (core.readIndex(ctx).ok) this.app.trackRead(ctx);
   }
 
   /** Drive the core until it has nothing more to do. */
@@ -169,11 +138,11 @@ export class SimNode {
     if (this.host.crashHere(this.id, "afterPersist")) return false;
     this.sendAll(late);
     if (this.host.crashHere(this.id, "afterSend")) return false;
-    if (rd.snapshot) this.restoreApp(rd.snapshot.index);
-    for (const e of rd.committedEntries) this.apply(e);
-    for (const rs of rd.readStates) this.serveRead(rs.ctx, rs.index);
+    if (rd.snapshot) this.app.restore(rd.snapshot.index, this.snapshots.get(rd.snapshot.index));
+    for (const e of rd.committedEntries) this.app.apply(e);
+    for (const rs of rd.readStates) this.app.serveRead(rs.ctx, rs.index);
     if (rd.softState) {
-      if (rd.softState.role !== "leader") this.failReads();
+      if (rd.softState.role !== "leader") this.app.failReads();
       if (rd.softState.role === "leader") this.checkNewLeader(core);
     }
     core.advance(rd);
@@ -205,49 +174,6 @@ export class SimNode {
       checker.hardStatePersisted(this.id, rd.hardState.term, rd.hardState.vote);
     }
     if (rd.mustSync || rd.snapshot) this.syncedHard = this.disk.getHardState();
-  }
-
-  private restoreApp(index: number): void {
-    const data = this.snapshots.get(index);
-    if (data === undefined) throw new Error(`${this.id}: installing snapshot ${index} without data`);
-    this.host.checker.snapshotRestored(this.id, index, data.hash);
-    this.app = { index, hash: data.hash, conf: data.conf };
-    this.snapshotsInstalled++;
-    // Proposals the snapshot covers were either committed as proposed or overwritten.
-    for (const [i, p] of this.pending) {
-      if (i <= index) {
-        this.pending.delete(i);
-        this.host.dropped(this.id, p);
-      }
-    }
-  }
-
-  private apply(e: Entry): void {
-    if (e.index !== this.app.index + 1) throw new Error(`${this.id}: applying ${e.index} after ${this.app.index}`);
-    this.app.hash = this.host.checker.applied(this.id, this.app.hash, e);
-    this.app.index = e.index;
-    if (e.type === "conf") this.app.conf = decodeConfEntry(e.data).conf;
-    const p = this.pending.get(e.index);
-    if (p === undefined) return;
-    this.pending.delete(e.index);
-    const sameEntry = e.term === p.term && e.type === "normal" && e.data.length === 8 &&
-      new DataView(e.data.buffer, e.data.byteOffset).getUint32(0) === p.id;
-    if (sameEntry) this.host.acked(this.id, p);
-    else this.host.dropped(this.id, p);
-  }
-
-  private serveRead(ctx: number, index: number): void {
-    const r = this.reads.get(ctx);
-    if (r === undefined) return;
-    this.reads.delete(ctx);
-    if (index < r.ackedIndexAtIssue) {
-      throw new Error(`${this.id}: stale read: read index ${index} is below acknowledged write ${r.ackedIndexAtIssue}`);
-    }
-    this.readsServed++;
-  }
-
-  private failReads(): void {
-    this.reads.clear();
   }
 
   private checkNewLeader(core: RaftCore): void {
@@ -282,6 +208,19 @@ export class SimNode {
 
   appliedIndex(): number {
     return this.app.index;
+  }
+
+  /** Client proposals not yet resolved. */
+  get pending(): ReadonlyMap<number, PendingProposal> {
+    return this.app.pending;
+  }
+
+  get snapshotsInstalled(): number {
+    return this.app.snapshotsInstalled;
+  }
+
+  get readsServed(): number {
+    return this.app.readsServed;
   }
 
   appliedHash(): number {
