@@ -55,6 +55,17 @@ describe("node server", () => {
     client.close();
   });
 
+  it("an oversized frame closes that connection with 1009; the node keeps serving others", async () => {
+    const leader = await cluster.leader();
+    const { client } = await RawClient.connect(`ws://127.0.0.1:${leader.clientPort}`);
+    client.sendRaw(new Uint8Array(5 * 1024 * 1024));
+    await waitFor("the oversized frame to close the socket", () => client.closedWith, 10_000, 20);
+    expect(client.closedWith?.code).toBe(1009);
+    const { client: other } = await RawClient.connect(`ws://127.0.0.1:${leader.clientPort}`);
+    expect(await other.request("ping", {})).toMatchObject({ ok: true });
+    other.close();
+  });
+
   it("a hello with an unknown protocol version is refused", async () => {
     const leader = await cluster.leader();
     const { encodeFrame } = await import("@raftbus/client/protocol");

@@ -238,12 +238,13 @@ export class RaftNode<R = unknown> {
     return { ...this.core.status(), appliedConf: this.appliedConf };
   }
 
+  /** The core's current view (not the last processed Ready: a stalled turn must not hide a step-down). */
   isLeader(): boolean {
-    return this.soft.role === "leader";
+    return this.core !== undefined && this.core.role === "leader";
   }
 
   leaderId(): NodeId | null {
-    return this.soft.leader;
+    return this.core === undefined ? null : this.core.leader;
   }
 
   /**
@@ -433,7 +434,7 @@ export class RaftNode<R = unknown> {
 
   /** A leader whose disk has not finished a write within storageStallMs steps down (issue: stalled-disk leaders). */
   private checkStorageStall(): void {
-    if (this.writeStartedAt === 0 || this.soft.role !== "leader") return;
+    if (this.writeStartedAt === 0 || !this.isLeader()) return;
     const stalledMs = Date.now() - this.writeStartedAt;
     if (stalledMs < this.o.storageStallMs) return;
     this.o.logger?.warn({ stalledMs }, "storage stalled; stepping down as leader");
@@ -482,7 +483,7 @@ export class RaftNode<R = unknown> {
   private refuseWrite(): RaftError | undefined {
     if (this.stopped) return new RaftError("SHUTTING_DOWN", "node is stopping");
     if (this.core === undefined) return new RaftError("NOT_LEADER", "node not started", null);
-    if (this.soft.role !== "leader" && this.core.role !== "leader") {
+    if (this.core.role !== "leader") {
       return new RaftError("NOT_LEADER", "not the leader", this.core.leader);
     }
     return undefined;

@@ -5,7 +5,26 @@ import { RaftNode } from "../../src/node/raft-node.ts";
 import { snapshotSinkFor, snapshotSourceFor } from "../../src/node/snapshot-wiring.ts";
 import { MemorySnapshotStore } from "../../src/storage/snapshot-store-memory.ts";
 import { MemoryNetwork } from "../../src/transport/memory-transport.ts";
+import { MemoryStorage } from "../../src/storage/memory-storage.ts";
+import type { StorageUpdate } from "../../src/core/storage.ts";
+import type { WriteOptions } from "../../src/storage/level-storage.ts";
 import { MemoryAdapter } from "../storage/helpers.ts";
+
+/** Storage whose writes hang while `stalled` (a dead disk), for the stall watchdog. */
+class StallableStorage extends MemoryAdapter {
+  stalled = false;
+  private release: (() => void) | undefined;
+
+  override async write(update: StorageUpdate, opts: WriteOptions): Promise<void> {
+    if (this.stalled) await new Promise<void>((r) => (this.release = r));
+    return super.write(update, opts);
+  }
+
+  unstall(): void {
+    this.stalled = false;
+    this.release?.();
+  }
+}
 
 const ids = ["a", "b", "c"];
 
@@ -112,4 +131,35 @@ describe("RaftNode driver (in-memory transport)", () => {
     await waitFor(() => (lagging.kv.get("s59") === "59" ? true : undefined), 10_000);
     expect(lagging.node.stats.snapshotsRestored).toBeGreaterThan(0);
   });
+
+  it("a leader whose disk stalls past storageStallMs steps down and another node takes over", async () => {
+    const net = new MemoryNetwork();
+    nodes = [];
+    const stallables: StallableStorage[] = [];
+    for (const id of ids) {
+      const storage = new StallableStorage(new MemoryStorage({ voters: ids, learners: [] }));
+      stallables.push(storage);
+      const snapshots = new MemorySnapshotStore();
+      const kv = new KvStateMachine();
+      const transport = net.createTransport(id, { snapshotSource: snapshotSourceFor(snapshots), snapshotSink: snapshotSinkFor(snapshots) });
+      transport.setPeers(new Map(ids.map((p) => [p, p])));
+      const node = new RaftNode({ id, storage, snapshots, transport, stateMachine: kv, tickMs: 5, storageStallMs: 150 });
+      nodes.push({ node, kv, storage, snapshots });
+    }
+    await Promise.all(nodes.map((n) => n.node.start()));
+    const leader = await leaderOf(nodes);
+    await leader.node.propose(encodeKv({ key: "before", value: "1" }));
+    const stalled = stallables[nodes.indexOf(leader)]!;
+    stalled.stalled = true;
+    const blocked = leader.node.propose(encodeKv({ key: "during", value: "1" })).catch((e: unknown) => e);
+    await waitFor(() => (!leader.node.isLeader() ? true : undefined), 5000);
+    const next = await waitFor(() => nodes.find((n) => n !== leader && n.node.isLeader()), 5000);
+    await next.node.propose(encodeKv({ key: "after", value: "1" }));
+    const refused = await leader.node.propose(encodeKv({ key: "x", value: "1" })).catch((e: unknown) => e);
+    expect((refused as RaftError).code).toBe("NOT_LEADER");
+    stalled.unstall();
+    await waitFor(() => (leader.kv.get("after") === "1" ? true : undefined), 5000);
+    void blocked;
+  });
 });
+
