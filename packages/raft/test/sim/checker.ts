@@ -4,6 +4,9 @@
  */
 import type { Entry, NodeId } from "../../src/core/types.ts";
 
+/** More messages in flight than this means a message storm. */
+const IN_FLIGHT_MESSAGES_MAX = 50_000;
+
 /** A broken Raft invariant found by the simulator. */
 export class SafetyViolation extends Error {
   override readonly name = "SafetyViolation";
@@ -131,6 +134,17 @@ export class Checker {
         throw new SafetyViolation("leader completeness", `leader ${id} of term ${term} has term ${t} at committed index ${i}, history has ${this.historyTerm[i]}`);
       }
     }
+  }
+
+  /** Every live node keeps applied ≤ committed ≤ last, and the network stays bounded (no message storms). */
+  stepInvariants(cores: Iterable<{ id: NodeId; applied: number; committed: number; last: number }>, inFlight: number): void {
+    this.checks++;
+    for (const c of cores) {
+      if (!(c.applied <= c.committed && c.committed <= c.last)) {
+        throw new SafetyViolation("index order", `${c.id}: applied ${c.applied} commit ${c.committed} last ${c.last}`);
+      }
+    }
+    if (inFlight > IN_FLIGHT_MESSAGES_MAX) throw new SafetyViolation("bounded messages", `${inFlight} messages in flight`);
   }
 
   /** Highest index applied anywhere. */

@@ -295,14 +295,10 @@ export class SimCluster implements NodeHost {
   // ------------------------------------------------------------ checks
 
   private checkStep(): void {
-    for (const n of this.nodes.values()) {
-      const c = n.core;
-      if (c === undefined) continue;
-      if (!(c.log.applied <= c.log.committed && c.log.committed <= c.log.lastIndex())) {
-        throw new SafetyViolation("index order", `${n.id}: applied ${c.log.applied} commit ${c.log.committed} last ${c.log.lastIndex()}`);
-      }
-    }
-    if (this.net.inFlight() > 50_000) throw new SafetyViolation("bounded messages", `${this.net.inFlight()} messages in flight`);
+    const cores = [...this.nodes.values()].flatMap((n) => (n.core === undefined ? [] : [{
+      id: n.id, applied: n.core.log.applied, committed: n.core.log.committed, last: n.core.log.lastIndex(),
+    }]));
+    this.checker.stepInvariants(cores, this.net.inFlight());
   }
 
   /** Heal everything and restart every node: from here on, the cluster must make progress. */
