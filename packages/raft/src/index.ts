@@ -11,6 +11,7 @@ export * from "./transport/ws-transport.ts";
 export type { WsTransportOptions } from "./transport/ws-options.ts";
 export * from "./node/errors.ts";
 export * from "./node/raft-node.ts";
+export * from "./node/scheduler.ts";
 export * from "./node/snapshot-wiring.ts";
 export * from "./node/message-order.ts";
 export type { StateMachine } from "./node/state-machine.ts";

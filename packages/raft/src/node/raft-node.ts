@@ -19,7 +19,10 @@ import type { SnapshotStore } from "../storage/snapshot-store.ts";
 import type { Transport } from "../transport/transport.ts";
 import { RaftError } from "./errors.ts";
 import { splitMessages } from "./message-order.ts";
+import type { Scheduler } from "./scheduler.ts";
+import { systemScheduler } from "./scheduler.ts";
 import type { StateMachine } from "./state-machine.ts";
+import type { TimerHandle } from "../transport/clock.ts";
 
 /** The few logger methods the driver uses (pino fits). */
 export interface NodeLogger {
@@ -51,12 +54,14 @@ export interface RaftNodeOptions<R> {
   readonly storageStallMs?: number;
   readonly rand?: Rand;
   readonly logger?: NodeLogger;
+  /** Timers and the clock. Default: the real ones; the simulator passes virtual time. */
+  readonly scheduler?: Scheduler;
 }
 
 interface Waiter<T> {
   resolve(value: T): void;
   reject(error: Error): void;
-  timer: ReturnType<typeof setTimeout>;
+  timer: TimerHandle;
 }
 
 interface QueuedProposal<R> {
@@ -85,7 +90,8 @@ export class RaftNode<R = unknown> {
   readonly id: NodeId;
   private core!: RaftCore;
   private readonly o: Required<Omit<RaftNodeOptions<R>, "raft" | "rand" | "logger">> & Pick<RaftNodeOptions<R>, "raft" | "rand" | "logger">;
-  private ticker: ReturnType<typeof setInterval> | undefined;
+  private readonly clock: Scheduler;
+  private ticker: TimerHandle | undefined;
   private scheduled = false;
   private running = false;
   private stopped = false;
@@ -99,7 +105,8 @@ export class RaftNode<R = unknown> {
   private soft: SoftState = { role: "follower", leader: null, term: 0 };
   private appliedConf: ConfState = { voters: [], learners: [] };
   private snapshotting = false;
-  private writeStartedAt = 0;
+  /** When the running storage write began (scheduler ms); undefined when none is running. */
+  private writeStartedAt: number | undefined;
   private turnDone: Promise<void> = Promise.resolve();
   private readonly leaderListeners: LeaderListener[] = [];
   private readonly lastContactAt = new Map<NodeId, number>();
@@ -113,8 +120,9 @@ export class RaftNode<R = unknown> {
     this.id = options.id;
     this.o = {
       tickMs: 50, snapshotEntries: 10_000, trailingEntries: 1_000, proposalTimeoutMs: 10_000,
-      proposalQueueMax: 65_536, storageStallMs: 5_000, ...options,
+      proposalQueueMax: 65_536, storageStallMs: 5_000, scheduler: systemScheduler, ...options,
     };
+    this.clock = this.o.scheduler;
     assert(this.o.tickMs >= 1, "tickMs must be ≥ 1");
     assert(this.o.snapshotEntries >= 1 && this.o.trailingEntries >= 0, "snapshotEntries ≥ 1, trailingEntries ≥ 0");
   }
@@ -140,8 +148,7 @@ export class RaftNode<R = unknown> {
     t.onSnapshotStatus((to, ok) => this.withCore((c) => c.reportSnapshot(to, ok)));
     t.onUnreachable((peer) => this.withCore((c) => c.reportUnreachable(peer)));
     await t.start();
-    this.ticker = setInterval(() => this.onTick(), this.o.tickMs);
-    this.ticker.unref?.();
+    this.ticker = this.clock.setInterval(() => this.onTick(), this.o.tickMs);
     this.schedule();
   }
 
@@ -255,7 +262,7 @@ export class RaftNode<R = unknown> {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.ticker) clearInterval(this.ticker);
+    if (this.ticker !== undefined) this.clock.clearInterval(this.ticker);
     await this.turnDone;
     const err = new RaftError("SHUTTING_DOWN", "node is stopping");
     for (const q of this.queue) this.settle(q.waiter, err);
@@ -276,7 +283,7 @@ export class RaftNode<R = unknown> {
   }
 
   private onMessage(m: Parameters<RaftCore["step"]>[0]): void {
-    this.lastContactAt.set(m.from, Date.now());
+    this.lastContactAt.set(m.from, this.clock.now());
     this.withCore((c) => {
       if (m.to === this.id) c.step(m);
     });
@@ -296,7 +303,7 @@ export class RaftNode<R = unknown> {
   private schedule(): void {
     if (this.scheduled || this.stopped) return;
     this.scheduled = true;
-    setImmediate(() => {
+    this.clock.defer(() => {
       this.scheduled = false;
       if (this.running) return; // the running turn loops until the core is idle
       this.turnDone = this.turn();
@@ -346,12 +353,12 @@ export class RaftNode<R = unknown> {
     if (early.length > 0) this.o.transport.send(early);
     // 1. persist
     if (rd.snapshot || rd.entries.length > 0 || rd.hardState) {
-      this.writeStartedAt = Date.now();
+      this.writeStartedAt = this.clock.now();
       await this.o.storage.write(
         { ...(rd.snapshot ? { snapshot: rd.snapshot } : {}), entries: rd.entries, ...(rd.hardState ? { hardState: rd.hardState } : {}) },
         { sync: rd.mustSync },
       );
-      this.writeStartedAt = 0;
+      this.writeStartedAt = undefined;
       if (rd.mustSync) this.stats.syncedWrites++;
       else this.stats.unsyncedWrites++;
     }
@@ -434,8 +441,8 @@ export class RaftNode<R = unknown> {
 
   /** A leader whose disk has not finished a write within storageStallMs steps down (issue: stalled-disk leaders). */
   private checkStorageStall(): void {
-    if (this.writeStartedAt === 0 || !this.isLeader()) return;
-    const stalledMs = Date.now() - this.writeStartedAt;
+    if (this.writeStartedAt === undefined || !this.isLeader()) return;
+    const stalledMs = this.clock.now() - this.writeStartedAt;
     if (stalledMs < this.o.storageStallMs) return;
     this.o.logger?.warn({ stalledMs }, "storage stalled; stepping down as leader");
     this.core.stepDown();
@@ -492,17 +499,16 @@ export class RaftNode<R = unknown> {
   private waiter<T>(resolve: (v: T) => void, reject: (e: Error) => void, timeoutMs: number, what: string, onTimeout?: () => void): Waiter<T> {
     const w: Waiter<T> = {
       resolve, reject,
-      timer: setTimeout(() => {
+      timer: this.clock.setTimeout(() => {
         onTimeout?.();
         reject(new RaftError("TIMEOUT", `${what} timed out after ${timeoutMs} ms; it may still take effect`));
       }, timeoutMs),
     };
-    w.timer.unref?.();
     return w;
   }
 
   private settle<T>(w: Waiter<T>, err: Error | undefined, value?: T): void {
-    clearTimeout(w.timer);
+    this.clock.clearTimeout(w.timer);
     if (err) w.reject(err);
     else w.resolve(value as T);
   }
