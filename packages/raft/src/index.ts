@@ -15,3 +15,4 @@ export * from "./node/scheduler.ts";
 export * from "./node/snapshot-wiring.ts";
 export * from "./node/message-order.ts";
 export type { StateMachine } from "./node/state-machine.ts";
+export * from "./logging.ts";

@@ -6,6 +6,9 @@
  * same schema.
  */
 
+import { LOG_LEVELS, isLogLevel, parseLogLevels } from "@raftbus/raft";
+import type { LogComponent, LogLevel } from "@raftbus/raft";
+
 /** One member of the cluster as the static peer list names it. */
 export interface PeerSpec {
   readonly id: string;
@@ -41,7 +44,10 @@ export interface NodeConfig {
   readonly sessionTimeoutMs: number;
   /** How often the leader writes a time entry (TTL, retention by age, ack timeouts). */
   readonly timeTickMs: number;
-  readonly logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+  /** Default level of every log component. */
+  readonly logLevel: LogLevel;
+  /** Per-component levels, e.g. `raft=debug,transport=warn` (components: see LOG_COMPONENTS). */
+  readonly logLevels: Partial<Record<LogComponent, LogLevel>>;
 }
 
 /** The keys a config source may set, with how to parse them from a string. */
@@ -49,7 +55,7 @@ const FIELDS = {
   id: "string", dataDir: "string", host: "string", clientPort: "port", peerPort: "port",
   peers: "peers", clusterId: "string", clusterSecret: "string", tickMs: "int", electionTicks: "int",
   heartbeatTicks: "int", snapshotEntries: "int", maxPayloadBytes: "size", strictTopics: "bool",
-  sessionTimeoutMs: "duration", timeTickMs: "duration", logLevel: "string",
+  sessionTimeoutMs: "duration", timeTickMs: "duration", logLevel: "logLevel", logLevels: "logLevels",
 } as const;
 
 /** A config key. */
@@ -78,6 +84,7 @@ const DEFAULTS: Omit<NodeConfig, "id" | "dataDir" | "peers"> = {
   sessionTimeoutMs: 30_000,
   timeTickMs: 500,
   logLevel: "info",
+  logLevels: {},
 };
 
 /** A configuration problem, with every issue listed. */
@@ -155,6 +162,25 @@ function coerce(key: ConfigKey, value: unknown, problems: string[]): unknown {
       const n = typeof value === "number" ? value : typeof value === "string" ? parseSize(value) : undefined;
       return n === undefined ? bad("must be a size like 1MiB or 65536") : n;
     }
+    case "logLevel":
+      return isLogLevel(value) ? value : bad(`must be one of ${LOG_LEVELS.join(", ")}`);
+    case "logLevels":
+      if (typeof value === "string") {
+        try {
+          return parseLogLevels(value);
+        } catch (e) {
+          return bad(e instanceof Error ? e.message : String(e));
+        }
+      }
+      if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+        const text = Object.entries(value).map(([k, v]) => `${k}=${String(v)}`).join(",");
+        try {
+          return parseLogLevels(text);
+        } catch (e) {
+          return bad(e instanceof Error ? e.message : String(e));
+        }
+      }
+      return bad("must be component=level,… (e.g. raft=debug,transport=warn)");
     case "peers":
       if (typeof value === "string") {
         try {

@@ -6,14 +6,14 @@
  * and expire ephemeral subscriptions whose session is gone.
  */
 import type { Delivery } from "@raftbus/client/protocol";
-import type { RaftNode } from "@raftbus/raft";
+import type { Logger, RaftNode } from "@raftbus/raft";
 import type { BrokerStateMachine } from "../broker-state-machine.ts";
 import type { DeliveryBatch } from "../dispatcher/dispatcher.ts";
 import { deliverCommand } from "../dispatcher/dispatcher.ts";
 import type { DeliveredMessage } from "../queries/queries.ts";
 import type { DeliveredItem } from "../state/results.ts";
 import type { NodeConfig } from "./config.ts";
-import type { NodeServer, ServerLogger } from "./node-server.ts";
+import type { NodeServer } from "./node-server.ts";
 import { proposeCommand } from "./proposer.ts";
 
 /** Dispatch rounds one pump call may run before yielding to other work. */
@@ -29,7 +29,8 @@ export interface LeaderDutiesParts {
   readonly raft: RaftNode<unknown>;
   readonly broker: BrokerStateMachine;
   readonly server: NodeServer;
-  readonly logger: ServerLogger;
+  /** The `duties` component logger. */
+  readonly logger: Logger;
 }
 
 /** The leader's periodic work; see the module comment. */

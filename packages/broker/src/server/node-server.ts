@@ -10,7 +10,7 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import type { AnyRequestFrame, ErrorInfo, HelloFrame, RequestKind, ServerLimits } from "@raftbus/client/protocol";
 import { DEFAULT_SERVER_LIMITS, RaftbusError } from "@raftbus/client/protocol";
-import type { Entry, RaftNode, SnapshotStore, SoftState, WritableStorage } from "@raftbus/raft";
+import type { Entry, Logger, RaftNode, SnapshotStore, SoftState, WritableStorage } from "@raftbus/raft";
 import { decodeConfEntry } from "@raftbus/raft";
 import type { BrokerStateMachine } from "../broker-state-machine.ts";
 import { ConsumerRegistry } from "./consumers.ts";
@@ -22,13 +22,6 @@ import { handleHttp } from "./http-routes.ts";
 import { ClientSession } from "./session.ts";
 import type { SessionLimits } from "./session.ts";
 
-/** The logger methods the server uses (pino fits). */
-export interface ServerLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-
 /** One request handler: validated body in, response body out, or a thrown RaftbusError. */
 export type Handler = (ctx: HandlerContext, session: ClientSession, body: never) => Promise<unknown>;
 
@@ -37,6 +30,13 @@ export type HandlerTable = Partial<Record<RequestKind, Handler>>;
 
 /** What handlers can reach. */
 export interface HandlerContext {
+  /**
+   * `<session id>/<frame id>`: ties the request to its log lines, e.g. the
+   * Raft index a publish committed at (`publish committed`, debug).
+   */
+  readonly requestId: string;
+  /** The `session` component logger. */
+  readonly log: Logger;
   readonly config: NodeConfig;
   readonly raft: RaftNode<unknown>;
   readonly broker: BrokerStateMachine;
@@ -51,11 +51,17 @@ export interface NodeServerParts {
   readonly snapshots: SnapshotStore;
   readonly stateMachine: BrokerStateMachine;
   readonly handlers: HandlerTable;
-  readonly logger: ServerLogger;
+  /** The `node` component logger; sessions log through `sessionLogger`. */
+  readonly logger: Logger;
+  /** The `session` component logger (requests, sessions); defaults to `logger`. */
+  readonly sessionLogger?: Logger;
   readonly sessionLimits?: Partial<SessionLimits>;
   /** Called when the node becomes leader / stops leading (e.g. to start the time ticker). */
   readonly onLeadership?: (leading: boolean) => void;
 }
+
+/** A request that takes longer than this is logged at warn with its request id. */
+const SLOW_REQUEST_MS = 1000;
 
 const DEFAULT_SESSION_LIMITS: SessionLimits = {
   bufferedBytesMax: 4 * 1024 * 1024,
@@ -161,7 +167,11 @@ export class NodeServer {
       authenticate: (_hello: HelloFrame): ErrorInfo | undefined => undefined,
       handle: (session: ClientSession, req: AnyRequestFrame) => this.handle(session, req),
       errorInfo: (err: unknown) => this.errorInfo(err),
+      opened: (session: ClientSession) => {
+        this.sessionLog.debug({ session: session.id, clientId: session.clientId, name: session.name, sessions: this.sessions.size }, "client session opened");
+      },
       closed: (session: ClientSession) => {
+        this.sessionLog.debug({ session: session.id, clientId: session.clientId, name: session.name, sessions: this.sessions.size - 1 }, "client session closed");
         this.sessions.delete(session);
         this.consumers.detachSession(session);
       },
@@ -172,7 +182,27 @@ export class NodeServer {
     if (this.stopping) throw new RaftbusError("SHUTTING_DOWN", "node is shutting down");
     const h = this.parts.handlers[req.kind];
     if (h === undefined) throw new RaftbusError("BAD_REQUEST", `request kind "${req.kind}" is not supported by this server`);
-    return h({ config: this.config, raft: this.parts.raft, broker: this.parts.stateMachine, server: this }, session, req.body as never);
+    const log = this.sessionLog;
+    const requestId = `${session.id}/${req.id}`;
+    const started = performance.now();
+    let failed: unknown;
+    try {
+      return await h({ requestId, log, config: this.config, raft: this.parts.raft, broker: this.parts.stateMachine, server: this }, session, req.body as never);
+    } catch (err) {
+      failed = err;
+      throw err;
+    } finally {
+      const ms = Math.round(performance.now() - started);
+      const code = failed === undefined ? undefined : failed instanceof RaftbusError ? failed.code : "INTERNAL";
+      // Waiting subscriptions and request/reply legitimately take long: only
+      // the kinds that do one bounded piece of work count as slow.
+      if (ms >= SLOW_REQUEST_MS && req.kind !== "subscribe") log.warn({ requestId, kind: req.kind, ms, code, client: session.name || session.clientId }, "slow request");
+      else if (log.isLevelEnabled("trace")) log.trace({ requestId, kind: req.kind, ms, code }, "request");
+    }
+  }
+
+  private get sessionLog(): Logger {
+    return this.parts.sessionLogger ?? this.parts.logger;
   }
 
   /** Map any failure to the wire error, logging the unexpected ones. */

@@ -17,6 +17,8 @@ export interface SessionHost {
   leader(): { id: string | null; address: string | null };
   /** Check a hello's token; returns an error to refuse it. */
   authenticate(hello: HelloFrame): ErrorInfo | undefined;
+  /** The session said hello and was accepted. */
+  opened(session: ClientSession): void;
   /** Run one request; resolves with the response body or throws. */
   handle(session: ClientSession, req: AnyRequestFrame): Promise<unknown>;
   /** Map a thrown value to the wire error. */
@@ -94,6 +96,7 @@ export class ClientSession {
     this.greeted = true;
     this.clientId = hello.clientId;
     this.name = hello.name ?? "";
+    this.host.opened(this);
     const leader = this.host.leader();
     this.send({
       t: "welcome", version: PROTOCOL_VERSION, nodeId: this.host.nodeId, leaderId: leader.id,

@@ -28,7 +28,8 @@ export function nodeStartOptions(y: Argv): Argv {
     .option("max-payload-bytes", { type: "string", describe: "e.g. 1MiB" })
     .option("strict-topics", { type: "boolean" })
     .option("session-timeout", { type: "string", describe: "e.g. 30s" })
-    .option("log-level", { type: "string" });
+    .option("log-level", { type: "string", describe: "default level: trace, debug, info, warn, error, silent" })
+    .option("log-levels", { type: "string", describe: "per component, e.g. raft=debug,session=debug" });
 }
 
 /** Build the config from the three sources (later wins). */
@@ -39,6 +40,7 @@ export function configFromArgs(args: Record<string, unknown>, env: NodeJS.Proces
     peers: args["peers"], clusterId: args["cluster-id"], clusterSecret: args["cluster-secret"], tickMs: args["tick-ms"],
     electionTicks: args["election-ticks"], snapshotEntries: args["snapshot-entries"], maxPayloadBytes: args["max-payload-bytes"],
     strictTopics: args["strict-topics"], sessionTimeoutMs: args["session-timeout"], logLevel: args["log-level"],
+    logLevels: args["log-levels"],
   };
   // A flag given twice means the last one wins (yargs would hand us an array).
   for (const [k, v] of Object.entries(flags)) if (Array.isArray(v)) flags[k] = v[v.length - 1];

@@ -7,19 +7,23 @@ import "reflect-metadata";
 import { join } from "node:path";
 import { container, instanceCachingFactory } from "tsyringe";
 import type { DependencyContainer } from "tsyringe";
-import { pino } from "pino";
-import type { Logger } from "pino";
 import { BrokerStateMachine, DEFAULT_CONFIG, LeaderDuties, NodeServer, brokerHandlers } from "@raftbus/broker";
 import type { HandlerTable, NodeConfig } from "@raftbus/broker";
-import { FileSnapshotStore, LevelStorage, RaftNode, WsTransport, snapshotSinkFor, snapshotSourceFor } from "@raftbus/raft";
-import type { SnapshotStore, Transport, WritableStorage } from "@raftbus/raft";
+import { FileSnapshotStore, LevelStorage, RaftNode, WsTransport, createNodeLogger, snapshotSinkFor, snapshotSourceFor } from "@raftbus/raft";
+import type { NodeLoggers, SnapshotStore, Transport, WritableStorage } from "@raftbus/raft";
 import { TOKENS } from "./tokens.ts";
 
+/** The node's loggers from its config: one pino root, a child per component. */
+export function nodeLoggers(config: NodeConfig): NodeLoggers {
+  return createNodeLogger({ level: config.logLevel, levels: config.logLevels, base: { node: config.id } });
+}
+
 /** Open the node's stores and wire every part; the caller starts the returned server. */
-export async function composeNode(config: NodeConfig, logger: Logger = pino({ level: config.logLevel, base: { node: config.id } })): Promise<NodeServer> {
+export async function composeNode(config: NodeConfig, loggers: NodeLoggers = nodeLoggers(config)): Promise<NodeServer> {
   const c: DependencyContainer = container.createChildContainer();
   c.register(TOKENS.Config, { useValue: config });
-  c.register(TOKENS.Logger, { useValue: logger });
+  c.register(TOKENS.Logger, { useValue: loggers });
+  const logger = loggers.component("node");
 
   const storage = await LevelStorage.open(join(config.dataDir, "raft"), {
     nodeId: config.id,
@@ -47,7 +51,7 @@ export async function composeNode(config: NodeConfig, logger: Logger = pino({ le
         peers: new Map(config.peers.map((p) => [p.id, `${p.host}:${p.peerPort}`])),
         snapshotSource: snapshotSourceFor(snapshots),
         snapshotSink: snapshotSinkFor(snapshots),
-        onError: (err) => logger.warn({ err: err.message }, "peer transport error"),
+        onError: (err) => loggers.component("transport").warn({ err: err.message }, "peer transport error"),
       });
     }),
   });
@@ -61,7 +65,7 @@ export async function composeNode(config: NodeConfig, logger: Logger = pino({ le
       raft: { electionTicks: config.electionTicks, heartbeatTicks: config.heartbeatTicks },
       tickMs: config.tickMs,
       snapshotEntries: config.snapshotEntries,
-      logger,
+      logger: loggers.component("raft"),
     })),
   });
   c.register(TOKENS.Handlers, { useValue: brokerHandlers() satisfies HandlerTable });
@@ -78,9 +82,10 @@ export async function composeNode(config: NodeConfig, logger: Logger = pino({ le
         stateMachine: broker,
         handlers: d.resolve<HandlerTable>(TOKENS.Handlers),
         logger,
+        sessionLogger: loggers.component("session"),
         onLeadership: (leading) => {
           duties?.stop();
-          duties = leading ? new LeaderDuties({ config, raft, broker, server, logger }) : undefined;
+          duties = leading ? new LeaderDuties({ config, raft, broker, server, logger: loggers.component("duties") }) : undefined;
           duties?.start();
         },
       });

@@ -17,7 +17,8 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { createServer } from "node:http";
-import type { NodeLogger, RaftNode } from "../node/raft-node.ts";
+import type { Logger } from "../logging.ts";
+import type { RaftNode } from "../node/raft-node.ts";
 import { RaftError } from "../node/errors.ts";
 import type { KvResult, KvStateMachine } from "./kv-state-machine.ts";
 import { encodeKv } from "./kv-state-machine.ts";
@@ -41,7 +42,7 @@ export interface KvHttpDeps {
   readonly status: () => unknown;
   /** Index of the latest snapshot in storage. */
   readonly snapshotIndex: () => number;
-  readonly logger: NodeLogger;
+  readonly logger: Logger;
 }
 
 /** An expected failure of one request, answered as `{code, message, ...extra}`. */

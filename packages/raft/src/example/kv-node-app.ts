@@ -9,7 +9,9 @@ import { mkdir } from "node:fs/promises";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
-import type { NodeLogger } from "../node/raft-node.ts";
+import { pino } from "pino";
+import type { Logger } from "../logging.ts";
+import { createNodeLogger } from "../logging.ts";
 import { RaftNode } from "../node/raft-node.ts";
 import type { SnapshotReceiveCounters } from "../node/counting-snapshot-sink.ts";
 import { countingSnapshotSink } from "../node/counting-snapshot-sink.ts";
@@ -19,7 +21,7 @@ import { LevelStorage } from "../storage/level-storage.ts";
 import { FileSnapshotStore } from "../storage/snapshot-store-file.ts";
 import type { TransportStats } from "../transport/transport.ts";
 import { WsTransport } from "../transport/ws-transport.ts";
-import { createKvHttpServer, describe } from "./kv-http.ts";
+import { createKvHttpServer } from "./kv-http.ts";
 import type { KvNodeConfig } from "./kv-node-config.ts";
 import type { KvResult } from "./kv-state-machine.ts";
 import { KvStateMachine } from "./kv-state-machine.ts";
@@ -75,17 +77,9 @@ export function startupFailure(err: unknown): { code: number; message: string } 
   return { code: EXIT.crashed, message: `unexpected failure: ${err instanceof Error ? err.stack ?? err.message : String(err)}` };
 }
 
-/** JSON lines on stderr, one per event, tagged with the node id. */
-export function stderrLogger(id: string): NodeLogger {
-  const line = (level: string, obj: object, msg?: string): void => {
-    const fields = Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, v instanceof Error ? describe(v) : v]));
-    process.stderr.write(JSON.stringify({ t: new Date().toISOString(), level, node: id, msg, ...fields }) + "\n");
-  };
-  return {
-    info: (obj, msg) => line("info", obj, msg),
-    warn: (obj, msg) => line("warn", obj, msg),
-    error: (obj, msg) => line("error", obj, msg),
-  };
+/** The kv node's logger: pino JSON lines on stderr, tagged with the node id. */
+export function stderrLogger(id: string): Logger {
+  return createNodeLogger({ level: "info", base: { node: id }, destination: pino.destination(2) }).root;
 }
 
 /**
@@ -93,7 +87,7 @@ export function stderrLogger(id: string): NodeLogger {
  * port is bound), then starts the transport, the driver and the HTTP API.
  * Everything opened so far is closed again if a later step fails.
  */
-export async function startKvNode(cfg: KvNodeConfig, logger: NodeLogger): Promise<KvNodeHandle> {
+export async function startKvNode(cfg: KvNodeConfig, logger: Logger): Promise<KvNodeHandle> {
   await mkdir(cfg.dataDir, { recursive: true });
   const storage = await LevelStorage.open(path.join(cfg.dataDir, "raft"), {
     nodeId: cfg.id, clusterId: cfg.clusterId, bootstrap: { voters: [...cfg.peers.keys()].sort(), learners: [] },
@@ -142,7 +136,7 @@ interface Parts {
   readonly status: () => KvNodeStatus;
   /** Closes what start-up opened, newest first (driver, snapshot store, storage). */
   readonly closers: (() => Promise<void>)[];
-  readonly logger: NodeLogger;
+  readonly logger: Logger;
 }
 
 function handle(p: Parts): KvNodeHandle {
@@ -165,7 +159,7 @@ function handle(p: Parts): KvNodeHandle {
 }
 
 /** A leader that is about to stop hands over first, so the cluster does not wait out an election timeout. */
-async function handOffLeadership(node: RaftNode<KvResult | undefined>, logger: NodeLogger): Promise<void> {
+async function handOffLeadership(node: RaftNode<KvResult | undefined>, logger: Logger): Promise<void> {
   if (!node.isLeader()) return;
   const s = node.status();
   const candidates = s.peers.filter((p) => p.id !== node.id && !p.isLearner).sort((a, b) => b.match - a.match);
@@ -179,7 +173,7 @@ async function handOffLeadership(node: RaftNode<KvResult | undefined>, logger: N
   }
 }
 
-async function closeAll(closers: readonly (() => Promise<void>)[], logger: NodeLogger): Promise<void> {
+async function closeAll(closers: readonly (() => Promise<void>)[], logger: Logger): Promise<void> {
   for (const close of closers) {
     try {
       await close();

@@ -17,19 +17,14 @@ import type { ConfChange, ConfState, Entry, NodeId, Ready, SoftState } from "../
 import type { WritableStorage } from "../storage/level-storage.ts";
 import type { SnapshotStore } from "../storage/snapshot-store.ts";
 import type { Transport } from "../transport/transport.ts";
+import type { Logger } from "../logging.ts";
+import { silentLogger } from "../logging.ts";
 import { RaftError } from "./errors.ts";
 import { splitMessages } from "./message-order.ts";
 import type { Scheduler } from "./scheduler.ts";
 import { systemScheduler } from "./scheduler.ts";
 import type { StateMachine } from "./state-machine.ts";
 import type { TimerHandle } from "../transport/clock.ts";
-
-/** The few logger methods the driver uses (pino fits). */
-export interface NodeLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
 
 /** Everything a RaftNode needs; all limits have defaults. */
 export interface RaftNodeOptions<R> {
@@ -53,9 +48,26 @@ export interface RaftNodeOptions<R> {
   /** A leader whose disk write takes longer than this steps down. Default 5 s. */
   readonly storageStallMs?: number;
   readonly rand?: Rand;
-  readonly logger?: NodeLogger;
+  /** The `raft` component logger (silent by default). */
+  readonly logger?: Logger;
   /** Timers and the clock. Default: the real ones; the simulator passes virtual time. */
   readonly scheduler?: Scheduler;
+  /** Timings for metrics (histograms); optional. */
+  readonly observer?: RaftObserver;
+}
+
+/**
+ * Timings the driver reports as they happen, for latency histograms. The
+ * counters live in {@link RaftNodeStats}; this is only what a counter
+ * cannot carry. Implementations must be cheap and must not throw.
+ */
+export interface RaftObserver {
+  /** One storage write of a Ready: its duration, whether it was fsync'd, how many entries it carried. */
+  storageWrite(seconds: number, synced: boolean, entries: number): void;
+  /** One append batch (group commit) of `size` proposals. */
+  proposalBatch(size: number): void;
+  /** Entries up to `lastIndex` were applied at `atMs` (ms since epoch; commit→delivery latency). */
+  applied(lastIndex: number, atMs: number): void;
 }
 
 interface Waiter<T> {
@@ -89,7 +101,8 @@ export type LeaderListener = (soft: SoftState) => void;
 export class RaftNode<R = unknown> {
   readonly id: NodeId;
   private core!: RaftCore;
-  private readonly o: Required<Omit<RaftNodeOptions<R>, "raft" | "rand" | "logger">> & Pick<RaftNodeOptions<R>, "raft" | "rand" | "logger">;
+  private readonly o: Required<Omit<RaftNodeOptions<R>, "raft" | "rand" | "logger" | "observer">> & Pick<RaftNodeOptions<R>, "raft" | "rand" | "observer">;
+  private readonly log: Logger;
   private readonly clock: Scheduler;
   private ticker: TimerHandle | undefined;
   private scheduled = false;
@@ -123,6 +136,7 @@ export class RaftNode<R = unknown> {
       proposalQueueMax: 65_536, storageStallMs: 5_000, scheduler: systemScheduler, ...options,
     };
     this.clock = this.o.scheduler;
+    this.log = options.logger ?? silentLogger();
     assert(this.o.tickMs >= 1, "tickMs must be ≥ 1");
     assert(this.o.snapshotEntries >= 1 && this.o.trailingEntries >= 0, "snapshotEntries ≥ 1, trailingEntries ≥ 0");
   }
@@ -138,6 +152,7 @@ export class RaftNode<R = unknown> {
       this.stats.snapshotsRestored++;
     }
     this.appliedConf = await this.confAt(stateMachine.appliedIndex(), meta.conf);
+    this.log.debug({ applied: stateMachine.appliedIndex(), snapshotIndex: meta.index, lastIndex: storage.lastIndex(), conf: this.appliedConf }, "raft node recovered");
     this.core = new RaftCore(
       { ...this.o.raft, id: this.id, applied: stateMachine.appliedIndex() },
       storage,
@@ -190,6 +205,7 @@ export class RaftNode<R = unknown> {
     if (refusal) return Promise.reject(refusal);
     const r = this.core.proposeConfChange(change);
     if (!r.ok) return Promise.reject(new RaftError(r.code, r.reason, r.leader));
+    this.log.debug({ change: { kind: change.kind, node: change.node }, index: r.firstIndex, term: r.term }, "membership change proposed");
     this.schedule();
     return new Promise<void>((resolve, reject) => {
       const waiter = this.waiter<R>(() => resolve(), reject, this.o.proposalTimeoutMs, "membership change");
@@ -221,6 +237,7 @@ export class RaftNode<R = unknown> {
     if (this.soft.leader === to) return Promise.resolve();
     const r = this.core.transferLeader(to);
     if (!r.ok) return Promise.reject(new RaftError(r.code, r.reason, r.leader));
+    this.log.debug({ to, term: this.core.term }, "leader transfer started");
     this.schedule();
     return new Promise<void>((resolve, reject) => {
       const entry = { to, waiter: this.waiter<void>(resolve, reject, timeoutMs, "leader transfer", () => {
@@ -319,7 +336,7 @@ export class RaftNode<R = unknown> {
       } while (!this.stopped && (this.queue.length > 0 || this.core.hasReady()));
     } catch (err) {
       // A storage or state-machine failure leaves the node unable to keep its promises: crash loudly.
-      this.o.logger?.error({ err }, "raft node turn failed; stopping");
+      this.log.error({ err }, "raft node turn failed; stopping");
       this.running = false;
       void this.stop();
       throw err;
@@ -341,6 +358,7 @@ export class RaftNode<R = unknown> {
     }
     this.stats.proposals += batch.length;
     this.stats.proposalBatches++;
+    this.o.observer?.proposalBatch(batch.length);
     batch.forEach((q, i) => this.pending.set(r.firstIndex + i, { term: r.term, waiter: q.waiter }));
   }
 
@@ -354,11 +372,13 @@ export class RaftNode<R = unknown> {
     // 1. persist
     if (rd.snapshot || rd.entries.length > 0 || rd.hardState) {
       this.writeStartedAt = this.clock.now();
+      const started = performance.now();
       await this.o.storage.write(
         { ...(rd.snapshot ? { snapshot: rd.snapshot } : {}), entries: rd.entries, ...(rd.hardState ? { hardState: rd.hardState } : {}) },
         { sync: rd.mustSync },
       );
       this.writeStartedAt = undefined;
+      this.o.observer?.storageWrite((performance.now() - started) / 1000, rd.mustSync, rd.entries.length);
       if (rd.mustSync) this.stats.syncedWrites++;
       else this.stats.unsyncedWrites++;
     }
@@ -378,6 +398,7 @@ export class RaftNode<R = unknown> {
     await this.o.stateMachine.restore(meta, this.o.snapshots.open(meta.index));
     this.stats.snapshotsRestored++;
     this.appliedConf = meta.conf;
+    this.log.info({ index: meta.index, term: meta.term, conf: meta.conf }, "snapshot installed");
     // Proposals the snapshot covers have an unknown outcome here.
     for (const [index, p] of this.pending) {
       if (index > meta.index) continue;
@@ -390,9 +411,12 @@ export class RaftNode<R = unknown> {
     const results = await this.o.stateMachine.apply(entries);
     assert(results.length === entries.length, () => `state machine returned ${results.length} results for ${entries.length} entries`);
     this.stats.appliedEntries += entries.length;
+    this.o.observer?.applied(entries[entries.length - 1]!.index, this.clock.now());
     entries.forEach((e, i) => {
       if (e.type === "conf") {
-        this.appliedConf = decodeConfEntry(e.data).conf;
+        const ce = decodeConfEntry(e.data);
+        this.appliedConf = ce.conf;
+        this.log.debug({ index: e.index, change: { kind: ce.change.kind, node: ce.change.node }, conf: ce.conf }, "membership change applied");
         for (const l of this.confListeners) l(e);
       }
       const p = this.pending.get(e.index);
@@ -423,6 +447,7 @@ export class RaftNode<R = unknown> {
 
   private onSoftState(soft: SoftState): void {
     const wasLeader = this.soft.role === "leader";
+    this.log.debug({ role: soft.role, term: soft.term, leader: soft.leader, was: { role: this.soft.role, term: this.soft.term, leader: this.soft.leader } }, "raft state changed");
     this.soft = soft;
     if (wasLeader && soft.role !== "leader") {
       this.failReads(new RaftError("NOT_LEADER", "leadership lost", soft.leader));
@@ -444,7 +469,7 @@ export class RaftNode<R = unknown> {
     if (this.writeStartedAt === undefined || !this.isLeader()) return;
     const stalledMs = this.clock.now() - this.writeStartedAt;
     if (stalledMs < this.o.storageStallMs) return;
-    this.o.logger?.warn({ stalledMs }, "storage stalled; stepping down as leader");
+    this.log.warn({ stalledMs }, "storage stalled; stepping down as leader");
     this.core.stepDown();
     this.schedule();
   }
@@ -466,9 +491,9 @@ export class RaftNode<R = unknown> {
       await storage.compact(meta, index - this.o.trailingEntries + 1);
       await snapshots.prune(index);
       this.stats.snapshotsTaken++;
-      this.o.logger?.info({ index, term }, "snapshot taken; log compacted");
+      this.log.info({ index, term }, "snapshot taken; log compacted");
     } catch (err) {
-      this.o.logger?.warn({ err }, "snapshot failed; will retry");
+      this.log.warn({ err }, "snapshot failed; will retry");
     } finally {
       this.snapshotting = false;
     }

@@ -14,6 +14,7 @@ import { KvUsageError, parseKvNodeArgs } from "../../src/example/kv-node-config.
 import type { KvResult } from "../../src/example/kv-state-machine.ts";
 import { KvStateMachine } from "../../src/example/kv-state-machine.ts";
 import { countingSnapshotSink } from "../../src/node/counting-snapshot-sink.ts";
+import { silentLogger } from "../../src/logging.ts";
 import { RaftError } from "../../src/node/errors.ts";
 import { RaftNode } from "../../src/node/raft-node.ts";
 import { snapshotSinkFor, snapshotSourceFor } from "../../src/node/snapshot-wiring.ts";
@@ -114,7 +115,7 @@ afterEach(async () => {
 async function startApiCluster(): Promise<ApiNode[]> {
   const ids = ["a", "b", "c"];
   const net = new MemoryNetwork();
-  const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  const quiet = silentLogger();
   for (const id of ids) {
     const storage = MemoryAdapter.fresh({ voters: ids, learners: [] });
     const snapshots = new MemorySnapshotStore();

@@ -10,6 +10,10 @@ export async function publish(ctx: HandlerContext, session: ClientSession, body:
   requireLeader(ctx);
   const command = ctx.broker.buildPublish({ now: Date.now(), senderId: session.clientId || session.id, messages: body.messages });
   const res = await proposeCommand(ctx.raft, command);
+  if (ctx.log.isLevelEnabled("debug")) {
+    const first = res.results.find((r) => !("error" in r));
+    ctx.log.debug({ requestId: ctx.requestId, messages: command.messages.length, index: first !== undefined && !("error" in first) ? first.index : null }, "publish committed");
+  }
   ctx.server.pump();
   return {
     results: res.results.map((r) => ("error" in r ? { ok: false as const, error: r.error } : { ok: true as const, ack: r })),
