@@ -37,6 +37,7 @@ import { META_KEY } from "./store/keys.ts";
 import { decodeMeta } from "./store/records.ts";
 import { BrokerStore } from "./store/store.ts";
 import type { BinaryDb } from "./store/txn.ts";
+import type { StoreVolume } from "./store/volume.ts";
 import { Txn } from "./store/txn.ts";
 import type { StoredMessage } from "@raftbus/client/protocol";
 
@@ -71,10 +72,14 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
     }, opts.dispatcher);
   }
 
-  /** Opens (or creates) the broker state under `dir` and rebuilds the in-memory caches from it. */
-  static async open(dir: string, config: Partial<BrokerConfig> = {}, opts: BrokerOpenOptions = {}): Promise<BrokerStateMachine> {
+  /**
+   * Opens (or creates) the broker state on `volume` — a directory path for
+   * LevelDB on disk, or any StoreVolume (MemoryVolume in tests, the
+   * simulator's disk) — and rebuilds the in-memory caches from it.
+   */
+  static async open(volume: string | StoreVolume, config: Partial<BrokerConfig> = {}, opts: BrokerOpenOptions = {}): Promise<BrokerStateMachine> {
     const cfg = makeConfig(config);
-    const store = await BrokerStore.open(dir);
+    const store = await BrokerStore.open(volume);
     try {
       return new BrokerStateMachine(store, await BrokerState.load(store.db), cfg, opts);
     } catch (err) {

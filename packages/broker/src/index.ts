@@ -7,6 +7,9 @@
 // The state machine
 export { BrokerStateMachine } from "./broker-state-machine.ts";
 export type { BrokerOpenOptions } from "./broker-state-machine.ts";
+export type { BinaryDb, StoreVolume } from "./store/volume.ts";
+export { DirectoryVolume } from "./store/volume-directory.ts";
+export { MemoryVolume } from "./store/volume-memory.ts";
 
 // Configuration and limits
 export { BUDGETS, DEFAULT_CONFIG, HARD_LIMITS, makeConfig, validateConfig } from "./config.ts";

@@ -1,21 +1,19 @@
 /**
- * The broker's LevelDB on disk, with streamed snapshots and crash-safe
- * restore.
+ * The broker's database on a volume (see volume.ts), with streamed snapshots
+ * and crash-safe restore.
  *
- * Layout: `<dir>/CURRENT` names the live database directory
- * (`<dir>/state-<n>`). A restore loads the snapshot into a NEW directory,
- * syncs it, then atomically renames a new CURRENT into place: a crash at any
- * moment leaves CURRENT naming either the old, complete state or the new,
- * complete state, never a half-loaded one. Directories CURRENT does not name
- * are leftovers of an interrupted restore and are removed at open.
+ * The volume's CURRENT names the live database generation. A restore loads
+ * the snapshot into a NEW generation, syncs it, then atomically moves
+ * CURRENT: a crash at any moment leaves CURRENT naming either the old,
+ * complete state or the new, complete state, never a half-loaded one.
+ * Generations CURRENT does not name are leftovers of an interrupted restore
+ * and are removed at open.
  */
 import { createHash } from "node:crypto";
-import { mkdir, open as openFile, readFile, readdir, rename, rm } from "node:fs/promises";
-import { join } from "node:path";
-import { Level } from "level";
 import { pack, unpack } from "../msgpack.ts";
 import { assert } from "../raft-api.ts";
-import type { BinaryDb } from "./txn.ts";
+import type { BinaryDb, StoreVolume, SyncOption } from "./volume.ts";
+import { DirectoryVolume } from "./volume-directory.ts";
 
 /** First chunk of every snapshot stream. */
 export const SNAPSHOT_FORMAT = "raftbus-broker-snapshot";
@@ -26,31 +24,25 @@ export const SNAPSHOT_CHUNK_BYTES = 256 * 1024;
 /** Entries per LevelDB batch while loading a snapshot. */
 const RESTORE_BATCH_ENTRIES = 4096;
 
-const CURRENT = "CURRENT";
-const STATE_DIR_RE = /^state-(\d+)$/;
-
-/** The broker's database handle and the directory around it. */
+/** The broker's database handle and the volume around it. */
 export class BrokerStore {
   private constructor(
-    private readonly dir: string,
+    private readonly volume: StoreVolume,
     private generation: number,
     private database: BinaryDb,
   ) {}
 
-  /** Opens (creating if needed) the broker database under `dir`. */
-  static async open(dir: string): Promise<BrokerStore> {
-    await mkdir(dir, { recursive: true });
-    let generation = await readCurrent(dir);
+  /** Opens (creating if needed) the broker database on `volume` (a directory path means a DirectoryVolume). */
+  static async open(volume: StoreVolume | string): Promise<BrokerStore> {
+    const v = typeof volume === "string" ? new DirectoryVolume(volume) : volume;
+    let generation = await v.readCurrent();
     if (generation === undefined) {
       generation = 1;
-      await writeCurrent(dir, generation);
+      await v.writeCurrent(generation);
     }
-    for (const name of await readdir(dir)) {
-      const m = STATE_DIR_RE.exec(name);
-      if (m !== null && Number(m[1]) !== generation) await rm(join(dir, name), { recursive: true, force: true });
-    }
-    const db = await openLevel(join(dir, stateDirName(generation)));
-    return new BrokerStore(dir, generation, db);
+    for (const g of await v.generations()) if (g !== generation) await v.remove(g);
+    const db = await v.open(generation);
+    return new BrokerStore(v, generation, db);
   }
 
   /** The live database. Changes after a restore: do not keep it across awaits of restore(). */
@@ -105,28 +97,29 @@ export class BrokerStore {
    * use of the database while this runs.
    */
   async restore(chunks: AsyncIterable<Uint8Array>, verify: (db: BinaryDb) => Promise<void>): Promise<void> {
+    const v = this.volume;
     const next = this.generation + 1;
-    const nextDir = join(this.dir, stateDirName(next));
-    await rm(nextDir, { recursive: true, force: true });
-    const fresh = await openLevel(nextDir);
+    await v.remove(next);
+    const fresh = await v.open(next);
     try {
       await loadChunks(fresh, chunks);
       await verify(fresh);
       // One synced write makes the whole load durable: LevelDB syncs table files as
       // it writes them, and this fsyncs the write-ahead log holding the rest.
-      await fresh.batch([{ type: "del", key: Uint8Array.of(0) }], { sync: true });
+      const sync: SyncOption = { sync: true };
+      await fresh.batch([{ type: "del", key: Uint8Array.of(0) }], sync);
     } catch (err) {
       await fresh.close();
-      await rm(nextDir, { recursive: true, force: true });
+      await v.remove(next);
       throw err;
     }
-    await writeCurrent(this.dir, next);
+    await v.writeCurrent(next);
     const old = this.database;
-    const oldDir = join(this.dir, stateDirName(this.generation));
+    const oldGeneration = this.generation;
     this.database = fresh;
     this.generation = next;
     await old.close();
-    await rm(oldDir, { recursive: true, force: true });
+    await v.remove(oldGeneration);
   }
 
   /** SHA-256 over every key and value in order: equal digests mean byte-identical state. */
@@ -176,46 +169,4 @@ async function loadChunks(db: BinaryDb, chunks: AsyncIterable<Uint8Array>): Prom
   assert(!first, "empty snapshot stream");
   if (batch.length > 0) await batch.write();
   else await batch.close();
-}
-
-async function openLevel(path: string): Promise<BinaryDb> {
-  const db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: "view", valueEncoding: "view" });
-  await db.open();
-  return db;
-}
-
-function stateDirName(generation: number): string {
-  return `state-${generation}`;
-}
-
-async function readCurrent(dir: string): Promise<number | undefined> {
-  let text: string;
-  try {
-    text = await readFile(join(dir, CURRENT), "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
-  const m = STATE_DIR_RE.exec(text.trim());
-  assert(m !== null, () => `${join(dir, CURRENT)} is corrupt: ${JSON.stringify(text.slice(0, 40))}`);
-  return Number(m[1]);
-}
-
-/** Atomically points CURRENT at `generation`: write a temp file, fsync, rename, fsync the directory. */
-async function writeCurrent(dir: string, generation: number): Promise<void> {
-  const tmp = join(dir, `${CURRENT}.tmp`);
-  const fh = await openFile(tmp, "w");
-  try {
-    await fh.writeFile(`${stateDirName(generation)}\n`);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, join(dir, CURRENT));
-  const dh = await openFile(dir, "r");
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
-  }
 }

@@ -8,13 +8,13 @@
  * Only apply() writes to the database and apply() calls never overlap (the
  * state machine's lock), so the database cannot change under a Txn.
  */
-import type { Level } from "level";
 import { assert } from "../raft-api.ts";
 import { keyString } from "./keys.ts";
 import type { KeyRange } from "./keys.ts";
 
-/** The LevelDB handle type the broker uses: binary keys and values. */
-export type BinaryDb = Level<Uint8Array, Uint8Array>;
+import type { BinaryDb, SyncOption } from "./volume.ts";
+
+export type { BinaryDb } from "./volume.ts";
 
 interface Op {
   readonly key: Uint8Array;
@@ -150,6 +150,7 @@ export class Txn {
       if (op.value === null) batch.del(op.key);
       else batch.put(op.key, op.value);
     }
-    await batch.write({ sync: opts.sync });
+    const write: SyncOption = { sync: opts.sync };
+    await batch.write(write);
   }
 }

@@ -1,6 +1,4 @@
 import { rm } from "node:fs/promises";
-import { readdir, mkdir } from "node:fs/promises";
-import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compareKeys, logKey, pendingKey, prefixRange, readU64, writeU64 } from "../../src/store/keys.ts";
@@ -72,52 +70,6 @@ describe("Txn: reads see the database plus the write set", () => {
     } finally {
       await store.close();
       await rm(dir, { recursive: true, force: true });
-    }
-  });
-});
-
-describe("BrokerStore: snapshot and crash-safe restore", () => {
-  it("restore replaces everything; a leftover directory of an interrupted restore is removed at open", async () => {
-    const a = await tempDir();
-    const b = await tempDir();
-    const src = await BrokerStore.open(a);
-    const dst = await BrokerStore.open(b);
-    try {
-      for (let i = 0; i < 3000; i++) await src.db.put(logKey(1, i), new Uint8Array(100).fill(i % 256));
-      await dst.db.put(Uint8Array.of(0x99), Uint8Array.of(1)); // must disappear
-      const chunks = src.snapshotChunks();
-      await src.db.put(logKey(1, 99999), Uint8Array.of(1)); // after the snapshot point: not included
-      await dst.restore(chunks, async () => undefined);
-      await src.db.del(logKey(1, 99999));
-      expect(await dst.digest()).toBe(await src.digest());
-      expect(await readdir(b)).toEqual(["CURRENT", "state-2"]);
-    } finally {
-      await src.close();
-      await dst.close();
-    }
-    // Simulate a crash in the middle of a restore: a half-loaded state-3 next to CURRENT → state-2.
-    await mkdir(join(b, "state-3"));
-    const reopened = await BrokerStore.open(b);
-    expect(await readdir(b)).toEqual(["CURRENT", "state-2"]);
-    await reopened.close();
-    await rm(a, { recursive: true, force: true });
-    await rm(b, { recursive: true, force: true });
-  });
-
-  it("a restore whose verification fails leaves the old state in place", async () => {
-    const a = await tempDir();
-    const store = await BrokerStore.open(a);
-    try {
-      await store.db.put(Uint8Array.of(1), Uint8Array.of(1));
-      const before = await store.digest();
-      const other = await BrokerStore.open(await tempDir());
-      await other.db.put(Uint8Array.of(2), Uint8Array.of(2));
-      await expect(store.restore(other.snapshotChunks(), async () => { throw new Error("wrong index"); })).rejects.toThrow("wrong index");
-      await other.close();
-      expect(await store.digest()).toBe(before);
-    } finally {
-      await store.close();
-      await rm(a, { recursive: true, force: true });
     }
   });
 });

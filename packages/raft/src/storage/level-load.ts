@@ -5,7 +5,7 @@
  * that fails verification becomes part of the log: it throws
  * StorageCorruptError naming the record and what was wrong.
  */
-import type { Level } from "level";
+import type { AbstractBatchOptions, AbstractLevel } from "abstract-level";
 import type { ConfState, Entry, HardState, SnapshotMeta } from "../core/types.ts";
 import { StorageCorruptError, StorageWrongNodeError } from "./errors.ts";
 import type { Base, Identity } from "./level-codec.ts";
@@ -16,8 +16,20 @@ import {
 import { BASE_KEY, HARD_STATE_KEY, IDENTITY_KEY, LOG_KEY_END, SNAPSHOT_KEY, describeKey, logKey, parseLogKey } from "./keys.ts";
 import { MemoryStorage } from "./memory-storage.ts";
 
-/** A LevelDB handle with binary keys and values, as the storage opens it. */
-export type LevelDb = Level<Uint8Array, Uint8Array>;
+/**
+ * A LevelDB-API database with binary keys and values: classic-level on disk
+ * in production, any other abstract-level backend (memory-level, the
+ * simulator's hostile disk) behind the same interface.
+ */
+export type LevelDb = AbstractLevel<string | Uint8Array, Uint8Array, Uint8Array>;
+
+/** Batch options: abstract-level's plus classic-level's `sync` (fsync before resolving). */
+export type SyncBatchOptions = AbstractBatchOptions<Uint8Array, Uint8Array> & { readonly sync: boolean };
+
+/** Options of a batch that is fsync'd (`sync` true) or not. */
+export function batchOptions(sync: boolean): SyncBatchOptions {
+  return { sync };
+}
 
 /** Who is opening the directory, and the membership to start from if it is fresh. */
 export interface OpenIdentity {
@@ -64,7 +76,7 @@ async function init(db: LevelDb, who: OpenIdentity): Promise<Loaded> {
     { type: "put", key: HARD_STATE_KEY, value: encodeRecord(HARD_STATE_KEY, hardStateRecord(mirror.getHardState())) },
     { type: "put", key: SNAPSHOT_KEY, value: encodeRecord(SNAPSHOT_KEY, snapshotRecord(mirror.snapshot())) },
     { type: "put", key: BASE_KEY, value: encodeRecord(BASE_KEY, base) },
-  ], { sync: true });
+  ], batchOptions(true));
   return { identity, mirror };
 }
 

@@ -12,7 +12,7 @@ import type { ConfState, Entry, HardState, SnapshotMeta } from "../core/types.ts
 import { StorageClosedError, wrapIo } from "./errors.ts";
 import type { Identity } from "./level-codec.ts";
 import type { LevelDb } from "./level-load.ts";
-import { loadOrInit } from "./level-load.ts";
+import { batchOptions, loadOrInit } from "./level-load.ts";
 import type { BatchOp } from "./level-plan.ts";
 import { planCompact, planWrite } from "./level-plan.ts";
 import type { MemoryStorage } from "./memory-storage.ts";
@@ -76,8 +76,18 @@ export class LevelStorage implements WritableStorage {
    * verification, STORAGE_IO when LevelDB cannot open it (e.g. locked).
    */
   static async open(dir: string, opts: LevelStorageOptions): Promise<LevelStorage> {
+    return LevelStorage.openDb(new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: "view", valueEncoding: "view" }), dir, opts);
+  }
+
+  /**
+   * Opens the storage in `db`, a database with binary keys and values of any
+   * abstract-level backend (the simulator passes its simulated disk); `label`
+   * names it in errors. Same checks and errors as open(). Takes ownership:
+   * close() closes `db`.
+   */
+  static async openDb(db: LevelDb, label: string, opts: LevelStorageOptions): Promise<LevelStorage> {
     assert(opts.nodeId.length > 0, "nodeId must not be empty");
-    const db: LevelDb = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: "view", valueEncoding: "view" });
+    const dir = label;
     try {
       await db.open();
     } catch (err) {
@@ -134,7 +144,7 @@ export class LevelStorage implements WritableStorage {
         const ops = plan();
         try {
           // An empty Ready (nothing to persist) costs no LevelDB call.
-          if (ops.length > 0) await this.db.batch(ops, { sync });
+          if (ops.length > 0) await this.db.batch(ops, batchOptions(sync));
         } catch (err) {
           throw wrapIo(`${op} batch to LevelDB at ${this.dir}`, err);
         }
