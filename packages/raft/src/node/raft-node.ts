@@ -14,6 +14,7 @@ import { SeededRand } from "../core/rand.ts";
 import type { RaftStatus } from "../core/raft.ts";
 import { RaftCore } from "../core/raft.ts";
 import type { ConfChange, ConfState, Entry, NodeId, Ready, SoftState } from "../core/types.ts";
+import { REBUILD_HINT, StorageCorruptError } from "../storage/errors.ts";
 import type { WritableStorage } from "../storage/level-storage.ts";
 import type { SnapshotStore } from "../storage/snapshot-store.ts";
 import type { Transport } from "../transport/transport.ts";
@@ -150,6 +151,12 @@ export class RaftNode<R = unknown> {
       // Crashed between recording an installed snapshot and restoring it, or the app lost its state.
       await stateMachine.restore(meta, snapshots.open(meta.index));
       this.stats.snapshotsRestored++;
+    }
+    if (stateMachine.appliedIndex() > storage.lastIndex()) {
+      // The application is ahead of the log: the log lost entries that were
+      // committed and applied (a torn tail LevelDB dropped at open). Refuse,
+      // rather than vote or acknowledge with a log shorter than promised.
+      throw new StorageCorruptError("log", `ends at index ${storage.lastIndex()} but the state machine applied up to ${stateMachine.appliedIndex()}: the log lost its tail (torn write or damaged disk); ${REBUILD_HINT}`);
     }
     this.appliedConf = await this.confAt(stateMachine.appliedIndex(), meta.conf);
     this.log.debug({ applied: stateMachine.appliedIndex(), snapshotIndex: meta.index, lastIndex: storage.lastIndex(), conf: this.appliedConf }, "raft node recovered");

@@ -42,6 +42,9 @@ export class StorageCorruptError extends StorageError {
   }
 }
 
+/** What an operator does about a node whose log lost committed entries (a torn tail). */
+export const REBUILD_HINT = "committed entries are gone from this node; move its data directory aside and let the node catch up from the cluster";
+
 /** The data directory belongs to another node: starting on it would impersonate that node. */
 export class StorageWrongNodeError extends StorageError {
   override readonly name = "StorageWrongNodeError";

@@ -7,7 +7,7 @@
  */
 import type { AbstractBatchOptions, AbstractLevel } from "abstract-level";
 import type { ConfState, Entry, HardState, SnapshotMeta } from "../core/types.ts";
-import { StorageCorruptError, StorageWrongNodeError } from "./errors.ts";
+import { REBUILD_HINT, StorageCorruptError, StorageWrongNodeError } from "./errors.ts";
 import type { Base, Identity } from "./level-codec.ts";
 import {
   FORMAT_VERSION, decodeAs, decodeEntry, encodeRecord, hardStateRecord, isBase, isHardState,
@@ -96,6 +96,7 @@ async function loadMirror(db: LevelDb): Promise<MemoryStorage> {
   const base = decodeAs(BASE_KEY, await required(db, BASE_KEY), isBase, "compaction point");
   const entries = await readLog(db, base);
   checkSnapshotAgainstLog(snap, base, entries);
+  checkCommitAgainstLog(hardState, base, entries);
   return buildMirror(hardState, snap, base, entries);
 }
 
@@ -139,6 +140,20 @@ function checkSnapshotAgainstLog(snap: SnapshotMeta, base: Base, entries: readon
   const term = snap.index === base.index ? base.term : entries[snap.index - base.index - 1]?.term;
   if (term !== snap.term) {
     throw new StorageCorruptError("snapshot", `term ${snap.term} at index ${snap.index} disagrees with the log's term ${String(term)}`);
+  }
+}
+
+/**
+ * The commit index never points past the stored log. Entries and the hard
+ * state that commits them are written in one synced batch, so only a lost
+ * tail (a torn LevelDB write-ahead log that LevelDB recovered by dropping
+ * its damaged end, or a disk that lied about a sync) leaves commit beyond
+ * the last entry. Continuing would apply entries the log no longer holds.
+ */
+function checkCommitAgainstLog(hs: HardState, base: Base, entries: readonly Entry[]): void {
+  const last = base.index + entries.length;
+  if (hs.commit > last) {
+    throw new StorageCorruptError("log", `hard state commits index ${hs.commit} but the log ends at ${last}: the log lost its tail (torn write or damaged disk); ${REBUILD_HINT}`);
   }
 }
 

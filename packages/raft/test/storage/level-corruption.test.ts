@@ -172,4 +172,14 @@ describe("LevelStorage: corruption is detected at open", () => {
     await damage(dir, (db) => db.del(IDENTITY_KEY));
     await expectCorrupt(dir, /identity.*missing but the database holds data/);
   });
+
+  it("a lost tail under a hard state that commits it: the commit index points past the log", async () => {
+    const dir = await healthy();
+    await damage(dir, async (db) => {
+      await db.put(HARD_STATE_KEY, encodeRecord(HARD_STATE_KEY, { term: 3, vote: "n1", commit: 5 }));
+      await db.del(logKey(5));
+      await db.del(logKey(4));
+    });
+    await expectCorrupt(dir, /log: hard state commits index 5 but the log ends at 3.*lost its tail/);
+  });
 });

@@ -68,7 +68,9 @@ type Step = { update: StorageUpdate } | { compact: { index: number; keep: number
 function interpret(m: MemoryStorage, op: RawOp): Step {
   switch (op.kind) {
     case "append": {
-      const from = pick(Math.max(m.firstIndex(), m.snapshot().index + 1), m.lastIndex() + 1, op.at);
+      // Raft never truncates committed entries, and the loader refuses a hard
+      // state committing past the log (a lost tail): appends start above commit.
+      const from = pick(Math.max(m.firstIndex(), m.snapshot().index + 1, m.getHardState().commit + 1), m.lastIndex() + 1, op.at);
       const es = run(from, op.count, m.term(from - 1) ?? 0, op.bumps);
       const hs = op.hs ? nextHardState(m, 0, 1, 50) : undefined;
       return { update: { entries: es, ...(hs ? { hardState: hs } : {}) } };
@@ -76,7 +78,8 @@ function interpret(m: MemoryStorage, op: RawOp): Step {
     case "compact":
       return { compact: { index: pick(m.snapshot().index, m.lastIndex(), op.at), keep: pick(0, m.lastIndex() + 2, op.keep) } };
     case "install": {
-      const index = m.snapshot().index + op.ahead;
+      // A snapshot is installed only beyond what is committed (etcd's restore rule).
+      const index = Math.max(m.snapshot().index + op.ahead, m.getHardState().commit);
       const term = Math.max(lastTerm(m), 1) + op.bump;
       const snapshot = { index, term, conf: confOf(op.conf) };
       return { update: { snapshot, entries: run(index + 1, op.tail, term, [0, 1, 0]) } };
