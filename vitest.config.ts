@@ -1,13 +1,23 @@
 import { defineConfig } from "vitest/config";
 
-// The default run (`pnpm test`) must stay under 15 minutes on 2 cores.
-// Long soak/chaos runs live under test/soak and run only via `pnpm soak`.
-const soak = process.env.RAFTBUS_SOAK === "1";
+/**
+ * The workspace packages export their compiled build (`dist/`) to the world
+ * and their TypeScript sources under the custom condition `@raftbus/source`.
+ * Tests run against the sources: vitest resolves with the condition, and
+ * every node process a test spawns (`node --import tsx …/src/bin.ts`)
+ * inherits it through NODE_OPTIONS — so no test needs a build first.
+ */
+const SOURCE_CONDITION = "@raftbus/source";
+const nodeOptions = [process.env["NODE_OPTIONS"], `--conditions=${SOURCE_CONDITION}`].filter(Boolean).join(" ");
 
 export default defineConfig({
+  resolve: { conditions: [SOURCE_CONDITION, "module", "node", "development|production"] },
+  ssr: { resolve: { conditions: [SOURCE_CONDITION, "module", "node", "development|production"] } },
   test: {
-    include: soak ? ["test/soak/**/*.test.ts"] : ["packages/*/test/**/*.test.ts", "test/**/*.test.ts"],
-    exclude: soak ? ["**/node_modules/**"] : ["**/node_modules/**", "test/soak/**"],
+    // The default run (`pnpm test`) must stay under 15 minutes on 2 cores.
+    include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts"],
+    exclude: ["**/node_modules/**"],
+    env: { NODE_OPTIONS: nodeOptions },
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",

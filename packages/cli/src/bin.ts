@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * The `raftbus` command. Run from the repository root with `pnpm raftbus <args>`.
+ * Loads only what the command line needs: the node (broker, Raft, LevelDB,
+ * tsyringe) for `node start`, the SDK when a command connects.
  */
-import "reflect-metadata";
 import { run } from "./cli.ts";
 
 run(process.argv.slice(2)).then(

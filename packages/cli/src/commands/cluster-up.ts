@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { mkdirSync, openSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { formatPeers } from "@raftbus/broker";
 import type { PeerSpec } from "@raftbus/broker";
@@ -25,7 +25,8 @@ export interface ClusterUpOptions {
   readonly out: (line: string) => void;
 }
 
-const BIN = fileURLToPath(new URL("../bin.ts", import.meta.url));
+// bin.ts from the sources (under tsx), bin.js from the build: the same extension as this module.
+const BIN = fileURLToPath(new URL(`../bin${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
 /** The peer list of a local cluster. */
 export function localPeers(nodes: number, basePort: number): PeerSpec[] {

@@ -4,7 +4,8 @@
  * term and indexes, how far it trails the leader's log, and whether it
  * answers; `--watch` redraws it until Ctrl-C.
  */
-import { RaftbusError, type ClusterStatusResponse, type MembershipResponse, type RaftbusClient, type TransferLeaderResponse } from "@raftbus/client";
+import type { ClusterStatusResponse, MembershipResponse, RaftbusClient, TransferLeaderResponse } from "@raftbus/client";
+import { RaftbusError } from "@raftbus/client/vocabulary";
 import type { ClusterMember, ClusterNodeStatus } from "@raftbus/client/protocol";
 import type { Argv } from "yargs";
 import { renderTable, type Column } from "../output/table.ts";

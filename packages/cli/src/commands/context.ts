@@ -8,7 +8,6 @@ import type { RaftbusClient } from "@raftbus/client";
 import type { Argv } from "yargs";
 import { Printer, type Io } from "../output/io.ts";
 import { optDuration, optString, type Args } from "../util/args.ts";
-import { connectCli, resolveServers } from "../util/connect.ts";
 import { CommandFailed, describeFailure, failureLines, UsageError, type FailureContext } from "../util/errors.ts";
 import { EXIT } from "../util/exit-codes.ts";
 
@@ -71,7 +70,9 @@ export async function runHandler(command: string, handler: Handler, args: Args, 
       timeoutMs,
       timeoutGiven: optString(args, "timeout") !== undefined,
       client: () => {
-        client ??= Promise.resolve().then(() => connectCli({ servers: resolveServers(optString(args, "servers"), io.env), connectTimeoutMs }));
+        // The SDK and its socket library load only for commands that connect.
+        client ??= import("../util/connect.ts").then(({ connectCli, resolveServers }) =>
+          connectCli({ servers: resolveServers(optString(args, "servers"), io.env), connectTimeoutMs }));
         return client;
       },
     };

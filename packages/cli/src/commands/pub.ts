@@ -6,8 +6,8 @@
  * header values make each one different.
  */
 import { stat, readFile } from "node:fs/promises";
-import { GUARANTEES, PRIORITIES, RaftbusError, type Guarantee, type PublishOptions, type PublishResult, type Priority, type RaftbusClient } from "@raftbus/client";
-import { FRAME_BYTES_MAX } from "@raftbus/client/protocol";
+import type { PublishOptions, PublishResult, RaftbusClient } from "@raftbus/client";
+import { FRAME_BYTES_MAX, GUARANTEES, PRIORITIES, RaftbusError, type Guarantee, type Priority } from "@raftbus/client/vocabulary";
 import type { Argv } from "yargs";
 import { ProgressBar } from "../output/progress.ts";
 import { optDuration, optInt, optString, reqString, stringList, type Args } from "../util/args.ts";

@@ -3,7 +3,8 @@
  * each message (or JSON lines with `--json`), ack it, and stop after
  * `--count` messages, after `--timeout` without one, or on Ctrl-C.
  */
-import { GUARANTEES, RaftbusError, type Guarantee, type Msg, type RaftbusClient, type StartPosition, type SubscribeOptions, type Subscription } from "@raftbus/client";
+import type { Msg, RaftbusClient, StartPosition, SubscribeOptions, Subscription } from "@raftbus/client";
+import { GUARANTEES, RaftbusError, type Guarantee } from "@raftbus/client/vocabulary";
 import type { Argv } from "yargs";
 import { messageForHumans, messageJson } from "../output/format.ts";
 import { optInt, optString, reqString, type Args } from "../util/args.ts";

@@ -3,7 +3,7 @@
  * to do next, and one exit code from exit-codes.ts. Commands throw; only
  * {@link describeFailure} decides what the user sees.
  */
-import { RaftbusError, type ErrorCode } from "@raftbus/client";
+import { RaftbusError, type ErrorCode } from "@raftbus/client/vocabulary";
 import { EXIT } from "./exit-codes.ts";
 import { formatDuration } from "./units.ts";
 
