@@ -27,6 +27,8 @@ import {
 import type {
   BrokerStats, DeliveredMessage, DeliveryRef, DlqEntry, SubscriptionInfo, SubscriptionSummary, TopicInfo, TopicSummary,
 } from "./queries/queries.ts";
+import { metricsSnapshot } from "./queries/metrics-snapshot.ts";
+import type { BrokerFigures } from "./queries/metrics-snapshot.ts";
 import { assert } from "./raft-api.ts";
 import type { Entry, SnapshotMeta, StateMachine } from "./raft-api.ts";
 import { applyEntry } from "./state/apply.ts";
@@ -228,6 +230,11 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
    */
   async readDeliveries(subscription: string, items: readonly DeliveryRef[]): Promise<(DeliveredMessage | undefined)[]> {
     return this.read(() => readDeliveries(this.state, this.store.db, subscription, items));
+  }
+
+  /** Per-topic and per-subscription figures for /metrics. */
+  async figures(): Promise<BrokerFigures> {
+    return this.read(async () => metricsSnapshot(this.state));
   }
 
   /** Dead letters of `topic`. */

@@ -1,14 +1,15 @@
 /**
  * HTTP on the client port (SPEC §7): /healthz (the process is up), /readyz
  * (member of a cluster with a known leader and caught up), /v1/status (JSON)
- * and /metrics (Prometheus text format).
+ * and /metrics (Prometheus text format, from prom-client).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 
 /** What the routes read from the node. */
 export interface StatusSource {
   status(): NodeStatus;
-  metrics(): readonly Metric[];
+  /** The Prometheus exposition and its content type. */
+  metricsText(): Promise<{ readonly contentType: string; readonly text: string }>;
 }
 
 /** The JSON of /v1/status. */
@@ -26,15 +27,6 @@ export interface NodeStatus {
   readonly peers: readonly { id: string; matchIndex: number | null; lastContactMs: number | null; clientAddress: string | null }[];
   readonly sessions: number;
   readonly startedAt: number;
-}
-
-/** One Prometheus sample. */
-export interface Metric {
-  readonly name: string;
-  readonly help: string;
-  readonly type: "gauge" | "counter";
-  readonly value: number;
-  readonly labels?: Readonly<Record<string, string>>;
 }
 
 /** Entries the applied index may trail the commit index by and still count as ready. */
@@ -66,8 +58,13 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, src: Statu
       json(res, 200, src.status());
       return true;
     case "/metrics":
-      res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
-      res.end(renderPrometheus(src.metrics()));
+      src.metricsText().then(
+        (m) => {
+          res.writeHead(200, { "content-type": m.contentType });
+          res.end(m.text);
+        },
+        (err: unknown) => json(res, 500, { error: { code: "INTERNAL", message: `metrics failed: ${String(err)}` } }),
+      );
       return true;
     default:
       return false;
@@ -77,21 +74,4 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, src: Statu
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "content-type": "application/json" });
   res.end(JSON.stringify(body));
-}
-
-/** Prometheus text exposition format. */
-export function renderPrometheus(metrics: readonly Metric[]): string {
-  const lines: string[] = [];
-  const seen = new Set<string>();
-  for (const m of metrics) {
-    if (!seen.has(m.name)) {
-      seen.add(m.name);
-      lines.push(`# HELP ${m.name} ${m.help}`, `# TYPE ${m.name} ${m.type}`);
-    }
-    const labels = m.labels && Object.keys(m.labels).length > 0
-      ? `{${Object.entries(m.labels).map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, "_")}"`).join(",")}}`
-      : "";
-    lines.push(`${m.name}${labels} ${Number.isFinite(m.value) ? m.value : 0}`);
-  }
-  return lines.join("\n") + "\n";
 }

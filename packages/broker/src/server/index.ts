@@ -4,3 +4,6 @@ export * from "./node-server.ts";
 export * from "./leader-duties.ts";
 export * from "./http-routes.ts";
 export { brokerHandlers } from "./handlers/index.ts";
+export { NodeMetrics } from "../metrics/node-metrics.ts";
+export type { MetricSources, NodeMetricsOptions } from "../metrics/node-metrics.ts";
+export { LabelCap, OTHER_LABEL } from "../metrics/label-cap.ts";

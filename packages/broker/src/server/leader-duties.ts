@@ -149,9 +149,13 @@ export class LeaderDuties {
         pushTo(byConsumer, d.consumerId, toDelivery(m));
       });
     }
+    const pushedAt = Date.now();
     for (const [consumerId, list] of byConsumer) {
       // A consumer that left meanwhile: the deliveries time out and go to another (at-least-once).
-      consumers.get(consumerId)?.session.send({ t: "deliver", subscriptionId: consumerId, messages: list });
+      const c = consumers.get(consumerId);
+      if (c === undefined) continue;
+      c.session.send({ t: "deliver", subscriptionId: consumerId, messages: list });
+      for (const m of list) this.p.server.metrics.deliveryPushed(m.topic, m.index, m.attempt, pushedAt);
     }
   }
 

@@ -17,7 +17,8 @@ import { ConsumerRegistry } from "./consumers.ts";
 import type { NodeConfig, PeerSpec } from "./config.ts";
 import { clientAddress } from "./config.ts";
 import { toErrorInfo } from "./errors.ts";
-import type { Metric, NodeStatus } from "./http-routes.ts";
+import type { NodeStatus } from "./http-routes.ts";
+import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import { handleHttp } from "./http-routes.ts";
 import { ClientSession } from "./session.ts";
 import type { SessionLimits } from "./session.ts";
@@ -56,6 +57,8 @@ export interface NodeServerParts {
   /** The `session` component logger (requests, sessions); defaults to `logger`. */
   readonly sessionLogger?: Logger;
   readonly sessionLimits?: Partial<SessionLimits>;
+  /** The node's Prometheus registry (the driver's observer is wired by the composition root). */
+  readonly metrics: NodeMetrics;
   /** Called when the node becomes leader / stops leading (e.g. to start the time ticker). */
   readonly onLeadership?: (leading: boolean) => void;
 }
@@ -102,6 +105,9 @@ export class NodeServer {
   async start(): Promise<void> {
     const { raft, logger } = this.parts;
     raft.onLeaderChange((soft) => this.onLeaderChange(soft));
+    this.parts.metrics.bind({
+      raft, sessions: () => this.sessions.size, consumers: () => this.consumers.size(), figures: () => this.parts.stateMachine.figures(),
+    });
     await raft.start();
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.limits.maxFrameBytes });
     this.wss.on("connection", (ws) => this.sessions.add(new ClientSession(ws, this.sessionHost(), this.sessionLimits)));
@@ -233,6 +239,11 @@ export class NodeServer {
     this.pumpTrigger = trigger;
   }
 
+  /** The node's Prometheus metrics. */
+  get metrics(): NodeMetrics {
+    return this.parts.metrics;
+  }
+
   /** Ask the leader's delivery pump to run. */
   pump(): void {
     this.pumpTrigger?.();
@@ -252,7 +263,11 @@ export class NodeServer {
     this.onMembersChanged?.(this.members);
   }
 
+  private lastSoft: SoftState | undefined;
+
   private onLeaderChange(soft: SoftState): void {
+    this.parts.metrics.roleChanged(soft.role, soft.leader !== null && soft.leader !== this.lastSoft?.leader);
+    this.lastSoft = soft;
     const address = this.leaderAddress(soft.leader) ?? null;
     if (soft.role !== "leader") {
       // Deliveries come from the leader only: send this node's subscribers there.
@@ -286,27 +301,8 @@ export class NodeServer {
     };
   }
 
-  /** Prometheus samples (HTTP /metrics). */
-  metrics(): Metric[] {
-    const s = this.parts.raft.status();
-    const st = this.parts.raft.stats;
-    const node = { node: s.id };
-    const g = (name: string, help: string, value: number): Metric => ({ name, help, type: "gauge", value, labels: node });
-    const c = (name: string, help: string, value: number): Metric => ({ name, help, type: "counter", value, labels: node });
-    return [
-      g("raftbus_raft_term", "Current Raft term", s.term),
-      g("raftbus_raft_is_leader", "1 when this node leads", s.role === "leader" ? 1 : 0),
-      g("raftbus_raft_commit_index", "Highest committed log index", s.commit),
-      g("raftbus_raft_applied_index", "Highest applied log index", this.parts.stateMachine.appliedIndex()),
-      g("raftbus_raft_last_index", "Last log index", s.lastIndex),
-      c("raftbus_raft_proposals_total", "Entries proposed on this node", st.proposals),
-      c("raftbus_raft_proposal_batches_total", "Append batches (group commits)", st.proposalBatches),
-      c("raftbus_raft_fsyncs_total", "Synced storage writes", st.syncedWrites),
-      c("raftbus_raft_applied_entries_total", "Entries applied", st.appliedEntries),
-      c("raftbus_raft_snapshots_taken_total", "Snapshots taken", st.snapshotsTaken),
-      c("raftbus_raft_snapshots_restored_total", "Snapshots restored", st.snapshotsRestored),
-      g("raftbus_client_sessions", "Connected client sessions", this.sessions.size),
-      g("raftbus_consumers", "Subscribers attached to this node", this.consumers.size()),
-    ];
+  /** The Prometheus exposition (HTTP /metrics). */
+  async metricsText(): Promise<{ contentType: string; text: string }> {
+    return { contentType: this.parts.metrics.contentType, text: await this.parts.metrics.text() };
   }
 }

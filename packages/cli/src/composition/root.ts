@@ -7,7 +7,7 @@ import "reflect-metadata";
 import { join } from "node:path";
 import { container, instanceCachingFactory } from "tsyringe";
 import type { DependencyContainer } from "tsyringe";
-import { BrokerStateMachine, DEFAULT_CONFIG, LeaderDuties, NodeServer, brokerHandlers } from "@raftbus/broker";
+import { BrokerStateMachine, DEFAULT_CONFIG, LeaderDuties, NodeMetrics, NodeServer, brokerHandlers } from "@raftbus/broker";
 import type { HandlerTable, NodeConfig } from "@raftbus/broker";
 import { FileSnapshotStore, LevelStorage, RaftNode, WsTransport, createNodeLogger, snapshotSinkFor, snapshotSourceFor } from "@raftbus/raft";
 import type { NodeLoggers, SnapshotStore, Transport, WritableStorage } from "@raftbus/raft";
@@ -24,6 +24,7 @@ export async function composeNode(config: NodeConfig, loggers: NodeLoggers = nod
   c.register(TOKENS.Config, { useValue: config });
   c.register(TOKENS.Logger, { useValue: loggers });
   const logger = loggers.component("node");
+  const metrics = new NodeMetrics({ nodeId: config.id, dataDir: config.dataDir });
 
   const storage = await LevelStorage.open(join(config.dataDir, "raft"), {
     nodeId: config.id,
@@ -66,6 +67,7 @@ export async function composeNode(config: NodeConfig, loggers: NodeLoggers = nod
       tickMs: config.tickMs,
       snapshotEntries: config.snapshotEntries,
       logger: loggers.component("raft"),
+      observer: metrics.raftObserver,
     })),
   });
   c.register(TOKENS.Handlers, { useValue: brokerHandlers() satisfies HandlerTable });
@@ -83,6 +85,7 @@ export async function composeNode(config: NodeConfig, loggers: NodeLoggers = nod
         handlers: d.resolve<HandlerTable>(TOKENS.Handlers),
         logger,
         sessionLogger: loggers.component("session"),
+        metrics,
         onLeadership: (leading) => {
           duties?.stop();
           duties = leading ? new LeaderDuties({ config, raft, broker, server, logger: loggers.component("duties") }) : undefined;

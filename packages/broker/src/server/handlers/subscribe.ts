@@ -117,6 +117,7 @@ export async function ack(ctx: HandlerContext, session: ClientSession, body: Ack
   const res = await proposeCommand(ctx.raft, ctx.broker.checkProposal({
     type: "ack", now: Date.now(), subscription: c.subscription, items: body.messages.map((m) => ({ topic: m.topic, offset: m.offset })),
   }) as Command & { type: "ack" });
+  ctx.server.metrics.settled("ack", body.messages.filter((_, i) => res.acked[i] === true).map((m) => m.topic));
   ctx.server.pump();
   return { acked: res.acked.filter(Boolean).length };
 }
@@ -129,6 +130,7 @@ export async function fail(ctx: HandlerContext, session: ClientSession, body: Fa
     type: "fail", now: Date.now(), subscription: c.subscription,
     items: body.messages.map((m) => ({ topic: m.topic, offset: m.offset, reason: m.reason })),
   }) as Command & { type: "fail" });
+  ctx.server.metrics.settled("fail", body.messages.filter((_, i) => res.outcomes[i] !== "ignored").map((m) => m.topic));
   ctx.server.pump();
   return { failed: res.outcomes.filter((o) => o !== "ignored").length, deadLettered: res.outcomes.filter((o) => o === "dead-lettered").length };
 }
