@@ -16,7 +16,8 @@ export class RawClient {
 
   private constructor(readonly ws: WebSocket) {
     ws.on("message", (data: Buffer) => {
-      this.frames.push(decodeServerFrame(new Uint8Array(data)));
+      const frame = decodeServerFrame(new Uint8Array(data));
+      if (frame.t !== "unknown") this.frames.push(frame);
       for (const w of this.waiters.splice(0)) w();
     });
     ws.on("close", (code, reason) => {

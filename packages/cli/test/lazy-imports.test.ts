@@ -13,6 +13,7 @@ import ts from "typescript";
 import { describe, expect, it } from "vitest";
 
 const SRC = fileURLToPath(new URL("../src/", import.meta.url));
+const CLIENT_SRC = fileURLToPath(new URL("../../client/src/", import.meta.url));
 
 /** Module specifiers a file imports eagerly (value imports and re-exports). */
 function staticImports(file: string): string[] {
@@ -33,7 +34,7 @@ function staticImports(file: string): string[] {
 }
 
 /** Every package (bare specifier) reachable through eager imports from `entry`, with the chain that reaches it. */
-function eagerPackages(entry: string): Map<string, string> {
+function eagerPackages(entry: string, root = SRC): Map<string, string> {
   const packages = new Map<string, string>();
   const seen = new Set<string>();
   const walk = (file: string, chain: string): void => {
@@ -44,7 +45,7 @@ function eagerPackages(entry: string): Map<string, string> {
       else if (!spec.startsWith("node:") && !packages.has(spec)) packages.set(spec, `${chain} → ${spec}`);
     }
   };
-  walk(resolve(SRC, entry), entry);
+  walk(resolve(root, entry), entry);
   return packages;
 }
 
@@ -56,6 +57,10 @@ describe("raftbus CLI start-up", () => {
     for (const name of heavy) expect(loaded.get(name), `eagerly imported: ${loaded.get(name)}`).toBeUndefined();
     // What it does load: the argument parser and the dependency-free protocol vocabulary.
     expect([...loaded.keys()].sort()).toEqual(["@raftbus/client/vocabulary", "yargs"]);
+  });
+
+  it("the SDK's vocabulary entry, which --help loads, has no dependencies at all", () => {
+    expect([...eagerPackages("vocabulary.ts", CLIENT_SRC).values()]).toEqual([]);
   });
 
   it("a command that connects loads the SDK lazily, through util/connect.ts", () => {

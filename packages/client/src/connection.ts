@@ -8,7 +8,7 @@
 import {
   decodeServerFrame, encodeFrame, FRAME_BYTES_MAX, PROTOCOL_VERSION, RaftbusError, REQUEST_ID_MAX,
   type AnyRequestFrame, type HelloFrame, type PushFrame, type RequestFrame, type RequestKind, type RequestBodies, type ResponseBodies, type ResponseFrame,
-  type ServerFrame, type WelcomeFrame,
+  type ServerFrame, type UnknownFrame, type WelcomeFrame,
 } from "./protocol/index.ts";
 import {
   CLOSE_NORMAL, CLOSE_PROTOCOL_ERROR, messageBytes, SOCKET_OPEN,
@@ -28,6 +28,8 @@ export interface ConnectionOptions {
   readonly pendingRequestsMax: number;
   /** Called for every push frame, in arrival order. */
   readonly onPush: (frame: PushFrame, connection: Connection) => void;
+  /** Called for a frame of a type this SDK does not know (a newer server's); the connection carries on. */
+  readonly onUnknownFrame?: (frame: UnknownFrame, connection: Connection) => void;
 }
 
 interface Pending {
@@ -120,14 +122,16 @@ export class Connection {
       socket.onerror = () => undefined; // a close event always follows
       socket.onclose = (event: CloseEventLike) => fail(closedError(url, event));
       socket.onmessage = (event: MessageEventLike) => {
-        let frame: ServerFrame;
+        let frame: ServerFrame | UnknownFrame;
         try {
           frame = decodeServerFrame(messageBytes(event), { maxFrameBytes: FRAME_BYTES_MAX });
         } catch (err) {
           fail(err instanceof RaftbusError ? err : new RaftbusError("BAD_REQUEST", String(err)));
           return;
         }
-        if (frame.t === "refused") {
+        if (frame.t === "unknown") {
+          return; // a newer server's frame before its welcome: not ours to understand
+        } else if (frame.t === "refused") {
           fail(RaftbusError.fromInfo(frame.error));
         } else if (frame.t !== "welcome") {
           fail(new RaftbusError("BAD_REQUEST", `expected welcome from ${url}, got "${frame.t}"`));
@@ -238,14 +242,22 @@ export class Connection {
   }
 
   #onMessage(event: MessageEventLike): void {
-    let frame: ServerFrame;
+    let frame: ServerFrame | UnknownFrame;
     try {
       frame = decodeServerFrame(messageBytes(event), { maxFrameBytes: FRAME_BYTES_MAX });
     } catch (err) {
-      this.close(err instanceof RaftbusError ? err : new RaftbusError("BAD_REQUEST", String(err)));
+      const error = err instanceof RaftbusError ? err : new RaftbusError("BAD_REQUEST", String(err));
+      // A malformed answer to one request fails that request; anything else breaks the connection.
+      const requestId = error.details?.["requestId"];
+      const pending = typeof requestId === "number" ? this.#pending.get(requestId) : undefined;
+      if (pending !== undefined) this.#settle(requestId as number, pending).reject(error);
+      else this.close(error);
       return;
     }
     switch (frame.t) {
+      case "unknown":
+        this.#options.onUnknownFrame?.(frame, this);
+        return;
       case "res":
         this.#onResponse(frame);
         return;
@@ -258,12 +270,17 @@ export class Connection {
     }
   }
 
+  #settle(id: number, pending: Pending): Pending {
+    this.#pending.delete(id);
+    clearTimeout(pending.timer);
+    return pending;
+  }
+
   #onResponse(frame: ResponseFrame): void {
     const pending = this.#pending.get(frame.id);
     // No pending entry: the request timed out already and its caller moved on.
     if (pending === undefined) return;
-    this.#pending.delete(frame.id);
-    clearTimeout(pending.timer);
+    this.#settle(frame.id, pending);
     if (!frame.ok) {
       pending.reject(RaftbusError.fromInfo(frame.error));
     } else if (frame.kind !== pending.kind) {

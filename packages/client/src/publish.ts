@@ -3,7 +3,7 @@
  * and checks the batching publisher shares.
  */
 import {
-  DEFAULT_SERVER_LIMITS, publishMessageSchema, RaftbusError,
+  checkOf, DEFAULT_SERVER_LIMITS, RaftbusError, schemas,
   type Guarantee, type PublishAck, type PublishMessage, type PublishOutcome, type Priority, type ServerLimits,
 } from "./protocol/index.ts";
 import { encodePayload, type Payload } from "./payload.ts";
@@ -11,6 +11,8 @@ import type { Session } from "./session.ts";
 import { randomId } from "./util/ids.ts";
 import { backoffDelayMs } from "./util/backoff.ts";
 import { sleep } from "./util/timers.ts";
+
+const checkPublishMessage = checkOf(schemas.PublishMessage);
 
 /** Options of one published message (SPEC §2). */
 export interface PublishOptions {
@@ -71,7 +73,7 @@ export function buildMessage(
     ...(extra.producerId !== undefined ? { producerId: extra.producerId } : {}),
     ...(extra.sequence !== undefined ? { sequence: extra.sequence } : {}),
   };
-  const err = publishMessageSchema.check(message, "message");
+  const err = checkPublishMessage(message, "message");
   if (err !== undefined) throw new RaftbusError("INVALID_ARGUMENT", err);
   return message;
 }

@@ -35,7 +35,9 @@ export type StatusEvent =
   | { readonly type: "connected"; readonly server: string; readonly nodeId: string; readonly leaderId: string | null }
   | { readonly type: "disconnected"; readonly server: string; readonly reason: RaftbusError }
   | { readonly type: "reconnecting"; readonly attempt: number; readonly delayMs: number }
-  | { readonly type: "leader-changed"; readonly leaderId: string | null; readonly leaderAddress: string | null };
+  | { readonly type: "leader-changed"; readonly leaderId: string | null; readonly leaderAddress: string | null }
+  /** The server sent a frame type this SDK does not know (it is newer); the SDK ignored it and carries on. */
+  | { readonly type: "unknown-frame"; readonly server: string; readonly frameType: string };
 
 /** Everything the session needs, validated by `connect()`. */
 export interface SessionOptions {
@@ -344,6 +346,7 @@ export class Session {
           handshakeTimeoutMs: this.#options.handshakeTimeoutMs,
           pendingRequestsMax: this.#options.pendingRequestsMax,
           onPush: (frame, conn) => this.#onPush(frame, conn),
+          onUnknownFrame: (frame, conn) => this.#emit({ type: "unknown-frame", server: conn.url, frameType: frame.type }),
         });
       } catch (err) {
         const error = err instanceof RaftbusError ? err : new RaftbusError("CONNECTION_CLOSED", String(err));

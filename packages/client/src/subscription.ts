@@ -109,7 +109,7 @@ const SETTLE_BATCH_MAX = 1000;
 /** Returned credit waits this long for company before it is sent (unless half the window is owed). */
 const CREDIT_LINGER_MS = 5;
 /** Codes of a failed (re)subscribe that a new connection may cure. */
-const TRANSIENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+const TRANSIENT: ReadonlySet<string> = new Set<ErrorCode>([
   "CONNECTION_CLOSED", "NOT_LEADER", "NO_LEADER", "TIMEOUT", "SHUTTING_DOWN", "BACKPRESSURE", "RATE_LIMITED",
 ]);
 

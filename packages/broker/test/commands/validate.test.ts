@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { RaftbusError } from "@raftbus/client/protocol";
-import type { ErrorCode } from "@raftbus/client/protocol";
+import type { AnyErrorCode, ErrorCode } from "@raftbus/client/protocol";
 import {
   DEFAULT_CONFIG, buildPublish, decodeCommand, encodeCommand, makeConfig, subscriptionDefaults, validateCommand,
 } from "../../src/index.ts";
@@ -8,7 +8,7 @@ import type { Command } from "../../src/index.ts";
 import { pack } from "../../src/msgpack.ts";
 import { Harness, T0, json } from "../helpers/harness.ts";
 
-function codeOf(fn: () => unknown): ErrorCode | "no error" {
+function codeOf(fn: () => unknown): AnyErrorCode | "no error" {
   try {
     fn();
     return "no error";

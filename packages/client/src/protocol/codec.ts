@@ -10,14 +10,11 @@
  */
 import { Packr, type Options } from "msgpackr";
 import { RaftbusError } from "./errors.ts";
+import type { ClientFrame, Frame, ServerFrame, UnknownFrame } from "./frames.ts";
 import { FRAME_BYTES_MAX, REQUEST_ID_MAX } from "./limits.ts";
-import { isRequestKind } from "./requests.ts";
-import { arr, bool, isPlainObject, lit, nat, nonEmptyStr, nullable, obj, opt, pos, str, type Schema } from "./schema.ts";
-import { deliverySchema, errorInfoSchema, requestSchemas, responseSchemas, serverLimitsSchema } from "./validate.ts";
-import type {
-  ClientFrame, DeliverFrame, Frame, GoAwayFrame, HelloFrame, LeaderChangedFrame, RefusedFrame, ServerFrame,
-  SubscriptionClosedFrame, WelcomeFrame,
-} from "./frames.ts";
+import { isRequestKind, REQUESTS } from "./requests.ts";
+import { ErrorResponseFrame, FRAME_SCHEMAS, OkResponseEnvelope, RequestEnvelope } from "./schemas/frames.ts";
+import { checkOf, isPlainObject, type Check } from "./validate.ts";
 
 /** Options of {@link decodeFrame}. */
 export interface DecodeOptions {
@@ -44,22 +41,18 @@ function badRequest(message: string, requestId?: number): RaftbusError {
   return new RaftbusError("BAD_REQUEST", message, requestId !== undefined ? { details: { requestId } } : {});
 }
 
-function checked<T>(schema: Schema<T>, value: unknown, path: string, requestId?: number): T {
-  const err = schema.check(value, path);
+function checked<T>(check: Check, value: unknown, path: string, requestId?: number): T {
+  const err = check(value, path);
   if (err !== undefined) throw badRequest(`malformed frame: ${err}`, requestId);
   return value as T;
 }
 
-const helloSchema = obj<HelloFrame>({ t: lit("hello"), version: pos, clientId: nonEmptyStr, name: opt(str), token: opt(str) });
-const welcomeSchema = obj<WelcomeFrame>({
-  t: lit("welcome"), version: pos, nodeId: nonEmptyStr, leaderId: nullable(nonEmptyStr), leaderAddress: nullable(nonEmptyStr),
-  sessionId: nonEmptyStr, limits: serverLimitsSchema,
-});
-const refusedSchema = obj<RefusedFrame>({ t: lit("refused"), error: errorInfoSchema });
-const deliverSchema = obj<DeliverFrame>({ t: lit("deliver"), subscriptionId: nonEmptyStr, messages: arr(deliverySchema) });
-const subscriptionClosedSchema = obj<SubscriptionClosedFrame>({ t: lit("subscription-closed"), subscriptionId: nonEmptyStr, reason: errorInfoSchema });
-const leaderChangedSchema = obj<LeaderChangedFrame>({ t: lit("leader-changed"), leaderId: nullable(nonEmptyStr), leaderAddress: nullable(nonEmptyStr), term: nat });
-const goAwaySchema = obj<GoAwayFrame>({ t: lit("goaway"), reason: errorInfoSchema, reconnectTo: opt(nonEmptyStr) });
+const frameChecks = Object.fromEntries(Object.entries(FRAME_SCHEMAS).map(([t, schema]) => [t, checkOf(schema)])) as Record<keyof typeof FRAME_SCHEMAS, Check>;
+const requestEnvelope = checkOf(RequestEnvelope);
+const okEnvelope = checkOf(OkResponseEnvelope);
+const errorResponse = checkOf(ErrorResponseFrame);
+const requestBodies = new Map(Object.entries(REQUESTS).map(([kind, spec]) => [kind, checkOf(spec.request)]));
+const responseBodies = new Map(Object.entries(REQUESTS).map(([kind, spec]) => [kind, checkOf(spec.response)]));
 
 function decodeRequest(value: Record<string, unknown>): ClientFrame {
   const id = value["id"];
@@ -69,48 +62,37 @@ function decodeRequest(value: Record<string, unknown>): ClientFrame {
   const requestId = id as number;
   const kind = value["kind"];
   if (!isRequestKind(kind)) throw badRequest(`unknown request kind ${JSON.stringify(kind) ?? "undefined"}`, requestId);
-  const body: Schema<unknown> = requestSchemas[kind];
-  checked(body, value["body"], "frame.body", requestId);
+  checked(requestEnvelope, value, "frame", requestId);
+  checked(requestBodies.get(kind)!, value["body"], "frame.body", requestId);
   return value as unknown as ClientFrame;
 }
 
 function decodeResponse(value: Record<string, unknown>): ServerFrame {
-  checked(nat, value["id"], "frame.id");
-  const ok = checked(bool, value["ok"], "frame.ok");
+  if (value["ok"] === false) return checked(errorResponse, value, "frame");
+  checked(okEnvelope, value, "frame");
   const kind = value["kind"];
-  if (ok) {
-    if (!isRequestKind(kind)) throw badRequest(`unknown response kind ${JSON.stringify(kind) ?? "undefined"}`);
-    const body: Schema<unknown> = responseSchemas[kind];
-    checked(body, value["body"], "frame.body");
-  } else {
-    if (kind !== undefined && !isRequestKind(kind)) throw badRequest(`unknown response kind ${JSON.stringify(kind)}`);
-    checked(errorInfoSchema, value["error"], "frame.error");
-  }
+  // A kind this SDK does not know cannot be an answer to its request; fail that request only.
+  if (!isRequestKind(kind)) throw badRequest(`unknown response kind ${JSON.stringify(kind)}`, value["id"] as number);
+  checked(responseBodies.get(kind)!, value["body"], "frame.body", value["id"] as number);
   return value as unknown as ServerFrame;
 }
 
-function validateFrame(value: unknown): Frame {
+function validateFrame(value: unknown): Frame | UnknownFrame {
   if (!isPlainObject(value)) throw badRequest("malformed frame: expected a map");
   const t = value["t"];
-  switch (t) {
-    case "hello": return checked(helloSchema, value, "frame");
-    case "req": return decodeRequest(value);
-    case "welcome": return checked(welcomeSchema, value, "frame");
-    case "refused": return checked(refusedSchema, value, "frame");
-    case "res": return decodeResponse(value);
-    case "deliver": return checked(deliverSchema, value, "frame");
-    case "subscription-closed": return checked(subscriptionClosedSchema, value, "frame");
-    case "leader-changed": return checked(leaderChangedSchema, value, "frame");
-    case "goaway": return checked(goAwaySchema, value, "frame");
-    default: throw badRequest(`unknown frame type ${JSON.stringify(t) ?? "undefined"}`);
-  }
+  if (typeof t !== "string" || t === "") throw badRequest(`malformed frame: frame.t: expected a frame type, got ${JSON.stringify(t) ?? "nothing"}`);
+  if (t === "req") return decodeRequest(value);
+  if (t === "res") return decodeResponse(value);
+  if (Object.hasOwn(frameChecks, t)) return checked(frameChecks[t as keyof typeof FRAME_SCHEMAS], value, "frame");
+  // A newer peer's frame type: carried, not fatal (docs/protocol.md §1, forward compatibility).
+  return { t: "unknown", type: t, frame: value };
 }
 
 /**
  * Decode and validate one frame of either direction.
  * @throws RaftbusError BAD_REQUEST for oversized, undecodable or malformed frames (and nothing else).
  */
-export function decodeFrame(bytes: Uint8Array, options: DecodeOptions = {}): Frame {
+export function decodeFrame(bytes: Uint8Array, options: DecodeOptions = {}): Frame | UnknownFrame {
   const maxFrameBytes = options.maxFrameBytes ?? FRAME_BYTES_MAX;
   if (bytes.byteLength > maxFrameBytes) {
     throw new RaftbusError("BAD_REQUEST", `frame of ${bytes.byteLength} bytes exceeds the limit of ${maxFrameBytes}`, {
@@ -131,12 +113,16 @@ export function decodeFrame(bytes: Uint8Array, options: DecodeOptions = {}): Fra
 /** Decode a frame a client may send (hello, req); the server's entry point. */
 export function decodeClientFrame(bytes: Uint8Array, options: DecodeOptions = {}): ClientFrame {
   const frame = decodeFrame(bytes, options);
+  if (frame.t === "unknown") throw badRequest(`unknown frame type ${JSON.stringify(frame.type)}`);
   if (frame.t !== "hello" && frame.t !== "req") throw badRequest(`a client may not send a "${frame.t}" frame`);
   return frame;
 }
 
-/** Decode a frame a server may send; the SDK's entry point. */
-export function decodeServerFrame(bytes: Uint8Array, options: DecodeOptions = {}): ServerFrame {
+/**
+ * Decode a frame a server may send; the SDK's entry point. A frame type it
+ * does not know comes back as an {@link UnknownFrame}, not as an error.
+ */
+export function decodeServerFrame(bytes: Uint8Array, options: DecodeOptions = {}): ServerFrame | UnknownFrame {
   const frame = decodeFrame(bytes, options);
   if (frame.t === "hello" || frame.t === "req") throw badRequest(`a server may not send a "${frame.t}" frame`);
   return frame;

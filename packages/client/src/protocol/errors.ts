@@ -2,6 +2,8 @@
  * Stable error codes shared by server and SDK (STYLE.md practice 4). A code
  * never changes meaning once published; the README lists them all.
  */
+import type { Wire } from "./schemas/wire.ts";
+import type { ErrorInfo as ErrorInfoSchema } from "./schemas/messages.ts";
 
 /** Every expected failure raftbus reports, by stable code. */
 export const ERROR_CODES = [
@@ -42,28 +44,34 @@ export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === "string" && codeSet.has(value);
 }
 
-/** The error shape that travels in responses. */
-export interface ErrorInfo {
-  readonly code: ErrorCode;
-  readonly message: string;
-  /** Client address of the leader, with NOT_LEADER. */
-  readonly leaderHint?: string;
-  /** Extra machine-readable facts, e.g. `{ position: 7 }` for INVALID_FILTER. */
-  readonly details?: Readonly<Record<string, string | number | boolean>>;
-}
+/**
+ * An error code as it may arrive from a peer: one of {@link ERROR_CODES}, or
+ * a code a newer peer added. Receivers carry unknown codes (and treat them
+ * as final failures) instead of failing to decode.
+ */
+export type AnyErrorCode = ErrorCode | (string & {});
+
+/** The error shape that travels in responses and pushes (schemas/messages.ts). */
+export type ErrorInfo = Wire<typeof ErrorInfoSchema>;
 
 /** An expected failure with a stable `code`. Bugs are thrown as other errors. */
 export class RaftbusError extends Error {
   override readonly name = "RaftbusError";
-  readonly code: ErrorCode;
+  /** One of {@link ERROR_CODES}, or a code from a newer server that this SDK does not know (see {@link RaftbusError.known}). */
+  readonly code: AnyErrorCode;
   readonly leaderHint?: string;
   readonly details?: Readonly<Record<string, string | number | boolean>>;
 
-  constructor(code: ErrorCode, message: string, extra: { leaderHint?: string; details?: Record<string, string | number | boolean> } = {}) {
-    super(message);
+  constructor(code: AnyErrorCode, message: string, extra: { leaderHint?: string; details?: Record<string, string | number | boolean>; cause?: unknown } = {}) {
+    super(message, extra.cause !== undefined ? { cause: extra.cause } : undefined);
     this.code = code;
     if (extra.leaderHint !== undefined) this.leaderHint = extra.leaderHint;
     if (extra.details !== undefined) this.details = extra.details;
+  }
+
+  /** False for a code this SDK does not know (a newer server's): handle it as a final failure. */
+  get known(): boolean {
+    return isErrorCode(this.code);
   }
 
   /** The wire form of this error. */
@@ -78,7 +86,7 @@ export class RaftbusError extends Error {
 
   /** True when this error's code is one of `codes` (or any code when none are given). */
   is(...codes: ErrorCode[]): boolean {
-    return codes.length === 0 || codes.includes(this.code);
+    return codes.length === 0 || (codes as readonly string[]).includes(this.code);
   }
 
   /** Rebuild from the wire form. */

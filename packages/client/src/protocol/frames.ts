@@ -1,49 +1,23 @@
 /**
  * The frames of the client protocol: one msgpack map per WebSocket binary
- * message, discriminated by its `t` field. See docs/protocol.md.
+ * message, discriminated by its `t` field. See docs/protocol.md; the shapes
+ * are defined once in schemas/frames.ts and the types derived here.
  *
  *   client → server: hello, req
  *   server → client: welcome | refused (answer to hello), res (answer to req),
  *                    and the pushes deliver, subscription-closed, leader-changed, goaway
  */
 import type { ErrorInfo } from "./errors.ts";
-import type { ServerLimits } from "./limits.ts";
-import type { Delivery, RequestBodies, RequestKind, ResponseBodies } from "./requests.ts";
+import type { RequestBodies, RequestKind, ResponseBodies } from "./requests.ts";
+import type * as F from "./schemas/frames.ts";
+import type { Wire } from "./schemas/wire.ts";
 
 /** First frame a client sends on a new connection. */
-export interface HelloFrame {
-  readonly t: "hello";
-  /** The protocol version the client speaks ({@link PROTOCOL_VERSION}). */
-  readonly version: number;
-  /** Stable for one SDK client across its reconnects; names its reply topic `_reply.<clientId>`. */
-  readonly clientId: string;
-  /** Human-readable client name, for status pages and audit. */
-  readonly name?: string;
-  /** Credentials token (SPEC §8). */
-  readonly token?: string;
-}
-
+export type HelloFrame = Wire<typeof F.HelloFrame>;
 /** The server's answer to an acceptable hello. */
-export interface WelcomeFrame {
-  readonly t: "welcome";
-  /** The protocol version the server will speak on this connection. */
-  readonly version: number;
-  /** The answering node. */
-  readonly nodeId: string;
-  /** The current leader, or null during an election. */
-  readonly leaderId: string | null;
-  /** The leader's client WebSocket address (`ws://host:port`), or null when unknown. */
-  readonly leaderAddress: string | null;
-  /** Server-assigned id of this session (connection). */
-  readonly sessionId: string;
-  readonly limits: ServerLimits;
-}
-
+export type WelcomeFrame = Wire<typeof F.WelcomeFrame>;
 /** The server's answer to an unacceptable hello (UNSUPPORTED_VERSION, UNAUTHORIZED…); it then closes. */
-export interface RefusedFrame {
-  readonly t: "refused";
-  readonly error: ErrorInfo;
-}
+export type RefusedFrame = Wire<typeof F.RefusedFrame>;
 
 /** A request of kind `K`. */
 export interface RequestFrame<K extends RequestKind = RequestKind> {
@@ -84,40 +58,33 @@ export type AnyOkResponseFrame = { [K in RequestKind]: OkResponseFrame<K> }[Requ
 export type ResponseFrame = AnyOkResponseFrame | ErrorResponseFrame;
 
 /** Push: deliveries on one subscription. Each consumes one unit of credit. */
-export interface DeliverFrame {
-  readonly t: "deliver";
-  readonly subscriptionId: string;
-  readonly messages: readonly Delivery[];
-}
-
+export type DeliverFrame = Wire<typeof F.DeliverFrame>;
 /**
  * Push: the server ended a subscription. `reason.code` says why:
  * SUBSCRIPTION_NOT_FOUND (deleted elsewhere), TOPIC_NOT_FOUND, NOT_LEADER
  * (this node lost leadership: re-subscribe at the leader), SHUTTING_DOWN…
  */
-export interface SubscriptionClosedFrame {
-  readonly t: "subscription-closed";
-  readonly subscriptionId: string;
-  readonly reason: ErrorInfo;
-}
-
+export type SubscriptionClosedFrame = Wire<typeof F.SubscriptionClosedFrame>;
 /** Push: the leader changed (hint; the SDK moves to the new leader's address). */
-export interface LeaderChangedFrame {
-  readonly t: "leader-changed";
-  readonly leaderId: string | null;
-  readonly leaderAddress: string | null;
-  readonly term: number;
-}
-
+export type LeaderChangedFrame = Wire<typeof F.LeaderChangedFrame>;
 /**
  * Push: the server is about to close this connection: it is shutting down
  * (SHUTTING_DOWN) or sends the client elsewhere (NOT_LEADER with
  * `reconnectTo`). The client should reconnect, to `reconnectTo` if given.
  */
-export interface GoAwayFrame {
-  readonly t: "goaway";
-  readonly reason: ErrorInfo;
-  readonly reconnectTo?: string;
+export type GoAwayFrame = Wire<typeof F.GoAwayFrame>;
+
+/**
+ * A frame of a type this peer does not know (a newer peer's push). Decoders
+ * return it instead of failing, so an older client keeps working against a
+ * newer server; receivers ignore it or report it, never close over it.
+ */
+export interface UnknownFrame {
+  readonly t: "unknown";
+  /** The frame's `t` as sent. */
+  readonly type: string;
+  /** The whole decoded frame. */
+  readonly frame: Readonly<Record<string, unknown>>;
 }
 
 /** Frames a client sends. */

@@ -2,6 +2,8 @@
  * Protocol version and the size limits every raftbus endpoint agrees on
  * before a `welcome` tells the client the server's actual limits.
  */
+import type { Wire } from "./schemas/wire.ts";
+import type { ServerLimits as ServerLimitsSchema } from "./schemas/messages.ts";
 
 /**
  * The client protocol version. Bumped on any change an older peer would
@@ -31,18 +33,7 @@ export const BATCH_MESSAGES_MAX_DEFAULT = 1000;
 export const REQUEST_ID_MAX = 2 ** 31 - 1;
 
 /** Limits a server announces in `welcome`; the SDK sizes its batches to fit them. */
-export interface ServerLimits {
-  /** Largest payload of one message, in bytes. */
-  readonly maxPayloadBytes: number;
-  /** Largest frame the server accepts, in bytes (never above {@link FRAME_BYTES_MAX}). */
-  readonly maxFrameBytes: number;
-  /** Largest number of messages in one publish request. */
-  readonly maxBatchMessages: number;
-  /** Largest `maxInFlight` a subscription may ask for. */
-  readonly maxInFlight: number;
-  /** A session whose connection is gone for this long expires with its ephemeral subscriptions. */
-  readonly sessionTimeoutMs: number;
-}
+export type ServerLimits = Wire<typeof ServerLimitsSchema>;
 
 /** What a server announces when it was not configured otherwise. */
 export const DEFAULT_SERVER_LIMITS: ServerLimits = {

@@ -1,6 +1,7 @@
 /**
  * The message vocabulary of SPEC.md §2, shared by the broker (which stores
- * and delivers messages) and the SDK (which publishes and receives them).
+ * and delivers messages) and the SDK (which publishes and receives them):
+ * constants without dependencies, and the types of the message shapes.
  */
 
 /** Dispatch priority: a backlog is drained critical → high → medium → low (SPEC §4). */
@@ -23,48 +24,24 @@ export function isGuarantee(v: unknown): v is Guarantee {
   return typeof v === "string" && (GUARANTEES as readonly string[]).includes(v);
 }
 
+/** The maintenance jobs of SPEC §6. */
+export const MAINTENANCE_KINDS = ["cleanup", "compact", "retry-failed"] as const;
+/** One maintenance job. */
+export type MaintenanceKind = (typeof MAINTENANCE_KINDS)[number];
+
+/** A node's Raft role as reported by cluster status; `unknown` when the node is unreachable. */
+export const NODE_ROLES = ["leader", "follower", "candidate", "learner", "unknown"] as const;
+/** One node role. */
+export type NodeRole = (typeof NODE_ROLES)[number];
+
+// The message shapes are defined once, as wire schemas (schemas/messages.ts);
+// their types are re-exported here. Type-only: this module stays dependency-free.
+import type { Wire } from "./schemas/wire.ts";
+import type * as S from "./schemas/messages.ts";
+
 /** What a publisher sends: the envelope before the leader stamps it. */
-export interface PublishMessage {
-  readonly topic: string;
-  readonly payload: Uint8Array;
-  /** Client-chosen unique id; the server generates one when absent. */
-  readonly id?: string;
-  readonly priority?: Priority;
-  readonly guarantee?: Guarantee;
-  readonly ttlMs?: number;
-  readonly maxRetries?: number;
-  readonly correlationId?: string;
-  readonly headers?: Readonly<Record<string, string>>;
-  /** Idempotent producer: (producerId, sequence) is stored at most once per dedup window. */
-  readonly producerId?: string;
-  readonly sequence?: number;
-}
-
+export type PublishMessage = Wire<typeof S.PublishMessage>;
 /** A committed message as stored in a topic log and delivered to subscribers. */
-export interface StoredMessage {
-  readonly id: string;
-  readonly topic: string;
-  readonly payload: Uint8Array;
-  readonly senderId: string;
-  /** Leader's clock when the entry was proposed (ms since epoch). */
-  readonly timestamp: number;
-  readonly priority: Priority;
-  readonly guarantee: Guarantee;
-  readonly ttlMs?: number;
-  readonly maxRetries: number;
-  readonly correlationId?: string;
-  readonly headers: Readonly<Record<string, string>>;
-  /** Per-topic offset: dense, increasing from 0. */
-  readonly offset: number;
-  /** Raft index of the entry that committed it. */
-  readonly index: number;
-}
-
+export type StoredMessage = Wire<typeof S.StoredMessage>;
 /** What a publish resolves with once committed. */
-export interface PublishAck {
-  readonly topic: string;
-  readonly offset: number;
-  readonly index: number;
-  /** True when the message id (or producer sequence) was already stored: `offset` is the original's. */
-  readonly duplicate: boolean;
-}
+export type PublishAck = Wire<typeof S.PublishAck>;

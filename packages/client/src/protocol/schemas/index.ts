@@ -1,0 +1,13 @@
+/**
+ * Every wire schema (TypeBox, i.e. JSON Schema with TypeScript types), by
+ * group. The request table that ties bodies to kinds is requests.ts.
+ */
+export * from "./wire.ts";
+export * from "./messages.ts";
+export * from "./frames.ts";
+export * from "./publish.ts";
+export * from "./subscriptions.ts";
+export * from "./topics.ts";
+export * from "./dlq.ts";
+export * from "./admin.ts";
+export * from "./cluster.ts";
