@@ -89,16 +89,24 @@ export class LocalCluster {
     const c = new LocalCluster(mkdtempSync(join(tmpdir(), "raftbus-test-")), [
       "--tick-ms", String(opts.tickMs ?? 20), "--log-level", "info", ...(opts.extraArgs ?? []),
     ]);
-    for (let i = 1; i <= n; i++) {
-      const id = `n${i}`;
-      c.nodes.push({
-        id, clientPort: await freePort(), peerPort: await freePort(), dataDir: join(c.root, id),
-        logFile: join(c.root, `${id}.log`), proc: undefined, exitCode: null,
-      });
-    }
+    for (let i = 1; i <= n; i++) await c.newNode(`n${i}`);
     for (const node of c.nodes) c.startNode(node);
     await c.waitReady();
     return c;
+  }
+
+  /**
+   * Allocates ports and a data folder for node `id` and lists it in
+   * `peers()` (nodes started from now on know it); nothing starts. To join a
+   * running cluster, start it and add it with `cluster add-node`.
+   */
+  async newNode(id: string): Promise<TestNode> {
+    const node: TestNode = {
+      id, clientPort: await freePort(), peerPort: await freePort(), dataDir: join(this.root, id),
+      logFile: join(this.root, `${id}.log`), proc: undefined, exitCode: null,
+    };
+    this.nodes.push(node);
+    return node;
   }
 
   /** The `--peers` value of this cluster. */
@@ -111,12 +119,25 @@ export class LocalCluster {
     return this.nodes.map((n) => `ws://127.0.0.1:${n.clientPort}`);
   }
 
-  /** Arguments that start `node`, plus overrides. */
+  /** Arguments that start `node`, plus overrides (a `--peers` among them replaces the cluster's list). */
   nodeArgs(node: TestNode, overrides: readonly string[] = []): string[] {
+    const peers = overrides.includes("--peers") ? [] : ["--peers", this.peers()];
     return [
       "node", "start", "--id", node.id, "--data-dir", node.dataDir, "--client-port", String(node.clientPort),
-      "--peer-port", String(node.peerPort), "--peers", this.peers(), ...this.extraArgs, ...overrides,
+      "--peer-port", String(node.peerPort), ...peers, ...this.extraArgs, ...overrides,
     ];
+  }
+
+  /**
+   * `--peers` for a node joining the running cluster with empty data: itself
+   * and two members, `first` among them (the config wants an odd count; its
+   * bootstrap membership is replaced by the leader's once it is added, but
+   * its transport admits connections only from the peers listed).
+   */
+  joinPeers(node: TestNode, first?: TestNode): string[] {
+    const rest = this.nodes.filter((n) => n !== node && n !== first);
+    const others = [...(first !== undefined ? [first] : []), ...rest].slice(0, 2);
+    return ["--peers", [node, ...others].map((n) => `${n.id}=127.0.0.1:${n.peerPort}:${n.clientPort}`).join(",")];
   }
 
   /** (Re)start a node process from its data. */
@@ -213,10 +234,11 @@ export class LocalCluster {
     }
   }
 
-  /** Kill every node and remove the data folder. */
+  /** Kill every node and remove the data folder (kept, for post-mortems, with RAFTBUS_KEEP_TEST_DATA=1). */
   async destroy(): Promise<void> {
     for (const n of this.nodes) n.proc?.kill("SIGKILL");
     await waitFor("all nodes dead", () => (this.nodes.every((n) => n.proc === undefined) ? true : undefined), 10_000, 20).catch(() => undefined);
-    rmSync(this.root, { recursive: true, force: true });
+    if (process.env["RAFTBUS_KEEP_TEST_DATA"] === "1") console.log(`kept ${this.root}`);
+    else rmSync(this.root, { recursive: true, force: true });
   }
 }

@@ -35,8 +35,9 @@ import { applyEntry } from "./state/apply.ts";
 import type { ApplyEffects } from "./state/context.ts";
 import type { CommandResult } from "./state/results.ts";
 import { BrokerState } from "./state/state.ts";
-import { META_KEY } from "./store/keys.ts";
+import { META_KEY, compareKeys } from "./store/keys.ts";
 import { decodeMeta } from "./store/records.ts";
+import { SnapshotFormatError, decodeSnapshot } from "./store/snapshot-codec.ts";
 import { BrokerStore } from "./store/store.ts";
 import type { BinaryDb } from "./store/txn.ts";
 import type { StoreVolume } from "./store/volume.ts";
@@ -154,20 +155,36 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
     return this.store.snapshotChunks();
   }
 
-  /** Replaces the whole state with a snapshot's, crash-safely (see store.ts). */
+  /**
+   * Replaces the whole state with a snapshot's, crash-safely (see store.ts).
+   * Throws SnapshotFormatError (SNAPSHOT_INVALID) and keeps the old state
+   * when the stream cannot be restored or holds another index than `meta`'s.
+   */
   async restore(meta: SnapshotMeta, chunks: AsyncIterable<Uint8Array>): Promise<void> {
     await this.exclusive(async () => {
       if (this.closed) throw new RaftbusError("SHUTTING_DOWN", "broker is closed");
       await this.store.restore(chunks, async (db) => {
         const bytes = (await db.get(META_KEY)) as Uint8Array | undefined;
-        const index = bytes === undefined ? 0 : decodeMeta(bytes).appliedIndex;
-        assert(index === meta.index, () => `snapshot holds broker state at index ${index}, its metadata says ${meta.index}`);
+        checkSnapshotIndex(bytes, meta);
       });
       this.state = await BrokerState.load(this.store.db);
       this.applied = this.state.meta.appliedIndex;
       this.failure = undefined;
       this.dispatcher.reset();
     });
+  }
+
+  /**
+   * Reads a snapshot stream through without touching the state: resolves
+   * when restore() would accept it (complete, undamaged, holding the state
+   * at `meta.index`), else throws SnapshotFormatError. Runs beside apply().
+   */
+  async verifySnapshot(meta: SnapshotMeta, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+    let metaBytes: Uint8Array | undefined;
+    await decodeSnapshot(chunks, async (pairs) => {
+      for (const [k, v] of pairs) if (compareKeys(k, META_KEY) === 0) metaBytes = v;
+    });
+    checkSnapshotIndex(metaBytes, meta);
   }
 
   // ---- proposal helpers (leader side) -------------------------------------
@@ -271,4 +288,17 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
       throw new Error(`broker state machine stopped after a failed apply; restart the node: ${String(this.failure)}`);
     }
   }
+}
+
+/** The snapshot's own meta record must say it holds the state at `meta.index`. */
+function checkSnapshotIndex(metaBytes: Uint8Array | undefined, meta: SnapshotMeta): void {
+  let index = 0;
+  if (metaBytes !== undefined) {
+    try {
+      index = decodeMeta(metaBytes).appliedIndex;
+    } catch (err) {
+      throw new SnapshotFormatError(`its meta record is unreadable: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  if (index !== meta.index) throw new SnapshotFormatError(`it holds broker state at index ${index}, its metadata says ${meta.index}`);
 }

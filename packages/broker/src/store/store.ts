@@ -10,16 +10,11 @@
  * and are removed at open.
  */
 import { createHash } from "node:crypto";
-import { pack, unpack } from "../msgpack.ts";
-import { assert } from "../raft-api.ts";
+import { SnapshotEncoder, decodeSnapshot } from "./snapshot-codec.ts";
 import type { BinaryDb, StoreVolume, SyncOption } from "./volume.ts";
 import { DirectoryVolume } from "./volume-directory.ts";
 
-/** First chunk of every snapshot stream. */
-export const SNAPSHOT_FORMAT = "raftbus-broker-snapshot";
-/** Version of the snapshot stream format. */
-export const SNAPSHOT_VERSION = 1;
-/** Target size of one snapshot chunk (bytes of keys and values). */
+/** Target size of one pairs record of a snapshot (bytes of keys and values). */
 export const SNAPSHOT_CHUNK_BYTES = 256 * 1024;
 /** Entries per LevelDB batch while loading a snapshot. */
 const RESTORE_BATCH_ENTRIES = 4096;
@@ -57,16 +52,18 @@ export class BrokerStore {
 
   /**
    * Streams every key and value as of NOW (an explicit LevelDB snapshot taken
-   * synchronously by this call, before any later batch), as msgpack chunks:
-   * a header `{ format, version }`, then arrays `[k0, v0, k1, v1, ...]`.
+   * synchronously by this call, before any later batch), in the
+   * self-framing format of snapshot-codec.ts. Each yielded chunk happens to
+   * be one record, but readers must not rely on that.
    */
   snapshotChunks(): AsyncIterable<Uint8Array> {
     const db = this.database;
     const snapshot = db.snapshot();
     const iterator = db.iterator({ snapshot });
     return (async function* chunks(): AsyncGenerator<Uint8Array> {
+      const encoder = new SnapshotEncoder();
       try {
-        yield pack({ format: SNAPSHOT_FORMAT, version: SNAPSHOT_VERSION });
+        yield encoder.header();
         let pairs: Uint8Array[] = [];
         let bytes = 0;
         for (;;) {
@@ -77,12 +74,13 @@ export class BrokerStore {
             bytes += k.length + v.length;
           }
           if (bytes >= SNAPSHOT_CHUNK_BYTES) {
-            yield pack(pairs);
+            yield encoder.pairsRecord(pairs);
             pairs = [];
             bytes = 0;
           }
         }
-        if (pairs.length > 0) yield pack(pairs);
+        if (pairs.length > 0) yield encoder.pairsRecord(pairs);
+        yield encoder.trailer();
       } finally {
         await iterator.close();
         await snapshot.close();
@@ -143,30 +141,16 @@ export class BrokerStore {
 }
 
 async function loadChunks(db: BinaryDb, chunks: AsyncIterable<Uint8Array>): Promise<void> {
-  let first = true;
   let batch = db.batch();
-  for await (const chunk of chunks) {
-    const value = unpack(chunk);
-    if (first) {
-      const h = value as Record<string, unknown> | null;
-      assert(typeof h === "object" && h !== null && h["format"] === SNAPSHOT_FORMAT && h["version"] === SNAPSHOT_VERSION,
-        "snapshot stream does not start with a broker snapshot header");
-      first = false;
-      continue;
-    }
-    assert(Array.isArray(value) && value.length % 2 === 0, "malformed snapshot chunk");
-    for (let i = 0; i < value.length; i += 2) {
-      const k: unknown = value[i];
-      const v: unknown = value[i + 1];
-      assert(k instanceof Uint8Array && v instanceof Uint8Array, "malformed snapshot entry");
-      batch.put(Uint8Array.from(k), Uint8Array.from(v));
+  await decodeSnapshot(chunks, async (pairs) => {
+    for (const [k, v] of pairs) {
+      batch.put(k, v);
       if (batch.length >= RESTORE_BATCH_ENTRIES) {
         await batch.write();
         batch = db.batch();
       }
     }
-  }
-  assert(!first, "empty snapshot stream");
+  });
   if (batch.length > 0) await batch.write();
   else await batch.close();
 }

@@ -43,6 +43,7 @@ export async function composeNode(config: NodeConfig, loggers: NodeLoggers = nod
   c.register(TOKENS.Transport, {
     useFactory: instanceCachingFactory((d) => {
       const snapshots = d.resolve<SnapshotStore>(TOKENS.Snapshots);
+      const broker = d.resolve<BrokerStateMachine>(TOKENS.StateMachine);
       return new WsTransport({
         nodeId: config.id,
         clusterId: config.clusterId,
@@ -51,8 +52,14 @@ export async function composeNode(config: NodeConfig, loggers: NodeLoggers = nod
         port: config.peerPort,
         peers: new Map(config.peers.map((p) => [p.id, `${p.host}:${p.peerPort}`])),
         snapshotSource: snapshotSourceFor(snapshots),
-        snapshotSink: snapshotSinkFor(snapshots),
-        onError: (err) => loggers.component("transport").warn({ err: err.message }, "peer transport error"),
+        // A received snapshot is read through the broker's decoder before Raft installs it.
+        snapshotSink: snapshotSinkFor(snapshots, (meta, chunks) => broker.verifySnapshot(meta, chunks)),
+        onError: (err) => {
+          const log = loggers.component("transport");
+          const code = (err as { code?: unknown }).code;
+          if (code === "SNAPSHOT_INVALID") log.error({ code, err: err.message }, "received snapshot refused");
+          else log.warn({ err: err.message }, "peer transport error");
+        },
       });
     }),
   });

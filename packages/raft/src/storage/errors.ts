@@ -20,7 +20,9 @@ export type StorageErrorCode =
   /** No snapshot with the requested index is stored (never saved, or pruned). */
   | "STORAGE_NOT_FOUND"
   /** A snapshot chunk arrived at an offset that leaves a hole in the received data. */
-  | "STORAGE_BAD_OFFSET";
+  | "STORAGE_BAD_OFFSET"
+  /** A snapshot received from a leader failed the state machine's verification and was refused. */
+  | "SNAPSHOT_INVALID";
 
 /** Base class of every expected storage failure; match on `code`, not on the class or message. */
 export class StorageError extends Error {
@@ -94,6 +96,22 @@ export class StorageNotFoundError extends StorageError {
   /** `what` names the missing item, e.g. "snapshot 42". */
   constructor(what: string) {
     super("STORAGE_NOT_FOUND", `${what} is not stored`);
+  }
+}
+
+/**
+ * A snapshot received from a leader cannot be restored (truncated, damaged,
+ * another format or index). It is refused before it becomes the node's
+ * snapshot: the node keeps its state and the leader retries later.
+ */
+export class SnapshotInvalidError extends StorageError {
+  override readonly name = "SnapshotInvalidError";
+
+  /** `why` is the state machine's verification failure (also kept as `cause`). */
+  constructor(index: number, term: number, from: string, why: unknown) {
+    super("SNAPSHOT_INVALID",
+      `snapshot ${index} (term ${term}) received from ${from} was refused: ${why instanceof Error ? why.message : String(why)}`,
+      { cause: why });
   }
 }
 

@@ -3,6 +3,7 @@ import { KvStateMachine, encodeKv } from "../../src/example/kv-state-machine.ts"
 import { RaftError } from "../../src/node/errors.ts";
 import { RaftNode } from "../../src/node/raft-node.ts";
 import { snapshotSinkFor, snapshotSourceFor } from "../../src/node/snapshot-wiring.ts";
+import type { SnapshotVerifier } from "../../src/node/snapshot-wiring.ts";
 import { MemorySnapshotStore } from "../../src/storage/snapshot-store-memory.ts";
 import { MemoryNetwork } from "../../src/transport/memory-transport.ts";
 import { MemoryStorage } from "../../src/storage/memory-storage.ts";
@@ -37,14 +38,14 @@ interface TestNode {
 
 let nodes: TestNode[] = [];
 
-async function startCluster(opts: { snapshotEntries?: number } = {}): Promise<{ net: MemoryNetwork; nodes: TestNode[] }> {
+async function startCluster(opts: { snapshotEntries?: number; verify?: SnapshotVerifier } = {}): Promise<{ net: MemoryNetwork; nodes: TestNode[] }> {
   const net = new MemoryNetwork();
   nodes = [];
   for (const id of ids) {
     const storage = MemoryAdapter.fresh({ voters: ids, learners: [] });
     const snapshots = new MemorySnapshotStore();
     const kv = new KvStateMachine();
-    const transport = net.createTransport(id, { snapshotSource: snapshotSourceFor(snapshots), snapshotSink: snapshotSinkFor(snapshots) });
+    const transport = net.createTransport(id, { snapshotSource: snapshotSourceFor(snapshots), snapshotSink: snapshotSinkFor(snapshots, opts.verify) });
     transport.setPeers(new Map(ids.map((p) => [p, p])));
     const node = new RaftNode({ id, storage, snapshots, transport, stateMachine: kv, tickMs: 5, snapshotEntries: opts.snapshotEntries ?? 10_000, trailingEntries: 5 });
     nodes.push({ node, kv, storage, snapshots });
@@ -129,6 +130,30 @@ describe("RaftNode driver (in-memory transport)", () => {
     await waitFor(() => (leader.storage.firstIndex() > 5 ? true : undefined));
     net.heal();
     await waitFor(() => (lagging.kv.get("s59") === "59" ? true : undefined), 10_000);
+    expect(lagging.node.stats.snapshotsRestored).toBeGreaterThan(0);
+  });
+
+  it("a received snapshot that fails verification is refused before it is installed; a good one is then accepted", async () => {
+    let refusing = true;
+    const verified: number[] = [];
+    const verify: SnapshotVerifier = async (meta, chunks) => {
+      for await (const c of chunks) void c; // read it through, as a real verifier does
+      verified.push(meta.index);
+      if (refusing) throw new Error("not restorable (test)");
+    };
+    const { net, nodes: ns } = await startCluster({ snapshotEntries: 20, verify });
+    const leader = await leaderOf(ns);
+    const lagging = ns.find((n) => n !== leader)!;
+    net.isolate(lagging.node.id);
+    for (let i = 0; i < 60; i++) await leader.node.propose(encodeKv({ key: `v${i}`, value: String(i) }));
+    await waitFor(() => (leader.storage.firstIndex() > 5 ? true : undefined));
+    net.heal();
+    await waitFor(() => (verified.length >= 2 ? true : undefined), 10_000); // refused, and offered again
+    expect(lagging.storage.snapshot().index).toBe(0); // never became the node's snapshot
+    expect(lagging.node.stats.snapshotsRestored).toBe(0);
+    expect(lagging.kv.get("v59")).toBeUndefined();
+    refusing = false;
+    await waitFor(() => (lagging.kv.get("v59") === "59" ? true : undefined), 10_000);
     expect(lagging.node.stats.snapshotsRestored).toBeGreaterThan(0);
   });
 
