@@ -142,7 +142,7 @@ describe("BrokerStore: a real state restored from arbitrary re-chunkings", () =>
         await dst.restore({ index: h.index, term: 1, conf: { voters: [], learners: [] } }, cutAt(snapshotBytes, cuts));
         expect(await dst.digest()).toBe(digest);
         expect(dst.appliedIndex()).toBe(h.index);
-      }), { numRuns: 15 });
+      }), { numRuns: 8 });
     } finally {
       await dst.close();
       await rm(dir, { recursive: true, force: true });
