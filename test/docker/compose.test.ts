@@ -53,10 +53,10 @@ describe("docker/compose.yaml", () => {
     }
   });
 
-  it("the Dockerfile starts a node and checks /readyz", () => {
+  it("the Dockerfile starts a node with node itself and checks /readyz (its stages: stages.test.ts)", () => {
     const df = readFileSync(new URL("Dockerfile", root), "utf8");
     expect(df).toMatch(/^FROM node:20/m);
-    expect(df).toMatch(/ENTRYPOINT \["pnpm", "raftbus", "node", "start"\]/);
+    expect(df).toMatch(/ENTRYPOINT \["node", "\/app\/dist\/bin.js", "node", "start"\]/);
     expect(df).toMatch(/HEALTHCHECK[\s\S]*\/readyz/);
   });
 });

@@ -44,7 +44,8 @@ export interface LocalClusterOptions {
   readonly tickMs?: number;
 }
 
-async function freePort(): Promise<number> {
+/** A port the OS says is free on 127.0.0.1 now. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.unref();
