@@ -29,7 +29,7 @@ import type {
 } from "./queries/queries.ts";
 import { metricsSnapshot } from "./queries/metrics-snapshot.ts";
 import type { BrokerFigures } from "./queries/metrics-snapshot.ts";
-import { assert } from "./raft-api.ts";
+import { StorageCorruptError, assert } from "./raft-api.ts";
 import type { Entry, SnapshotMeta, StateMachine } from "./raft-api.ts";
 import { applyEntry } from "./state/apply.ts";
 import type { ApplyEffects } from "./state/context.ts";
@@ -37,6 +37,7 @@ import type { CommandResult } from "./state/results.ts";
 import { BrokerState } from "./state/state.ts";
 import { META_KEY, compareKeys } from "./store/keys.ts";
 import { decodeMeta } from "./store/records.ts";
+import { storageCorruption } from "./store/checksum.ts";
 import { SnapshotFormatError, decodeSnapshot } from "./store/snapshot-codec.ts";
 import { BrokerStore } from "./store/store.ts";
 import type { BinaryDb } from "./store/txn.ts";
@@ -87,6 +88,10 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
       return new BrokerStateMachine(store, await BrokerState.load(store.db), cfg, opts);
     } catch (err) {
       await store.close();
+      const corrupt = storageCorruption(err);
+      if (corrupt !== undefined) {
+        throw new StorageCorruptError(`broker state (${store.label})`, `a record read at start-up failed verification: ${corrupt.message}`, { cause: err });
+      }
       throw err;
     }
   }

@@ -10,6 +10,7 @@ export type { BrokerOpenOptions } from "./broker-state-machine.ts";
 export type { BinaryDb, StoreVolume } from "./store/volume.ts";
 export { DirectoryVolume } from "./store/volume-directory.ts";
 export { MemoryVolume } from "./store/volume-memory.ts";
+export { CHECKED_VALUES, storageCorruption } from "./store/checksum.ts";
 
 // Configuration and limits
 export { BUDGETS, DEFAULT_CONFIG, HARD_LIMITS, makeConfig, validateConfig } from "./config.ts";

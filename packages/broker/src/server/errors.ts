@@ -6,6 +6,7 @@
 import { RaftbusError } from "@raftbus/client/protocol";
 import type { ErrorInfo } from "@raftbus/client/protocol";
 import { RaftError } from "@raftbus/raft";
+import { storageCorruption } from "../store/checksum.ts";
 
 /** Turn any thrown value into the wire error; `leaderAddress` resolves a leader id to its client address. */
 export function toErrorInfo(err: unknown, leaderAddress: (id: string | null) => string | undefined): { info: ErrorInfo; unexpected: boolean } {
@@ -27,5 +28,7 @@ export function toErrorInfo(err: unknown, leaderAddress: (id: string | null) => 
       case "INVALID_CONF_CHANGE": return { info: { code: "INVALID_ARGUMENT", message: err.message }, unexpected: false };
     }
   }
+  const corrupt = storageCorruption(err);
+  if (corrupt !== undefined) return { info: { code: "STORAGE_CORRUPT", message: `${corrupt.message}; see the node's log` }, unexpected: true };
   return { info: { code: "INTERNAL", message: "internal error; see the node's log" }, unexpected: true };
 }

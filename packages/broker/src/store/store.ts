@@ -12,6 +12,7 @@
 import { createHash } from "node:crypto";
 import { SnapshotEncoder, decodeSnapshot } from "./snapshot-codec.ts";
 import type { BinaryDb, StoreVolume, SyncOption } from "./volume.ts";
+import { CHECKED_VALUES } from "./checksum.ts";
 import { DirectoryVolume } from "./volume-directory.ts";
 
 /** Target size of one pairs record of a snapshot (bytes of keys and values). */
@@ -36,8 +37,13 @@ export class BrokerStore {
       await v.writeCurrent(generation);
     }
     for (const g of await v.generations()) if (g !== generation) await v.remove(g);
-    const db = await v.open(generation);
+    const db = await openChecked(v, generation);
     return new BrokerStore(v, generation, db);
+  }
+
+  /** Names the volume in messages. */
+  get label(): string {
+    return this.volume.label;
   }
 
   /** The live database. Changes after a restore: do not keep it across awaits of restore(). */
@@ -98,7 +104,7 @@ export class BrokerStore {
     const v = this.volume;
     const next = this.generation + 1;
     await v.remove(next);
-    const fresh = await v.open(next);
+    const fresh = await openChecked(v, next);
     try {
       await loadChunks(fresh, chunks);
       await verify(fresh);
@@ -154,3 +160,15 @@ async function loadChunks(db: BinaryDb, chunks: AsyncIterable<Uint8Array>): Prom
   if (batch.length > 0) await batch.write();
   else await batch.close();
 }
+
+/**
+ * Opens a generation and checks the volume opened it with the checksummed
+ * value encoding: a volume that forgot would store records nobody verifies.
+ */
+async function openChecked(volume: StoreVolume, generation: number): Promise<BinaryDb> {
+  const db = await volume.open(generation);
+  assert(db.valueEncoding().name === CHECKED_VALUES.name,
+    () => `volume ${volume.label} opened generation ${generation} with value encoding ${db.valueEncoding().name}, not ${CHECKED_VALUES.name} (broker records must carry checksums)`);
+  return db;
+}
+

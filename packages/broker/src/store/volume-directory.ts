@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { Level } from "level";
 import { assert } from "../raft-api.ts";
 import type { BinaryDb, StoreVolume } from "./volume.ts";
+import { CHECKED_VALUES } from "./checksum.ts";
 
 const CURRENT = "CURRENT";
 const STATE_DIR_RE = /^state-(\d+)$/;
@@ -69,7 +70,7 @@ export class DirectoryVolume implements StoreVolume {
 
   /** {@inheritDoc StoreVolume.open} */
   async open(generation: number): Promise<BinaryDb> {
-    const db = new Level<Uint8Array, Uint8Array>(join(this.dir, stateDirName(generation)), { keyEncoding: "view", valueEncoding: "view" });
+    const db = new Level<Uint8Array, Uint8Array>(join(this.dir, stateDirName(generation)), { keyEncoding: "view", valueEncoding: CHECKED_VALUES });
     await db.open();
     return db;
   }

@@ -6,6 +6,7 @@
  */
 import { MemoryLevel } from "memory-level";
 import type { BinaryDb, StoreVolume } from "./volume.ts";
+import { CHECKED_VALUES } from "./checksum.ts";
 
 /** Generations as memory-level databases. */
 export class MemoryVolume implements StoreVolume {
@@ -32,7 +33,7 @@ export class MemoryVolume implements StoreVolume {
   async open(generation: number): Promise<BinaryDb> {
     let db = this.dbs.get(generation);
     if (db === undefined) {
-      db = new MemoryLevel<Uint8Array, Uint8Array>({ storeEncoding: "view", keyEncoding: "view", valueEncoding: "view" });
+      db = new MemoryLevel<Uint8Array, Uint8Array>({ storeEncoding: "view", keyEncoding: "view", valueEncoding: CHECKED_VALUES });
       this.dbs.set(generation, db);
     }
     if (db.status !== "open") await db.open();

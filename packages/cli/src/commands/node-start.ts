@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Argv } from "yargs";
-import { ConfigError, configFromEnv, resolveNodeConfig } from "@raftbus/broker";
+import { ConfigError, configFromEnv, resolveNodeConfig, storageCorruption } from "@raftbus/broker";
 import type { NodeConfig } from "@raftbus/broker";
 import { StorageError } from "@raftbus/raft";
 import { composeNode } from "../composition/root.ts";
@@ -77,6 +77,7 @@ export async function nodeStart(args: Record<string, unknown>): Promise<number> 
     }
     throw err;
   }
+  exitOnFatal(config.id);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -91,4 +92,24 @@ export async function nodeStart(args: Record<string, unknown>): Promise<number> 
     process.on("SIGTERM", () => stop("SIGTERM"));
     process.on("SIGINT", () => stop("SIGINT"));
   });
+}
+
+/**
+ * A failure nothing handles (the Raft driver stops itself and rethrows when
+ * storage or the state machine fails) ends the process: exit 3 when data on
+ * disk failed verification, so a supervisor and an operator can tell damage
+ * from a bug; exit 1 otherwise.
+ */
+function exitOnFatal(nodeId: string): void {
+  const fatal = (err: unknown) => {
+    const corrupt = storageCorruption(err);
+    if (corrupt !== undefined) {
+      process.stderr.write(`raftbus node ${nodeId}: ${corrupt.code}: ${corrupt.message}\n`);
+      process.exit(EXIT.DATA);
+    }
+    process.stderr.write(`raftbus node ${nodeId}: unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exit(EXIT.FAILED);
+  };
+  process.on("uncaughtException", fatal);
+  process.on("unhandledRejection", fatal);
 }
