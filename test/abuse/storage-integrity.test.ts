@@ -22,6 +22,9 @@ import { LevelStorage } from "@raftbus/raft";
 import { DirectoryVolume } from "@raftbus/broker";
 import { LocalCluster, waitFor } from "../support/local-cluster.ts";
 
+/** Each test starts node processes three times; a busy 2-core machine needs the room. */
+const PROCESS_TEST_TIMEOUT_MS = 180_000;
+
 let cluster: LocalCluster | undefined;
 afterEach(async () => {
   await cluster?.destroy();
@@ -107,7 +110,7 @@ describe("broker record checksums on real files", () => {
     await waitFor("the node to exit", () => (node.proc === undefined ? true : undefined), 20_000);
     expect(node.exitCode, cluster.log(node).slice(-2000)).toBe(3);
     expect(cluster.log(node)).toMatch(/STORAGE_CORRUPT: corrupt storage at broker record: checksum mismatch/);
-  });
+  }, PROCESS_TEST_TIMEOUT_MS);
 });
 
 describe("torn Raft log tail", () => {
@@ -146,5 +149,5 @@ describe("torn Raft log tail", () => {
     expect(code, output).toBe(3);
     expect(output).toMatch(/STORAGE_CORRUPT: corrupt storage at log: ends at index \d+ but the state machine applied up to \d+: the log lost its tail/);
     expect(output).not.toMatch(/InvariantError/);
-  });
+  }, PROCESS_TEST_TIMEOUT_MS);
 });
