@@ -12,6 +12,7 @@
 import { createHash } from "node:crypto";
 import { SnapshotEncoder, decodeSnapshot } from "./snapshot-codec.ts";
 import type { BinaryDb, StoreVolume, SyncOption } from "./volume.ts";
+import { assert } from "../raft-api.ts";
 import { CHECKED_VALUES } from "./checksum.ts";
 import { DirectoryVolume } from "./volume-directory.ts";
 
