@@ -75,7 +75,7 @@ describe("node server", () => {
     const reply = new Promise<Buffer>((r) => ws.once("message", (d: Buffer) => r(d)));
     ws.send(encodeFrame({ t: "hello", version: 999, clientId: "old" }));
     const { decodeServerFrame } = await import("@raftbus/client/protocol");
-    expect(decodeServerFrame(new Uint8Array(await reply))).toMatchObject({ t: "refused", error: { code: "UNSUPPORTED_VERSION" } });
+    expect(decodeServerFrame(new Uint8Array(await reply))).toMatchObject({ t: "refused", error: { code: "UNSUPPORTED_VERSION", details: { supported: "1" } } });
     ws.close();
   });
 

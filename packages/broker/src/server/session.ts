@@ -84,7 +84,7 @@ export class ClientSession {
   private onHello(hello: HelloFrame): void {
     if (this.greeted) return this.badFrame(0, "hello sent twice");
     if (hello.version !== PROTOCOL_VERSION) {
-      this.send({ t: "refused", error: { code: "UNSUPPORTED_VERSION", message: `server speaks protocol ${PROTOCOL_VERSION}, client ${hello.version}` } });
+      this.send({ t: "refused", error: { code: "UNSUPPORTED_VERSION", message: `server speaks protocol ${PROTOCOL_VERSION}, client ${hello.version}`, details: { supported: String(PROTOCOL_VERSION) } } });
       return this.close(1002, "unsupported version");
     }
     const denied = this.host.authenticate(hello);
