@@ -1,0 +1,107 @@
+/**
+ * A TCP proxy for Raft peer links that delays, reorders and drops whole
+ * WebSocket messages according to the current {@link LinkFaults}. Faults
+ * are looked up for every unit, so a change applies to open connections at
+ * once (as a network change would). A blocked direction drops everything,
+ * pings included, so the transport notices the partition the way it would
+ * on a real network: by its own timeouts.
+ */
+import { connect, type Socket } from "node:net";
+import { SeededRand } from "@raftbus/raft";
+import { type LinkFault, type LinkFaults, linkKey } from "./link-fault.ts";
+import { type WsUnit, WsUnitSplitter } from "./ws-units.ts";
+
+/** Bytes a delayed direction may hold; beyond it units are dropped (a full router queue). */
+const QUEUED_BYTES_MAX = 16 * 1024 * 1024;
+
+/** Counters of one proxy. */
+export interface LinkProxyStats {
+  connections: number;
+  forwarded: number;
+  dropped: number;
+  overflowed: number;
+}
+
+/** Proxies peer connections into one node, applying link faults per direction. */
+export class LinkProxy {
+  faults: LinkFaults = {};
+  readonly stats: LinkProxyStats = { connections: 0, forwarded: 0, dropped: 0, overflowed: 0 };
+  private readonly rand: SeededRand;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(seed: number) {
+    this.rand = new SeededRand(seed);
+  }
+
+  /** Proxy an accepted connection from `dialer` into `self`, whose peer port is `target`. */
+  handle(client: Socket, dialer: string, self: string, target: { host: string; port: number }): void {
+    this.stats.connections++;
+    const server = connect(target.port, target.host);
+    this.track(client);
+    this.track(server);
+    const closeBoth = () => {
+      client.destroy();
+      server.destroy();
+    };
+    client.on("error", closeBoth);
+    server.on("error", closeBoth);
+    client.on("close", closeBoth);
+    server.on("close", closeBoth);
+    this.pump(client, server, linkKey(dialer, self));
+    this.pump(server, client, linkKey(self, dialer));
+  }
+
+  /** Close every proxied connection. */
+  closeAll(): void {
+    for (const s of this.sockets) s.destroy();
+  }
+
+  private track(s: Socket): void {
+    this.sockets.add(s);
+    s.on("close", () => this.sockets.delete(s));
+  }
+
+  private pump(from: Socket, to: Socket, key: string): void {
+    const splitter = new WsUnitSplitter();
+    let lastEmitAt = 0;
+    let queuedBytes = 0;
+    from.on("data", (chunk: Buffer) => {
+      let units: WsUnit[];
+      try {
+        units = splitter.push(chunk);
+      } catch {
+        from.destroy();
+        return;
+      }
+      const now = Date.now();
+      for (const u of units) {
+        const f: LinkFault = this.faults[key] ?? {};
+        if (f.blocked === true || (u.kind === "data" && (f.lossRate ?? 0) > 0 && this.rand.chance(f.lossRate ?? 0))) {
+          this.stats.dropped++;
+          continue;
+        }
+        const delay = (f.delayMs ?? 0) + ((f.jitterMs ?? 0) > 0 ? this.rand.float() * (f.jitterMs ?? 0) : 0);
+        if (delay <= 0 && queuedBytes === 0) {
+          this.stats.forwarded++;
+          to.write(u.bytes);
+          continue;
+        }
+        if (queuedBytes + u.bytes.length > QUEUED_BYTES_MAX) {
+          this.stats.overflowed++;
+          continue;
+        }
+        // Only data messages may overtake; the head and control frames keep their place.
+        let at = now + delay;
+        if (!(f.reorder === true && u.kind === "data")) at = Math.max(at, lastEmitAt);
+        lastEmitAt = Math.max(lastEmitAt, at);
+        queuedBytes += u.bytes.length;
+        setTimeout(() => {
+          queuedBytes -= u.bytes.length;
+          if (to.destroyed) return;
+          this.stats.forwarded++;
+          to.write(u.bytes);
+        }, at - now);
+      }
+    });
+  }
+}
