@@ -76,6 +76,10 @@ export class Requester {
       }, Math.max(1, timeoutMs - (Date.now() - started)));
       this.#pending.set(correlationId, { resolve, reject, timer });
     });
+    // The timer may reject `reply` while the publish below is still in
+    // flight, before anyone awaits it: mark it handled so Node does not end
+    // the process; the caller still receives the rejection below.
+    reply.catch(() => undefined);
     const { timeoutMs: _ignored, ...publishOptions } = options;
     try {
       await this.#publish(topic, payload, {

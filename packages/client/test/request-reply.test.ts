@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RaftbusClient } from "../src/node.ts";
 import { FakeCluster } from "./fake-server.ts";
-import { connectTo } from "./helpers.ts";
+import { connectTo, delay } from "./helpers.ts";
 
 let cluster: FakeCluster;
 let requester: RaftbusClient;
@@ -44,6 +44,31 @@ describe("request/reply", () => {
     await expect(requester.request("rpc.nobody", "x", { timeoutMs: 200 })).rejects.toMatchObject({ code: "TIMEOUT" });
     expect(Date.now() - started).toBeLessThan(1500);
     expect(cluster.log("rpc.nobody")[0]?.ttlMs).toBe(200); // an unanswered request expires with its deadline
+  });
+
+  it("a request whose publish outlasts its deadline rejects with TIMEOUT and leaves no unhandled rejection", async () => {
+    // Found by the chaos run: during a partition the request's publish took
+    // longer than the request deadline, the reply timer rejected a promise
+    // nobody listened to yet, and Node ended the whole process.
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    process.on("unhandledRejection", onUnhandled);
+    let release: () => void = () => undefined;
+    cluster.intercept = (req) => (req.frame.kind === "publish" ? { hold: new Promise<void>((r) => (release = r)) } : undefined);
+    try {
+      const pending = requester.request("rpc.slow", "x", { timeoutMs: 150 });
+      const outcome = pending.then(() => "resolved", (err: unknown) => err);
+      await delay(400); // the reply timer fires while the publish is still held
+      release();
+      await expect(outcome).resolves.toMatchObject({ code: "TIMEOUT" });
+      await delay(20);
+      expect(unhandled).toEqual([]);
+    } finally {
+      cluster.intercept = () => undefined;
+      process.off("unhandledRejection", onUnhandled);
+    }
   });
 
   it("rejects with RESPONDER_ERROR when the responder's handler throws", async () => {

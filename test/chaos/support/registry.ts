@@ -71,10 +71,17 @@ export class Registry {
     process.exit(130);
   };
 
-  /** Install SIGINT/SIGTERM handlers that clean up (scripts; vitest handles its own). */
+  private readonly onExit = () => this.cleanup({ keepDirs: true });
+
+  /**
+   * Clean up on SIGINT/SIGTERM and on any exit, including a crash of the
+   * runner itself (cleanup is synchronous, so it works in the `exit` event).
+   * For commands; tests clean up in their own `finally`.
+   */
   handleSignals(): void {
     process.once("SIGINT", this.onSignal);
     process.once("SIGTERM", this.onSignal);
+    process.once("exit", this.onExit);
   }
 
   /** Track a child process until it exits. */
@@ -101,6 +108,7 @@ export class Registry {
     this.cleaned = true;
     process.off("SIGINT", this.onSignal);
     process.off("SIGTERM", this.onSignal);
+    process.off("exit", this.onExit);
     for (const p of this.procs) {
       if (p.pid !== undefined && p.exitCode === null && p.signalCode === null) {
         try {
