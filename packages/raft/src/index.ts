@@ -17,3 +17,4 @@ export * from "./node/message-order.ts";
 export type { StateMachine } from "./node/state-machine.ts";
 export * from "./logging.ts";
 export { crc32 } from "./storage/checksum.ts";
+export * from "./unsafe.ts";

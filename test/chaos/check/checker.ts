@@ -4,10 +4,12 @@
  * against how the delivery path happens to be built.
  *
  * Safety (any violation fails the run): lost, acked-offset, duplicated,
- * phantom, divergence, order, at-least-once, dlq, exactly-once,
- * at-most-once, request-reply, admin, node-crashes. Warnings are reported
- * but do not fail the run (unmarked redeliveries, which a failover may
- * cause where delivery does not wait for a commit).
+ * phantom, divergence, order, phantom-delivery, exactly-once, at-most-once,
+ * request-reply, admin, node-crashes. Liveness (reported as failures, but
+ * a run fails only on safety): at-least-once completeness and the DLQ,
+ * judged after a bounded drain — a message not yet delivered is late, not
+ * wrong. Warnings: unmarked redeliveries, which a failover may cause where
+ * delivery does not wait for a commit.
  */
 import type { DeliveryRecord, FaultRecord, HistoryRecord, OpRecord } from "../workload/history.ts";
 import { CHECKED_TOPICS, SUBSCRIPTIONS, type WorkloadPayload } from "../workload/spec.ts";
@@ -16,7 +18,7 @@ import type { ReplicaState } from "./replicas.ts";
 /** One line of the verdict table. */
 export interface Verdict {
   readonly name: string;
-  readonly severity: "safety" | "warning";
+  readonly severity: "safety" | "liveness" | "warning";
   readonly ok: boolean;
   /** Violations found. */
   readonly count: number;
@@ -48,7 +50,7 @@ class Tally {
     this.count++;
     if (this.samples.length < SAMPLES_MAX) this.samples.push(sample);
   }
-  verdict(name: string, checked: string, severity: "safety" | "warning" = "safety"): Verdict {
+  verdict(name: string, checked: string, severity: Verdict["severity"] = "safety"): Verdict {
     return { name, severity, ok: this.count === 0, count: this.count, checked, samples: this.samples };
   }
 }
@@ -203,8 +205,8 @@ function checkDeliveries(deliveries: readonly DeliveryRecord[], ops: readonly Op
   return [
     order.verdict("order", `first deliveries in offset order per consumer and topic: ${subs}`),
     phantomDelivery.verdict("phantom-delivery", `${deliveries.length} deliveries were of published messages`),
-    alo.verdict("at-least-once", `${expected} (subscription, stored message) pairs delivered or dead-lettered`),
-    dlq.verdict("dlq", "messages the handler always fails end in the topic's DLQ after maxRetries"),
+    alo.verdict("at-least-once", `${expected} (subscription, stored message) pairs delivered or dead-lettered`, "liveness"),
+    dlq.verdict("dlq", "messages the handler always fails end in the topic's DLQ after maxRetries", "liveness"),
     eo.verdict("exactly-once", "no exactly-once handler is handed a message after its ack committed"),
     amo.verdict("at-most-once", "no at-most-once message delivered twice"),
     unmarked.verdict("unmarked-redelivery", "a message handed again without the redelivered mark (allowed after a failover)", "warning"),

@@ -53,7 +53,8 @@ function chart(title: string, r: ChaosReport, series: readonly Series[], unit: s
 export function renderHtml(r: ChaosReport): string {
   const kinds = [...new Set(r.availability.windows.map((w) => w.kind))];
   const faultLegend = kinds.map((k, i) => `<span class="chip" style="background:${COLORS[i % COLORS.length]}33">${esc(k)}</span>`).join(" ");
-  const verdicts = r.verdicts.map((v) => `<tr class="${v.ok ? "ok" : v.severity === "warning" ? "warn" : "fail"}"><td>${esc(v.name)}</td><td>${v.ok ? "ok" : v.severity === "warning" ? "WARN" : "FAIL"}</td><td>${v.count}</td><td>${esc(v.checked)}${v.samples.length > 0 ? `<ul>${v.samples.map((s) => `<li>${esc(s)}</li>`).join("")}</ul>` : ""}</td></tr>`).join("");
+  const label = (v: ChaosReport["verdicts"][number]) => (v.ok ? "ok" : v.severity === "warning" ? "WARN" : v.severity === "liveness" ? "LATE" : "FAIL");
+  const verdicts = r.verdicts.map((v) => `<tr class="${v.ok ? "ok" : v.severity === "warning" ? "warn" : v.severity === "liveness" ? "late" : "fail"}"><td>${esc(v.name)}</td><td>${label(v)}</td><td>${v.count}</td><td>${esc(v.checked)}${v.samples.length > 0 ? `<ul>${v.samples.map((s) => `<li>${esc(s)}</li>`).join("")}</ul>` : ""}</td></tr>`).join("");
   const a = r.availability;
   const share = (s: { ok: number; total: number } | undefined) => (s === undefined || s.total === 0 ? "–" : `${((100 * s.ok) / s.total).toFixed(1)}% of ${s.total}`);
   const avail = ["publish", "produce", "request"].map((f) => `<tr><td>${f}</td><td>${share(a.inFaults[f])}</td><td>${share(a.outsideFaults[f])}</td></tr>`).join("");
@@ -67,7 +68,7 @@ export function renderHtml(r: ChaosReport): string {
 <style>
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:1.5em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;width:100%;margin:.5em 0 1.5em}td,th{border-bottom:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top;font-size:13px}
-tr.fail td{background:#fde0dc}tr.warn td{background:#fff4ce}tr.ok td:nth-child(2){color:#2a7d2a}
+tr.fail td{background:#fde0dc}tr.late td{background:#ffe9cc}tr.warn td{background:#fff4ce}tr.ok td:nth-child(2){color:#2a7d2a}
 .badge{display:inline-block;padding:2px 10px;border-radius:4px;color:#fff;background:${r.ok ? "#2a7d2a" : "#c0392b"}}
 .chip{display:inline-block;padding:1px 6px;margin:2px;border-radius:3px;font-size:12px}code{font-size:12px}ul{margin:.2em 0;padding-left:1.2em}
 </style></head><body>

@@ -41,7 +41,7 @@ export function verdictTable(r: ChaosReport): string {
   lines.push("");
   lines.push(`${pad("check", 20)} ${pad("verdict", 8)} ${pad("count", 7)} what was checked`);
   for (const v of r.verdicts) {
-    const verdict = v.ok ? "ok" : v.severity === "warning" ? "WARN" : "FAIL";
+    const verdict = v.ok ? "ok" : v.severity === "warning" ? "WARN" : v.severity === "liveness" ? "LATE" : "FAIL";
     lines.push(`${pad(v.name, 20)} ${pad(verdict, 8)} ${pad(String(v.count), 7)} ${v.checked}`);
     if (!v.ok) for (const s of v.samples.slice(0, 3)) lines.push(`${" ".repeat(37)}e.g. ${s}`);
   }
@@ -55,7 +55,8 @@ export function verdictTable(r: ChaosReport): string {
     lines.push(`heal → first acked publish: median ${heals[Math.floor(heals.length / 2)]} ms, max ${heals[heals.length - 1]} ms over ${heals.length} heals`);
   }
   lines.push("");
-  lines.push(r.ok ? "VERDICT: ok — no safety violation" : "VERDICT: FAILED — safety violations above");
+  const late = r.verdicts.filter((v) => !v.ok && v.severity === "liveness").map((v) => v.name);
+  lines.push(r.ok ? `VERDICT: ok — no safety violation${late.length > 0 ? ` (liveness: ${late.join(", ")} not complete when the drain ended)` : ""}` : "VERDICT: FAILED — safety violations above");
   lines.push(`report: ${r.outDir}/report.html (JSON: report.json, history: history.jsonl)`);
   if (!r.ok) lines.push(`replay: ${r.replay}`);
   return lines.join("\n");

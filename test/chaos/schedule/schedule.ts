@@ -9,7 +9,7 @@ import { SeededRand } from "@raftbus/raft";
 /** Every fault kind a run can inject. */
 export const FAULT_KINDS = [
   "isolate-leader", "isolate", "split", "bridge", "one-way-loss", "link-faults",
-  "kill", "kill-majority", "pause", "rolling-restart", "membership", "clock-jump",
+  "kill", "power-cut", "pause", "rolling-restart", "membership", "clock-jump",
 ] as const;
 
 /** One fault kind. */
@@ -20,7 +20,7 @@ export const FAULT_GROUPS: Readonly<Record<string, readonly FaultKind[]>> = {
   all: FAULT_KINDS,
   partition: ["isolate-leader", "isolate", "split", "bridge"],
   network: ["one-way-loss", "link-faults"],
-  crash: ["kill", "kill-majority", "rolling-restart"],
+  crash: ["kill", "power-cut", "rolling-restart"],
   clock: ["clock-jump"],
 };
 

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import type { Argv } from "yargs";
 import { ConfigError, configFromEnv, resolveNodeConfig, storageCorruption } from "@raftbus/broker";
 import type { NodeConfig } from "@raftbus/broker";
-import { StorageError } from "@raftbus/raft";
+import { StorageError, UnsafeSwitchError, parseUnsafeSwitches } from "@raftbus/raft";
 import { composeNode } from "../composition/root.ts";
 import { EXIT } from "../util/exit-codes.ts";
 
@@ -58,6 +58,16 @@ export async function nodeStart(args: Record<string, unknown>): Promise<number> 
       return EXIT.USAGE;
     }
     throw err;
+  }
+  try {
+    const switches = parseUnsafeSwitches(process.env);
+    if (switches.size > 0) {
+      process.stderr.write(`\n!!! RAFTBUS UNSAFE MODE (${[...switches].join(", ")}): this node breaks raftbus's promises on purpose, for chaos tests. NEVER USE IT FOR REAL DATA. !!!\n\n`);
+    }
+  } catch (err) {
+    if (!(err instanceof UnsafeSwitchError)) throw err;
+    process.stderr.write(`raftbus node start: ${err.message}\n`);
+    return EXIT.USAGE;
   }
   if (config.clusterSecret === "raftbus-dev-secret-change-me") {
     process.stderr.write("raftbus: warning: using the development cluster secret; set RAFTBUS_CLUSTER_SECRET for real deployments\n");

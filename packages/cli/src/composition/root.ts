@@ -9,7 +9,7 @@ import { container, instanceCachingFactory } from "tsyringe";
 import type { DependencyContainer } from "tsyringe";
 import { BrokerStateMachine, DEFAULT_CONFIG, LeaderDuties, NodeMetrics, NodeServer, brokerHandlers } from "@raftbus/broker";
 import type { HandlerTable, NodeConfig } from "@raftbus/broker";
-import { FileSnapshotStore, LevelStorage, RaftNode, WsTransport, createNodeLogger, snapshotSinkFor, snapshotSourceFor } from "@raftbus/raft";
+import { FileSnapshotStore, LevelStorage, RaftNode, WsTransport, createNodeLogger, snapshotSinkFor, snapshotSourceFor, unsafe } from "@raftbus/raft";
 import type { NodeLoggers, SnapshotStore, Transport, WritableStorage } from "@raftbus/raft";
 import { TOKENS } from "./tokens.ts";
 
@@ -70,7 +70,11 @@ export async function composeNode(config: NodeConfig, loggers: NodeLoggers = nod
       snapshots: d.resolve<SnapshotStore>(TOKENS.Snapshots),
       transport: d.resolve<Transport>(TOKENS.Transport),
       stateMachine: d.resolve<BrokerStateMachine>(TOKENS.StateMachine),
-      raft: { electionTicks: config.electionTicks, heartbeatTicks: config.heartbeatTicks },
+      raft: {
+        electionTicks: config.electionTicks, heartbeatTicks: config.heartbeatTicks,
+        // Test-only (chaos "it bites" tests): acknowledge before a majority has the entry.
+        ...(unsafe("ack-before-commit") ? { unsafeFaults: { commitAlone: true } } : {}),
+      },
       tickMs: config.tickMs,
       snapshotEntries: config.snapshotEntries,
       logger: loggers.component("raft"),

@@ -41,6 +41,8 @@ export interface RaftConfig {
     readonly commitOldTermEntries?: boolean;
     /** Grant a second vote in the same term. */
     readonly voteTwice?: boolean;
+    /** Commit what the leader itself holds, without a majority (acknowledge before commit; chaos tests). */
+    readonly commitAlone?: boolean;
   };
 }
 

@@ -26,6 +26,7 @@ import type { Scheduler } from "./scheduler.ts";
 import { systemScheduler } from "./scheduler.ts";
 import type { StateMachine } from "./state-machine.ts";
 import type { TimerHandle } from "../transport/clock.ts";
+import { unsafe } from "../unsafe.ts";
 
 /** Everything a RaftNode needs; all limits have defaults. */
 export interface RaftNodeOptions<R> {
@@ -382,7 +383,8 @@ export class RaftNode<R = unknown> {
       const started = performance.now();
       await this.o.storage.write(
         { ...(rd.snapshot ? { snapshot: rd.snapshot } : {}), entries: rd.entries, ...(rd.hardState ? { hardState: rd.hardState } : {}) },
-        { sync: rd.mustSync },
+        // The chaos tests' follower-no-fsync switch (unsafe.ts) breaks the promise on purpose.
+        { sync: rd.mustSync && !(unsafe("follower-no-fsync") && !this.isLeader()) },
       );
       this.writeStartedAt = undefined;
       this.o.observer?.storageWrite((performance.now() - started) / 1000, rd.mustSync, rd.entries.length);

@@ -9,6 +9,7 @@ import { Level } from "level";
 import { assert } from "../core/assert.ts";
 import type { InitialState, Storage, StorageUpdate } from "../core/storage.ts";
 import type { ConfState, Entry, HardState, SnapshotMeta } from "../core/types.ts";
+import { unsafe } from "../unsafe.ts";
 import { StorageClosedError, wrapIo } from "./errors.ts";
 import type { Identity } from "./level-codec.ts";
 import type { LevelDb } from "./level-load.ts";
@@ -57,6 +58,8 @@ export class LevelStorage implements WritableStorage {
   private tail: Promise<void> = Promise.resolve();
   private pending = 0;
   private closed = false;
+  /** Batches held back by the chaos tests' follower-no-fsync switch (unsafe.ts); empty otherwise. */
+  private volatile: BatchOp[] = [];
 
   private constructor(
     private readonly db: LevelDb,
@@ -122,11 +125,29 @@ export class LevelStorage implements WritableStorage {
       () => this.mirror.compact(meta, keepFrom));
   }
 
+  /**
+   * follower-no-fsync (test-only): keep an unsynced batch in memory for up to
+   * a second, as an OS page cache that a power cut (here: kill -9) loses.
+   */
+  private holdVolatile(ops: BatchOp[]): void {
+    if (this.volatile.length === 0) {
+      setTimeout(() => {
+        this.tail = this.tail.then(async () => {
+          const held = this.volatile.splice(0);
+          if (held.length > 0 && !this.closed) await this.db.batch(held, batchOptions(false));
+        }).catch(() => undefined);
+      }, 1000);
+    }
+    this.volatile.push(...ops);
+  }
+
   /** Waits for queued writes, then closes LevelDB. Reads keep answering from memory. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.tail;
+    const held = this.volatile.splice(0); // only ever non-empty under follower-no-fsync
+    if (held.length > 0) await this.db.batch(held, batchOptions(true)).catch(() => undefined);
     try {
       await this.db.close();
     } catch (err) {
@@ -141,7 +162,13 @@ export class LevelStorage implements WritableStorage {
     this.pending++;
     const run = async (): Promise<void> => {
       try {
-        const ops = plan();
+        let ops = plan();
+        if (!sync && ops.length > 0 && unsafe("follower-no-fsync")) {
+          this.holdVolatile(ops);
+          apply();
+          return;
+        }
+        ops = [...this.volatile.splice(0), ...ops];
         try {
           // An empty Ready (nothing to persist) costs no LevelDB call.
           if (ops.length > 0) await this.db.batch(ops, batchOptions(sync));
