@@ -133,10 +133,19 @@ export async function readReplicas(nodes: readonly { id: string; dataDir: string
       }
       const appliedIndex = sm.appliedIndex();
       let replayedFrom: string | undefined;
+      let error: string | undefined;
+      if (appliedIndex > raft.storage.lastIndex() && appliedIndex > raft.storage.snapshot().index) {
+        error = `its broker applied up to ${appliedIndex} but its Raft log ends at ${raft.storage.lastIndex()}: entries it had were lost from disk`;
+      }
       if (appliedIndex < target && refId !== undefined) {
-        replayedFrom = await catchUp(sm, appliedIndex, target, raft, rafts.get(refId)!, n.id, refId);
+        try {
+          replayedFrom = await catchUp(sm, appliedIndex, target, raft, rafts.get(refId)!, n.id, refId);
+        } catch (err) {
+          error ??= `could not be brought from index ${appliedIndex} to ${target}: ${(err as Error).message}`;
+        }
       }
       out.push({
+        ...(error !== undefined ? { error } : {}),
         id: n.id, commitIndex: raft.commit, lastIndex: raft.storage.lastIndex(), appliedIndex, comparedAt: sm.appliedIndex(),
         ...(replayedFrom !== undefined ? { replayedFrom } : {}), committed: raft.hashes, ...(await readBroker(sm)),
       });
