@@ -4,11 +4,12 @@
  * that guards that promise. Set RAFTBUS_CHAOS_SEED to replay a seed.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { freePort } from "./net/loopback-layer.ts";
 import { runChaos } from "./run.ts";
 import type { FaultKind } from "./schedule/schedule.ts";
 
@@ -43,12 +44,14 @@ describe(`chaos: it bites (seed ${SEED})`, () => {
     expect(await bite("skip-dedup", "kill")).toContain("duplicated");
   }, 240_000);
 
-  it("a switch without its confirmation stops the node at start-up", () => {
+  it("a switch without its confirmation stops the node at start-up", async () => {
     const dir = mkdtempSync(join(tmpdir(), "raftbus-unsafe-"));
-    const r = spawnSync(process.execPath, ["--import", "tsx", BIN, "node", "start", "--id", "n1", "--data-dir", dir, "--client-port", "0", "--peer-port", "0"], {
+    const ports = [String(await freePort()), String(await freePort())];
+    const r = spawnSync(process.execPath, ["--import", "tsx", BIN, "node", "start", "--id", "n1", "--data-dir", dir, "--client-port", ports[0]!, "--peer-port", ports[1]!], {
       env: { ...process.env, RAFTBUS_UNSAFE: "skip-dedup" }, encoding: "utf8", timeout: 60_000,
     });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("RAFTBUS_UNSAFE_CONFIRM");
+    rmSync(dir, { recursive: true, force: true });
   }, 70_000);
 });

@@ -77,7 +77,7 @@ export function check(input: CheckInput): Verdict[] {
     published.set(k, [...(published.get(k) ?? []), op]);
   }
   return [
-    ...checkLog(published, stored, ref),
+    ...checkLog(published, stored, ref, input.replicas),
     checkDivergence(input.replicas),
     ...checkDeliveries(deliveries, ops, published, stored, ref, input),
     checkRequests(ops),
@@ -86,18 +86,26 @@ export function check(input: CheckInput): Verdict[] {
   ];
 }
 
-function checkLog(published: Map<string, OpRecord[]>, stored: Map<string, { topic: string; offset: number; count: number }>, ref: ReplicaState | undefined): Verdict[] {
+function checkLog(published: Map<string, OpRecord[]>, stored: Map<string, { topic: string; offset: number; count: number }>, ref: ReplicaState | undefined,
+  replicas: readonly ReplicaState[]): Verdict[] {
   const lost = new Tally();
   const offsets = new Tally();
   const dup = new Tally();
   const phantom = new Tally();
   let acked = 0;
+  // Every member must hold every acknowledged message, not just the reference replica.
+  const holds = replicas.filter((r) => r.error === undefined)
+    .map((r) => ({ id: r.id, keys: new Set(Object.values(r.topics).flatMap((refs) => refs.map((m) => m.key))) }));
   for (const [key, attempts] of published) {
     const s = stored.get(key);
+    const ack = attempts.find((a) => a.outcome === "ok");
     for (const op of attempts.filter((a) => a.outcome === "ok")) {
       acked++;
-      if (s === undefined) lost.add(`${key} acked by ${op.node ?? "?"} at offset ${op.value.offset} (${op.f}, ${op.start}–${op.end}) is not in ${op.value.topic}`);
-      else if (op.value.offset !== undefined && op.value.offset !== s.offset) offsets.add(`${key} acked with offset ${op.value.offset}, stored at ${s.offset}`);
+      if (s !== undefined && op.value.offset !== undefined && op.value.offset !== s.offset) offsets.add(`${key} acked with offset ${op.value.offset}, stored at ${s.offset}`);
+    }
+    const missing = holds.filter((h) => !h.keys.has(key)).map((h) => h.id);
+    if (ack !== undefined && missing.length > 0) {
+      lost.add(`${key} acked by ${ack.node ?? "?"} at offset ${ack.value.offset} (${ack.f}, ${ack.start}–${ack.end}) is not in ${ack.value.topic} on ${missing.join(", ")}`);
     }
   }
   for (const [key, s] of stored) {
