@@ -102,14 +102,18 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const nemesis = new Nemesis(cluster, layer, history, admin);
     const runStart = Date.now();
     const monitor = watchLeader(cluster, history);
+    // A fault that overruns (a slow restart on a busy machine) shifts the rest
+    // of the schedule: every fault keeps its full length and the quiet gap before it.
+    let lateMs = 0;
     for (const f of schedule) {
-      await sleepUntil(runStart + f.atMs);
+      await sleepUntil(runStart + f.atMs + lateMs);
       log(`chaos: +${((Date.now() - runStart) / 1000).toFixed(1)} s ${f.kind}`);
       const heal = await nemesis.start(f);
-      await sleepUntil(runStart + f.atMs + f.durationMs);
+      await sleep(f.durationMs);
       await heal();
+      lateMs = Math.max(lateMs, Date.now() - (runStart + f.atMs + f.durationMs));
     }
-    await sleepUntil(runStart + o.timeMs);
+    await sleepUntil(runStart + o.timeMs + lateMs);
     await layer.setFaults([], {});
     for (const id of ids) {
       c.resume(id);
