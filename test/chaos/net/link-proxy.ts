@@ -65,6 +65,22 @@ export class LinkProxy {
     const splitter = new WsUnitSplitter();
     let lastEmitAt = 0;
     let queuedBytes = 0;
+    // Units that keep their order wait in one FIFO behind one timer: separate
+    // timers with equal deadlines may fire in any order.
+    const fifo: { at: number; bytes: Buffer }[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const emit = (bytes: Buffer): void => {
+      queuedBytes -= bytes.length;
+      if (to.destroyed) return;
+      this.stats.forwarded++;
+      to.write(bytes);
+    };
+    const drain = (): void => {
+      timer = undefined;
+      const now = Date.now();
+      while (fifo.length > 0 && fifo[0]!.at <= now) emit(fifo.shift()!.bytes);
+      if (fifo.length > 0) timer = setTimeout(drain, fifo[0]!.at - now);
+    };
     from.on("data", (chunk: Buffer) => {
       let units: WsUnit[];
       try {
@@ -81,7 +97,7 @@ export class LinkProxy {
           continue;
         }
         const delay = (f.delayMs ?? 0) + ((f.jitterMs ?? 0) > 0 ? this.rand.float() * (f.jitterMs ?? 0) : 0);
-        if (delay <= 0 && queuedBytes === 0) {
+        if (delay <= 0 && fifo.length === 0) {
           this.stats.forwarded++;
           to.write(u.bytes);
           continue;
@@ -90,17 +106,16 @@ export class LinkProxy {
           this.stats.overflowed++;
           continue;
         }
-        // Only data messages may overtake; the head and control frames keep their place.
-        let at = now + delay;
-        if (!(f.reorder === true && u.kind === "data")) at = Math.max(at, lastEmitAt);
-        lastEmitAt = Math.max(lastEmitAt, at);
         queuedBytes += u.bytes.length;
-        setTimeout(() => {
-          queuedBytes -= u.bytes.length;
-          if (to.destroyed) return;
-          this.stats.forwarded++;
-          to.write(u.bytes);
-        }, at - now);
+        if (f.reorder === true && u.kind === "data") {
+          // Only data messages may overtake; the head and control frames keep their place.
+          setTimeout(() => emit(u.bytes), delay);
+          continue;
+        }
+        const at = Math.max(now + delay, lastEmitAt);
+        lastEmitAt = at;
+        fifo.push({ at, bytes: u.bytes });
+        timer ??= setTimeout(drain, at - now);
       }
     });
   }

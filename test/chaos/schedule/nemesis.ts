@@ -102,8 +102,9 @@ export class Nemesis {
         record(`kill -9 every node at once (${x} ${x === leader ? "leads" : "picked"}); heal restarts ${others.join(", ")} first, ${x} once they elect a leader`);
         return ended(async () => {
           for (const o of others) this.cluster.startNode(o);
-          await waitFor("a leader without the old one", async () => ((await this.cluster.leader()) !== undefined ? true : undefined), 30_000, 100)
-            .catch(() => this.history.note(`power-cut: no leader elected within 30 s without ${x}`));
+          // Start-up is slow on a busy machine: the old leader must come back only after the others chose.
+          await waitFor("a leader without the old one", async () => ((await this.cluster.leader()) !== undefined ? true : undefined), 90_000, 100)
+            .catch(() => this.history.note(`power-cut: no leader elected within 90 s without ${x}`));
           this.cluster.startNode(x);
         });
       }
