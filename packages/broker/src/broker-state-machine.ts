@@ -254,6 +254,15 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
     return this.read(() => readDeliveries(this.state, this.store.db, subscription, items));
   }
 
+  /**
+   * The next offset of `name` (0 for a missing topic), read from memory
+   * without waiting for the lock: a cheap "anything new?" check before
+   * reading messages.
+   */
+  topicNextOffset(name: string): number {
+    return this.state.topicsByName.get(name)?.nextOffset ?? 0;
+  }
+
   /** Per-topic and per-subscription figures for /metrics. */
   async figures(): Promise<BrokerFigures> {
     return this.read(async () => metricsSnapshot(this.state));

@@ -16,6 +16,7 @@ import { pubCommand } from "./commands/pub.ts";
 import { statsCommand } from "./commands/stats.ts";
 import { subscriptionCommands } from "./commands/subscription.ts";
 import { subCommand } from "./commands/sub.ts";
+import { sysCommands } from "./commands/sys.ts";
 import { topicCommands } from "./commands/topic.ts";
 import { processIo, type Io } from "./output/io.ts";
 import { EXIT } from "./util/exit-codes.ts";
@@ -70,7 +71,8 @@ export async function run(argv: readonly string[], io: Io = processIo()): Promis
   cli = cli
     .command("dlq", "dead-letter queues: list, replay, purge", (y: Argv) => dlqCommands(y, act))
     .command("maintenance", "run a maintenance job now: cleanup, compact, retry-failed", (y: Argv) => maintenanceCommands(y, act))
-    .command(["subscription", "subs"], "list subscriptions", (y: Argv) => subscriptionCommands(y, act));
+    .command(["subscription", "subs"], "list subscriptions", (y: Argv) => subscriptionCommands(y, act))
+    .command("sys", "the cluster's own events ($sys.*): status, enable, disable, set, diagnose, key", (y: Argv) => sysCommands(y, act));
   cli = statsCommand(cli, act);
   cli = globalOptions(cli)
     .demandCommand(1, "say what to do; try raftbus --help")

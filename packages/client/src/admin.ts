@@ -2,6 +2,7 @@
 import type {
   ClusterStatusResponse, DeadLetter, MaintenanceKind, MaintenanceResponse, MembershipResponse, RetentionPolicy,
   StatsResponse, SubscriptionInfo, TopicDeleteResponse, TopicInfo, TopicSummary, TransferLeaderResponse,
+  SysForwardRequest, SysSetRequest, SysStatusResponse,
 } from "./protocol/index.ts";
 import type { Session } from "./session.ts";
 
@@ -137,4 +138,37 @@ export class ClusterApi {
 /** `client.stats()`. */
 export function stats(session: Session, options: AdminOptions = {}): Promise<StatsResponse> {
   return session.request("stats", {}, opts(options, true));
+}
+
+/** `client.sys`: system events (docs/system-events.md). */
+export class SysApi {
+  readonly #session: Session;
+  /** Used by the client. */
+  constructor(session: Session) {
+    this.#session = session;
+  }
+
+  /** Settings of every family and how this cluster signs. */
+  status(options: AdminOptions = {}): Promise<SysStatusResponse> {
+    return this.#session.request("sys.status", {}, opts(options, true));
+  }
+
+  /**
+   * Change settings, replicated to every node: `{ health: { intervalMs: 10000 } }`,
+   * `{ metrics: { enabled: false } }`. `reset` drops every earlier runtime change first.
+   * @throws RaftbusError INVALID_ARGUMENT naming the bad family or field.
+   */
+  set(settings: SysSetRequest["settings"], options: AdminOptions & { readonly reset?: boolean } = {}): Promise<SysStatusResponse> {
+    return this.#session.request("sys.set", { settings, ...(options.reset === true ? { reset: true } : {}) }, opts(options, true));
+  }
+
+  /** Ask `node` (default every node, `*`) to publish a report on `$sys.diagnostics`; resolves with its request id. */
+  async diagnose(node = "*", options: AdminOptions = {}): Promise<string> {
+    return (await this.#session.request("sys.diagnose", { node }, opts(options, false))).requestId;
+  }
+
+  /** Node to node: hand a follower's system events to the leader (needs the cluster secret's MAC). */
+  async forward(request: SysForwardRequest, options: AdminOptions = {}): Promise<number> {
+    return (await this.#session.request("sys.forward", request, opts(options, true))).accepted;
+  }
 }

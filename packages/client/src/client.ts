@@ -4,11 +4,11 @@
  * `@raftbus/client/node`, which supplies `ws`) or the global WebSocket.
  */
 import {
-  ClusterApi, DlqApi, MaintenanceApi, stats, SubscriptionsApi, TopicsApi, type AdminOptions,
+  ClusterApi, DlqApi, SysApi, MaintenanceApi, stats, SubscriptionsApi, TopicsApi, type AdminOptions,
 } from "./admin.ts";
 import type { Msg } from "./msg.ts";
 import type { Payload } from "./payload.ts";
-import { RaftbusError, type ServerLimits, type StatsResponse } from "./protocol/index.ts";
+import { RaftbusError, parseSysKey, type ServerLimits, type StatsResponse } from "./protocol/index.ts";
 import { publishOne, type PublishOptions, type PublishResult } from "./publish.ts";
 import { Publisher, type PublisherOptions } from "./publisher.ts";
 import { Requester, type ReplyHandler, type RequestOptions } from "./request-reply.ts";
@@ -37,6 +37,13 @@ export interface ConnectOptions {
   readonly pendingRequestsMax?: number;
   /** Connection status callback (connected, disconnected, reconnecting, leader-changed). */
   readonly onStatus?: (event: StatusEvent) => void;
+  /**
+   * Keys that verify the signatures of system messages (`$sys.*`), so
+   * `msg.verified` can be true: printable keys from `raftbus sys key`
+   * (`rbsk1.…`). Give the old and the new key during a key rotation.
+   * docs/system-events.md §Signing.
+   */
+  readonly systemKeys?: readonly string[];
   /** Source of back-off jitter in [0, 1) (default Math.random; tests pass a seeded one). */
   readonly random?: () => number;
 }
@@ -90,6 +97,8 @@ export class RaftbusClient {
   readonly maintenance: MaintenanceApi;
   /** Cluster status, membership and leadership. */
   readonly cluster: ClusterApi;
+  /** System events: settings, diagnostics (docs/system-events.md). */
+  readonly sys: SysApi;
 
   readonly #session: Session;
   readonly #registry: SubscriptionRegistry;
@@ -108,6 +117,7 @@ export class RaftbusClient {
     this.dlq = new DlqApi(session);
     this.maintenance = new MaintenanceApi(session);
     this.cluster = new ClusterApi(session);
+    this.sys = new SysApi(session);
   }
 
   /**
@@ -248,6 +258,7 @@ export async function connect(options: ConnectOptions): Promise<RaftbusClient> {
     pendingRequestsMax,
     random: options.random ?? Math.random,
     ...(options.onStatus !== undefined ? { onStatus: options.onStatus } : {}),
+    systemKeys: (options.systemKeys ?? []).map((k) => parseSysKey(k)),
   });
   return new RaftbusClient(session, pendingRequestsMax);
 }

@@ -4,7 +4,8 @@
  * by whoever delivered it (a subscription), through the {@link MsgSettler}
  * interface, so this module depends on no subscription internals.
  */
-import type { Delivery, Guarantee, Priority } from "./protocol/index.ts";
+import type { Delivery, Guarantee, Priority, SysKey, SysVerification } from "./protocol/index.ts";
+import { verifySysMessage } from "./protocol/index.ts";
 import { decodeJson, decodeString, type Payload } from "./payload.ts";
 import type { PublishOptions, PublishResult } from "./publish.ts";
 
@@ -44,10 +45,15 @@ export class Msg implements Delivery {
   readonly epoch: number;
 
   readonly #settler: MsgSettler;
+  readonly #sysKeys: readonly SysKey[];
   #settlement: Promise<void> | undefined;
+  #verification: SysVerification | undefined;
 
-  /** Built by subscriptions; applications receive instances. */
-  constructor(delivery: Delivery, settler: MsgSettler, epoch: number) {
+  /**
+   * Built by subscriptions; applications receive instances.
+   * @param sysKeys keys that verify system-message signatures (`connect({ systemKeys })`).
+   */
+  constructor(delivery: Delivery, settler: MsgSettler, epoch: number, sysKeys: readonly SysKey[] = []) {
     this.id = delivery.id;
     this.topic = delivery.topic;
     this.payload = delivery.payload;
@@ -64,6 +70,24 @@ export class Msg implements Delivery {
     this.attempt = delivery.attempt;
     this.epoch = epoch;
     this.#settler = settler;
+    this.#sysKeys = sysKeys;
+  }
+
+  /**
+   * True when this is a system message (`$sys.*`) whose HMAC signature
+   * checks out under one of the client's system keys (`connect({ systemKeys })`;
+   * docs/system-events.md §Signing). False for everything else, including
+   * unsigned system messages of a cluster without a secret: see
+   * {@link verification} for why.
+   */
+  get verified(): boolean {
+    return this.verification === "verified";
+  }
+
+  /** The outcome of verifying the signature (computed once, on first use). */
+  get verification(): SysVerification {
+    this.#verification ??= verifySysMessage(this, this.#sysKeys);
+    return this.#verification;
   }
 
   /** The payload bytes (alias of `payload`). */

@@ -16,6 +16,7 @@ import {
   type PushFrame, type RequestBodies, type RequestKind, type ResponseBodies, type ServerLimits, type WelcomeFrame,
 } from "./protocol/index.ts";
 import type { WebSocketFactory } from "./transport.ts";
+import type { SysKey } from "./protocol/index.ts";
 import { backoffDelayMs, type BackoffBounds } from "./util/backoff.ts";
 import type { TimerHandle } from "./util/timers.ts";
 
@@ -59,6 +60,8 @@ export interface SessionOptions {
   /** Source of jitter (tests pass a seeded one). */
   readonly random: () => number;
   readonly onStatus?: (event: StatusEvent) => void;
+  /** Keys that verify system-message signatures (`msg.verified`). */
+  readonly systemKeys?: readonly SysKey[];
 }
 
 /** How a request may be retried. */
@@ -100,6 +103,8 @@ interface Waiter {
 /** One client's link to the cluster leader. Create with {@link Session.start}. */
 export class Session {
   readonly #options: SessionOptions;
+  /** Keys that verify system-message signatures. */
+  readonly systemKeys: readonly SysKey[];
   readonly #restoreHooks: RestoreHook[] = [];
   readonly #pushListeners: ((frame: PushFrame) => void)[] = [];
   readonly #waiters = new Set<Waiter>();
@@ -118,6 +123,7 @@ export class Session {
 
   private constructor(options: SessionOptions) {
     this.#options = options;
+    this.systemKeys = options.systemKeys ?? [];
     this.#closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });

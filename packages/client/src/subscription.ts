@@ -414,7 +414,7 @@ export class Subscription implements AsyncIterable<MsgType>, MsgSettler {
       return;
     }
     this.#unsettled++;
-    const msg = new Msg(delivery, this, this.#epoch);
+    const msg = new Msg(delivery, this, this.#epoch, this.#host.session.systemKeys);
     if (this.#acked !== undefined) {
       const key = msg.key;
       if (this.#acked.has(key)) {

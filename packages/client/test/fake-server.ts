@@ -315,6 +315,10 @@ export class FakeCluster {
       case "cluster.add-node": return { index: ++this.#index, members: [{ id: frame.body.id, peerAddress: frame.body.peerAddress, clientAddress: frame.body.clientAddress, voter: frame.body.voter ?? true }] };
       case "cluster.remove-node": return { index: ++this.#index, members: [] };
       case "cluster.transfer-leader": return { from: this.leaderId ?? "", to: frame.body.to ?? "n2" };
+      case "sys.status":
+      case "sys.set": return { nodeId: conn.node.id, signing: "unsigned", keyId: null, families: [], queued: 0 };
+      case "sys.diagnose": return { requestId: "r1" };
+      case "sys.forward": return { accepted: frame.body.messages.length };
     }
   }
 

@@ -67,19 +67,53 @@ export interface NodeLoggerOptions {
   readonly pino?: LoggerOptions;
 }
 
+/** A warn-or-worse line as a tap sees it. */
+export interface TappedLine {
+  readonly level: "warn" | "error" | "fatal";
+  readonly component: string;
+  readonly msg: string;
+  readonly fields: Readonly<Record<string, unknown>>;
+}
+
 /** A node's loggers: the root and one child per component. */
 export interface NodeLoggers {
   readonly root: Logger;
   /** The child logger of `component`, at its configured level. */
   component(component: LogComponent): Logger;
+  /**
+   * Also hand every warn-or-worse line to `tap` (system events publish
+   * them on `$sys.logging`). Lines of the `sys` component are not tapped,
+   * so publishing cannot feed on itself.
+   */
+  tapWarnings(tap: ((line: TappedLine) => void) | undefined): void;
 }
+
+const TAP_LEVELS: Readonly<Record<number, TappedLine["level"]>> = { 40: "warn", 50: "error", 60: "fatal" };
 
 /** Build the root logger and its per-component children. */
 export function createNodeLogger(o: NodeLoggerOptions): NodeLoggers {
   const levels = o.levels ?? {};
   // Child levels are independent of the root's in pino, so a child may be
   // more verbose than its parent.
-  const options: LoggerOptions = { level: o.level, base: o.base ?? {}, ...o.pino };
+  let tap: ((line: TappedLine) => void) | undefined;
+  const options: LoggerOptions = {
+    level: o.level, base: o.base ?? {}, ...o.pino,
+    hooks: {
+      logMethod(args, method, level) {
+        const tapLevel = TAP_LEVELS[level];
+        if (tap !== undefined && tapLevel !== undefined) {
+          const component = String((this.bindings() as { component?: unknown }).component ?? "node");
+          if (component !== "sys") {
+            const [first, second] = args as unknown[];
+            const fields = typeof first === "object" && first !== null ? (first as Record<string, unknown>) : {};
+            const msg = typeof first === "string" ? first : typeof second === "string" ? second : "";
+            tap({ level: tapLevel, component, msg, fields: plainFields(fields) });
+          }
+        }
+        method.apply(this, args);
+      },
+    },
+  };
   const root = o.destination === undefined ? pino(options) : pino(options, o.destination);
   const children = new Map<LogComponent, Logger>();
   return {
@@ -92,7 +126,27 @@ export function createNodeLogger(o: NodeLoggerOptions): NodeLoggers {
       }
       return child;
     },
+    tapWarnings(t) {
+      tap = t;
+    },
   };
+}
+
+/** Fields safe to copy into an event: errors become their message, the rest is kept when JSON-able. */
+function plainFields(fields: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) {
+    if (v instanceof Error) out[k] = v.message;
+    else if (v === null || ["string", "number", "boolean"].includes(typeof v)) out[k] = v;
+    else {
+      try {
+        out[k] = JSON.parse(JSON.stringify(v)) as unknown;
+      } catch {
+        out[k] = String(v);
+      }
+    }
+  }
+  return out;
 }
 
 /** A logger that drops everything (tests, tools). */

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Guarantee, PublishMessage } from "@raftbus/client/protocol";
-import type { Backoff, BrokerConfig } from "../config.ts";
+import type { Backoff, BrokerConfig, Retention } from "../config.ts";
 import type { Command, PublishCommand, StartPosition, SubscriptionSpec } from "./types.ts";
 import { validateCommand } from "./validate.ts";
 
@@ -24,6 +24,8 @@ export interface BuildPublishInput {
   readonly messages: readonly PublishMessage[];
   /** Allow `$sys.` topics: only for the cluster's own events. */
   readonly system?: boolean;
+  /** Retention of topics this publish auto-creates; default the config's (system events use their own, bounded). */
+  readonly defaultRetention?: Retention;
   /** Id source for messages without one; defaults to random UUIDs. */
   readonly newId?: () => string;
 }
@@ -35,7 +37,7 @@ export function buildPublish(config: BrokerConfig, input: BuildPublishInput): Pu
     type: "publish",
     now: input.now,
     autoCreate: !config.strictTopics,
-    defaultRetention: config.defaultRetention,
+    defaultRetention: input.defaultRetention ?? config.defaultRetention,
     dedupWindowMs: config.dedupWindowMs,
     messages: input.messages.map((m) => ({
       ...m,

@@ -13,6 +13,8 @@ export interface TopicFigures {
   readonly bytes: number;
   readonly dlqSize: number;
   readonly deadLettered: number;
+  /** Messages ever published to the topic. */
+  readonly published: number;
 }
 
 /** One subscription's backlog. */
@@ -33,7 +35,7 @@ export interface BrokerFigures {
 /** The figures of every topic and subscription (in memory; no disk read). */
 export function metricsSnapshot(state: BrokerState): BrokerFigures {
   const topics = [...state.topicsById.values()].map((t) => ({
-    name: t.name, messages: t.count, bytes: t.bytes, dlqSize: t.dlqSize, deadLettered: t.deadLettered,
+    name: t.name, messages: t.count, bytes: t.bytes, dlqSize: t.dlqSize, deadLettered: t.deadLettered, published: t.published,
   }));
   const subscriptions = [...state.subsById.values()].map((s) => ({ name: s.name, pending: s.pendingTotal, outstanding: s.outstanding.size }));
   return { topics, subscriptions };

@@ -8,6 +8,8 @@
 
 import { LOG_LEVELS, isLogLevel, parseLogLevels } from "@raftbus/raft";
 import type { LogComponent, LogLevel } from "@raftbus/raft";
+import { validateOverrides } from "../sys/families.ts";
+import type { SysOverrides } from "../sys/families.ts";
 
 /** One member of the cluster as the static peer list names it. */
 export interface PeerSpec {
@@ -48,6 +50,16 @@ export interface NodeConfig {
   readonly logLevel: LogLevel;
   /** Per-component levels, e.g. `raft=debug,transport=warn` (components: see LOG_COMPONENTS). */
   readonly logLevels: Partial<Record<LogComponent, LogLevel>>;
+  /**
+   * The cluster secret being rotated out ("" when none): system events
+   * forwarded under it are still accepted (docs/system-events.md §Key rotation).
+   */
+  readonly clusterSecretPrevious: string;
+  /**
+   * System-event settings per family, e.g. `{"health":{"intervalMs":10000,"periodic":true}}`;
+   * runtime changes (`raftbus sys set`) override them cluster-wide.
+   */
+  readonly sys: SysOverrides;
 }
 
 /** The keys a config source may set, with how to parse them from a string. */
@@ -56,6 +68,7 @@ const FIELDS = {
   peers: "peers", clusterId: "string", clusterSecret: "string", tickMs: "int", electionTicks: "int",
   heartbeatTicks: "int", snapshotEntries: "int", maxPayloadBytes: "size", strictTopics: "bool",
   sessionTimeoutMs: "duration", timeTickMs: "duration", logLevel: "logLevel", logLevels: "logLevels",
+  clusterSecretPrevious: "string", sys: "sys",
 } as const;
 
 /** A config key. */
@@ -85,6 +98,8 @@ const DEFAULTS: Omit<NodeConfig, "id" | "dataDir" | "peers"> = {
   timeTickMs: 500,
   logLevel: "info",
   logLevels: {},
+  clusterSecretPrevious: "",
+  sys: {},
 };
 
 /** A configuration problem, with every issue listed. */
@@ -181,6 +196,12 @@ function coerce(key: ConfigKey, value: unknown, problems: string[]): unknown {
         }
       }
       return bad("must be component=level,… (e.g. raft=debug,transport=warn)");
+    case "sys":
+      try {
+        return validateOverrides(typeof value === "string" ? JSON.parse(value) : value);
+      } catch (e) {
+        return bad(e instanceof Error ? e.message : String(e));
+      }
     case "peers":
       if (typeof value === "string") {
         try {
@@ -239,6 +260,7 @@ export function resolveNodeConfig(...sources: readonly Raw[]): NodeConfig {
 function validate(c: NodeConfig, problems: string[]): void {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(c.id)) problems.push(`id: "${c.id}" must be 1–64 of A-Z a-z 0-9 _ -`);
   if (c.clusterSecret.length < 16) problems.push("clusterSecret: must be at least 16 characters");
+  if (c.clusterSecretPrevious !== "" && c.clusterSecretPrevious.length < 16) problems.push("clusterSecretPrevious: must be at least 16 characters (or empty)");
   if (c.clientPort === c.peerPort) problems.push(`clientPort and peerPort must differ (both ${c.clientPort})`);
   if (!(c.heartbeatTicks >= 1 && c.electionTicks > c.heartbeatTicks * 2)) {
     problems.push(`electionTicks (${c.electionTicks}) must exceed 2 × heartbeatTicks (${c.heartbeatTicks})`);

@@ -10,6 +10,8 @@ export interface StatusSource {
   status(): NodeStatus;
   /** The Prometheus exposition and its content type. */
   metricsText(): Promise<{ readonly contentType: string; readonly text: string }>;
+  /** System-event settings and signing of this node (`sys.status`). */
+  sysStatus(): unknown;
 }
 
 /** The JSON of /v1/status. */
@@ -36,7 +38,7 @@ const READY_APPLY_LAG_MAX = 1000;
 export function handleHttp(req: IncomingMessage, res: ServerResponse, src: StatusSource): boolean {
   const path = (req.url ?? "/").split("?")[0];
   if (req.method !== "GET" && req.method !== "HEAD") {
-    if (path === "/healthz" || path === "/readyz" || path === "/v1/status" || path === "/metrics") {
+    if (path === "/healthz" || path === "/readyz" || path === "/v1/status" || path === "/v1/sys" || path === "/metrics") {
       json(res, 405, { error: { code: "BAD_REQUEST", message: "use GET" } });
       return true;
     }
@@ -56,6 +58,9 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, src: Statu
     }
     case "/v1/status":
       json(res, 200, src.status());
+      return true;
+    case "/v1/sys":
+      json(res, 200, src.sysStatus());
       return true;
     case "/metrics":
       src.metricsText().then(

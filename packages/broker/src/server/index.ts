@@ -7,3 +7,7 @@ export { brokerHandlers } from "./handlers/index.ts";
 export { NodeMetrics } from "../metrics/node-metrics.ts";
 export type { MetricSources, NodeMetricsOptions } from "../metrics/node-metrics.ts";
 export { LabelCap, OTHER_LABEL } from "../metrics/label-cap.ts";
+export { SystemEvents } from "../sys/system-events.ts";
+export type { SysForwarder } from "../sys/system-events.ts";
+export * from "../sys/families.ts";
+export * from "../sys/events.ts";

@@ -176,6 +176,7 @@ export class LeaderDuties {
         this.orphanSince.set(sid, since);
         if (now - since >= this.p.config.sessionTimeoutMs) {
           await proposeCommand(this.p.raft, this.p.broker.checkProposal({ type: "expireSession", now, sessionId: sid }) as { type: "expireSession"; now: number; sessionId: string });
+          this.p.server.sys.subscription("expired", s.name, { ephemeral: true });
           this.orphanSince.delete(sid);
         }
       }

@@ -10,7 +10,11 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import type { AnyRequestFrame, ErrorInfo, HelloFrame, RequestKind, ServerLimits } from "@raftbus/client/protocol";
 import { DEFAULT_SERVER_LIMITS, RaftbusError } from "@raftbus/client/protocol";
-import type { Entry, Logger, RaftNode, SnapshotStore, SoftState, WritableStorage } from "@raftbus/raft";
+import type { Entry, Logger, NodeLoggers, RaftNode, SnapshotStore, SoftState, WritableStorage } from "@raftbus/raft";
+import { SystemEvents } from "../sys/system-events.ts";
+import type { SysForwarder } from "../sys/system-events.ts";
+import { auditOf, systemTopicRefusal } from "./audit.ts";
+import { DEV_CLUSTER_SECRET } from "./config.ts";
 import { decodeConfEntry } from "@raftbus/raft";
 import type { BrokerStateMachine } from "../broker-state-machine.ts";
 import { ConsumerRegistry } from "./consumers.ts";
@@ -59,9 +63,18 @@ export interface NodeServerParts {
   readonly sessionLimits?: Partial<SessionLimits>;
   /** The node's Prometheus registry (the driver's observer is wired by the composition root). */
   readonly metrics: NodeMetrics;
+  /** The node's loggers: system events take the `sys` child and tap warn+ lines for `$sys.logging`. */
+  readonly loggers?: NodeLoggers;
+  /** How a follower hands its system events to the leader; without it they are dropped (counted). */
+  readonly sysForwarder?: SysForwarder;
+  /** Peer connections refused for a wrong secret (security events). */
+  readonly peerAuthFailures?: () => number;
   /** Called when the node becomes leader / stops leading (e.g. to start the time ticker). */
   readonly onLeadership?: (leading: boolean) => void;
 }
+
+/** On shutdown, queued system events get this long to reach the leader. */
+const SYS_FLUSH_ON_STOP_MS = 2000;
 
 /** A request that takes longer than this is logged at warn with its request id. */
 const SLOW_REQUEST_MS = 1000;
@@ -91,7 +104,25 @@ export class NodeServer {
   /** Told when membership changes, with every member's peer address (to update the transport). */
   onMembersChanged: ((members: ReadonlyMap<string, PeerSpec>) => void) | undefined;
 
+  /** The node's system events ($sys.*). */
+  readonly sys: SystemEvents;
+
   constructor(readonly parts: NodeServerParts) {
+    const c = parts.config;
+    this.sys = new SystemEvents({
+      nodeId: c.id, clusterId: c.clusterId, clusterSecret: c.clusterSecret, previousSecret: c.clusterSecretPrevious,
+      development: c.clusterSecret === DEV_CLUSTER_SECRET, configOverrides: c.sys, dataDir: c.dataDir,
+      clientAddress: `ws://${c.host}:${c.clientPort}`, raft: parts.raft, broker: parts.stateMachine, metrics: parts.metrics,
+      log: parts.loggers?.component("sys") ?? parts.logger,
+      ...(parts.loggers !== undefined ? { loggers: parts.loggers } : {}),
+      ...(parts.sysForwarder !== undefined ? { forwarder: parts.sysForwarder } : {}),
+      monitor: {
+        downAfterMs: Math.max(3000, 3 * c.electionTicks * c.tickMs),
+        sessions: () => this.sessions.size,
+        clientAddress: (id) => this.leaderAddress(id) ?? null,
+        peerAuthFailures: parts.peerAuthFailures ?? (() => 0),
+      },
+    });
     this.sessionLimits = { ...DEFAULT_SESSION_LIMITS, ...parts.sessionLimits };
     this.limits = { ...DEFAULT_SERVER_LIMITS, maxPayloadBytes: parts.config.maxPayloadBytes, sessionTimeoutMs: parts.config.sessionTimeoutMs };
     for (const p of parts.config.peers) this.members.set(p.id, p);
@@ -125,6 +156,7 @@ export class NodeServer {
       this.http!.once("error", reject);
       this.http!.listen(this.config.clientPort, this.config.host, () => resolve());
     });
+    await this.sys.start();
     logger.info({ nodeId: this.config.id, client: `ws://${this.config.host}:${this.config.clientPort}`, peer: `${this.config.host}:${this.config.peerPort}` }, "node started");
   }
 
@@ -137,6 +169,7 @@ export class NodeServer {
     if (this.stopping) return;
     this.stopping = true;
     const { raft, storage, snapshots, stateMachine, logger } = this.parts;
+    this.sys.bus.emit("system", "node.stopping", "info", { reason: "shutdown" });
     if (raft.isLeader()) {
       const to = raft.status().conf.voters.find((v) => v !== this.config.id);
       if (to !== undefined) {
@@ -153,6 +186,11 @@ export class NodeServer {
     }
     this.wss?.close();
     await new Promise<void>((r) => (this.http ? this.http.close(() => r()) : r()));
+    // Best effort: the stop event reaches the log if a leader takes it within the bound.
+    this.sys.bus.emit("system", "node.stopped", "info", { reason: "shutdown" });
+    await Promise.race([this.sys.bus.close(), new Promise((r) => setTimeout(r, SYS_FLUSH_ON_STOP_MS).unref())]);
+    this.sys.stop();
+    await this.parts.sysForwarder?.close();
     await raft.stop();
     await stateMachine.close();
     await snapshots.close();
@@ -188,12 +226,19 @@ export class NodeServer {
     if (this.stopping) throw new RaftbusError("SHUTTING_DOWN", "node is shutting down");
     const h = this.parts.handlers[req.kind];
     if (h === undefined) throw new RaftbusError("BAD_REQUEST", `request kind "${req.kind}" is not supported by this server`);
+    const refusal = systemTopicRefusal(req);
+    if (refusal !== undefined) {
+      this.sys.security("publish.denied", refusal.message, { client: session.name || session.clientId, session: session.id }, { kind: req.kind, topic: refusal.topic });
+      throw new RaftbusError("FORBIDDEN", refusal.message, { details: { topic: refusal.topic } });
+    }
     const log = this.sessionLog;
     const requestId = `${session.id}/${req.id}`;
     const started = performance.now();
     let failed: unknown;
     try {
-      return await h({ requestId, log, config: this.config, raft: this.parts.raft, broker: this.parts.stateMachine, server: this }, session, req.body as never);
+      const res = await h({ requestId, log, config: this.config, raft: this.parts.raft, broker: this.parts.stateMachine, server: this }, session, req.body as never);
+      this.report(session, req, res);
+      return res;
     } catch (err) {
       failed = err;
       throw err;
@@ -205,6 +250,15 @@ export class NodeServer {
       if (ms >= SLOW_REQUEST_MS && req.kind !== "subscribe") log.warn({ requestId, kind: req.kind, ms, code, client: session.name || session.clientId }, "slow request");
       else if (log.isLevelEnabled("trace")) log.trace({ requestId, kind: req.kind, ms, code }, "request");
     }
+  }
+
+  /** Audit and lifecycle events of a successful request. */
+  private report(session: ClientSession, req: AnyRequestFrame, res: unknown): void {
+    const by = { client: session.name || session.clientId, session: session.id };
+    const a = auditOf(req, res);
+    if (a === undefined) return;
+    if (a.subscription !== undefined) this.sys.subscription("created", a.subscription.name, { pattern: a.subscription.pattern, ephemeral: a.subscription.ephemeral, by });
+    if (a.audit) this.sys.audit(a.action, a.target, by, a.details);
   }
 
   private get sessionLog(): Logger {
@@ -252,6 +306,7 @@ export class NodeServer {
   /** A membership entry was applied: learn the new member's address from its context. */
   onConfApplied(entry: Entry): void {
     const ce = decodeConfEntry(entry.data);
+    this.sys.membershipChanged(entry.index, ce.change.kind, ce.change.node, ce.conf.voters, ce.conf.learners);
     if (ce.change.context !== undefined) {
       try {
         const spec = JSON.parse(ce.change.context) as PeerSpec;
@@ -267,6 +322,7 @@ export class NodeServer {
 
   private onLeaderChange(soft: SoftState): void {
     this.parts.metrics.roleChanged(soft.role, soft.leader !== null && soft.leader !== this.lastSoft?.leader);
+    this.sys.leaderChanged(soft, this.lastSoft);
     this.lastSoft = soft;
     const address = this.leaderAddress(soft.leader) ?? null;
     if (soft.role !== "leader") {
@@ -299,6 +355,11 @@ export class NodeServer {
       commitIndex: s.commit, appliedIndex: this.parts.stateMachine.appliedIndex(), lastIndex: s.lastIndex,
       voters: s.conf.voters, learners: s.conf.learners, peers, sessions: this.sessions.size, startedAt: this.startedAt,
     };
+  }
+
+  /** System-event settings of this node (HTTP /v1/sys). */
+  sysStatus(): unknown {
+    return this.sys.status();
   }
 
   /** The Prometheus exposition (HTTP /metrics). */

@@ -72,7 +72,7 @@ export async function runHandler(command: string, handler: Handler, args: Args, 
       client: () => {
         // The SDK and its socket library load only for commands that connect.
         client ??= import("../util/connect.ts").then(({ connectCli, resolveServers }) =>
-          connectCli({ servers: resolveServers(optString(args, "servers"), io.env), connectTimeoutMs }));
+          connectCli({ servers: resolveServers(optString(args, "servers"), io.env), connectTimeoutMs, systemKeys: systemKeysFrom(io.env) }));
         return client;
       },
     };
@@ -101,4 +101,12 @@ export async function confirmDestructive(ctx: CommandContext, args: Args, comman
   if (args["yes"] === true) return;
   if (!ctx.io.stdin.isTTY) throw new UsageError(`${question.replace(/\?$/, "")}: refusing without --yes (no terminal to ask on)`, command);
   if (!(await ctx.io.confirm(question))) throw new CommandFailed("ABORTED", "nothing was changed", EXIT.FAILED);
+}
+
+/**
+ * Keys that verify `$sys.` signatures: `RAFTBUS_SYSTEM_KEYS` (comma-separated
+ * `rbsk1.…` keys from `raftbus sys key`; old and new during a rotation).
+ */
+export function systemKeysFrom(env: Readonly<Record<string, string | undefined>>): string[] {
+  return (env["RAFTBUS_SYSTEM_KEYS"] ?? "").split(",").map((s) => s.trim()).filter((s) => s.length > 0);
 }

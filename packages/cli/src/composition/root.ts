@@ -11,6 +11,7 @@ import { BrokerStateMachine, DEFAULT_CONFIG, LeaderDuties, NodeMetrics, NodeServ
 import type { HandlerTable, NodeConfig } from "@raftbus/broker";
 import { FileSnapshotStore, LevelStorage, RaftNode, WsTransport, createNodeLogger, snapshotSinkFor, snapshotSourceFor, unsafe } from "@raftbus/raft";
 import type { NodeLoggers, SnapshotStore, Transport, WritableStorage } from "@raftbus/raft";
+import { SysForwardClient } from "./sys-forward-client.ts";
 import { TOKENS } from "./tokens.ts";
 
 /** The node's loggers from its config: one pino root, a child per component. */
@@ -25,6 +26,7 @@ export async function composeNode(config: NodeConfig, loggers: NodeLoggers = nod
   c.register(TOKENS.Logger, { useValue: loggers });
   const logger = loggers.component("node");
   const metrics = new NodeMetrics({ nodeId: config.id, dataDir: config.dataDir });
+  const forwarder = new SysForwardClient(config.id, config.peers);
 
   const storage = await LevelStorage.open(join(config.dataDir, "raft"), {
     nodeId: config.id,
@@ -97,6 +99,9 @@ export async function composeNode(config: NodeConfig, loggers: NodeLoggers = nod
         logger,
         sessionLogger: loggers.component("session"),
         metrics,
+        loggers,
+        peerAuthFailures: () => d.resolve<Transport>(TOKENS.Transport).stats().authFailures,
+        sysForwarder: forwarder,
         onLeadership: (leading) => {
           duties?.stop();
           duties = leading ? new LeaderDuties({ config, raft, broker, server, logger: loggers.component("duties") }) : undefined;
@@ -104,6 +109,7 @@ export async function composeNode(config: NodeConfig, loggers: NodeLoggers = nod
         },
       });
       raft.onConfApplied((entry) => server.onConfApplied(entry));
+      forwarder.attach(server);
       const transport = d.resolve<Transport>(TOKENS.Transport);
       server.onMembersChanged = (members) => transport.setPeers(new Map([...members.values()].map((p) => [p.id, `${p.host}:${p.peerPort}`])));
       return server;

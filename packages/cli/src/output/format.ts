@@ -3,7 +3,8 @@
  * relative times) and for scripts (`--json`: plain JSON values, payloads as
  * JSON, text or base64 with the encoding named).
  */
-import type { DeadLetter, StoredMessage } from "@raftbus/client";
+import { SYS_SIGNATURE_HEADER } from "@raftbus/client";
+import type { DeadLetter, StoredMessage, SysVerification } from "@raftbus/client";
 import type { Styler } from "./style.ts";
 import { formatDuration } from "../util/units.ts";
 
@@ -92,8 +93,9 @@ export function ago(ms: number, now: number): string {
 }
 
 /** A message as one `--json` line: every envelope field, times in ms and ISO, the payload decoded. */
-export function messageJson(m: StoredMessage & { readonly attempt?: number }): Record<string, unknown> {
+export function messageJson(m: StoredMessage & { readonly attempt?: number; readonly verification?: SysVerification }): Record<string, unknown> {
   return {
+    ...(m.verification !== undefined && m.verification !== "not-signed" ? { verification: m.verification } : {}),
     topic: m.topic,
     offset: m.offset,
     index: m.index,
@@ -111,6 +113,15 @@ export function messageJson(m: StoredMessage & { readonly attempt?: number }): R
     ...payloadJson(m.payload),
   };
 }
+
+/** How `sub` shows a system message's signature check. */
+const VERIFICATION: Readonly<Record<Exclude<SysVerification, "not-signed">, (style: Styler, sig: string) => string>> = {
+  verified: (style, sig) => style("green", `✓ signature verified (key ${sig.split(".")[1] ?? "?"})`),
+  unsigned: (style) => style("yellow", "unsigned (cluster runs without a secret)"),
+  invalid: (style) => style("red", "✗ signature INVALID"),
+  "unknown-key": (style, sig) => style("yellow", `signed by unknown key ${sig.split(".")[1] ?? "?"} (add it to RAFTBUS_SYSTEM_KEYS)`),
+  "no-keys": (style) => style("yellow", "signature not checked (set RAFTBUS_SYSTEM_KEYS; see `raftbus sys key`)"),
+};
 
 /** A dead letter as JSON: its DLQ fields and the message. */
 export function deadLetterJson(d: DeadLetter): Record<string, unknown> {
@@ -135,7 +146,7 @@ const PRIORITY_STYLE = { critical: "red", high: "yellow", medium: undefined, low
  *
  *     {"usage": 93}
  */
-export function messageForHumans(m: StoredMessage & { readonly attempt?: number }, seq: number, style: Styler): string[] {
+export function messageForHumans(m: StoredMessage & { readonly attempt?: number; readonly verification?: SysVerification }, seq: number, style: Styler): string[] {
   const priorityStyle = PRIORITY_STYLE[m.priority];
   const parts = [
     style("bold", `[#${seq}]`),
@@ -147,6 +158,8 @@ export function messageForHumans(m: StoredMessage & { readonly attempt?: number 
   if (m.attempt !== undefined && m.attempt > 1) parts.push(style("yellow", `redelivery ${m.attempt - 1}`));
   if (m.correlationId !== undefined) parts.push(style("dim", `correlation ${m.correlationId}`));
   if (m.ttlMs !== undefined) parts.push(style("dim", `ttl ${formatDuration(m.ttlMs)}`));
+  const v = m.verification;
+  if (v !== undefined && v !== "not-signed") parts.push(VERIFICATION[v](style, m.headers[SYS_SIGNATURE_HEADER] ?? ""));
   const headers = Object.entries(m.headers).map(([k, v]) => `${style("magenta", k)}: ${v}`);
   return [parts.join("  "), ...headers, "", payloadForHumans(m.payload, style), ""];
 }

@@ -33,6 +33,8 @@ export interface CliConnectOptions {
   readonly servers: readonly string[];
   /** Deadline of the first connection to the leader, in ms. */
   readonly connectTimeoutMs: number;
+  /** Keys that verify system-message signatures (`RAFTBUS_SYSTEM_KEYS`). */
+  readonly systemKeys?: readonly string[];
   /** Opens sockets (tests inject one); default `ws`. */
   readonly webSocketFactory?: WebSocketFactory;
 }
@@ -112,6 +114,7 @@ export async function connectCli(options: CliConnectOptions): Promise<RaftbusCli
     timeoutMs: options.connectTimeoutMs,
     reconnect: { initialMs: 100, maxMs: 1000 },
     webSocketFactory: factory,
+    ...(options.systemKeys !== undefined ? { systemKeys: options.systemKeys } : {}),
   });
   // Whichever loses the race must not surface as an unhandled rejection; a late client is closed.
   connecting.then((late) => (watch.aborted ? late.close() : undefined), () => undefined);

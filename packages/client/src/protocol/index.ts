@@ -11,3 +11,5 @@ export * from "./frames.ts";
 export * from "./codec.ts";
 export { checkOf, conforms, type Check } from "./validate.ts";
 export * as schemas from "./schemas/index.ts";
+export * from "./sys-signature.ts";
+export * from "./sys-families.ts";

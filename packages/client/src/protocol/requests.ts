@@ -16,6 +16,7 @@ import { clusterKinds } from "./schemas/cluster.ts";
 import { dlqKinds } from "./schemas/dlq.ts";
 import { publishKinds } from "./schemas/publish.ts";
 import { subscriptionKinds } from "./schemas/subscriptions.ts";
+import { sysKinds } from "./schemas/sys.ts";
 import { topicKinds } from "./schemas/topics.ts";
 import type * as Admin from "./schemas/admin.ts";
 import type * as Cluster from "./schemas/cluster.ts";
@@ -23,6 +24,7 @@ import type * as Dlq from "./schemas/dlq.ts";
 import type * as Messages from "./schemas/messages.ts";
 import type * as Publish from "./schemas/publish.ts";
 import type * as Subs from "./schemas/subscriptions.ts";
+import type * as Sys from "./schemas/sys.ts";
 import type * as Topics from "./schemas/topics.ts";
 import type { Empty, Wire } from "./schemas/wire.ts";
 
@@ -46,6 +48,7 @@ export const REQUESTS = {
   ...dlqKinds,
   ...adminKinds,
   ...clusterKinds,
+  ...sysKinds,
 } as const satisfies Record<string, RequestSpec>;
 
 /** A request kind. */
@@ -86,6 +89,21 @@ export type RequestHandlers<C> = {
 
 // ---------------------------------------------------------------- named body types
 // (derived from the schemas; the names the server, the SDK and the docs use)
+
+/** One family's settings in `sys.status`. */
+export type SysFamilyStatus = Wire<typeof Sys.SysFamilyStatus>;
+/** `sys.status` / `sys.set` response. */
+export type SysStatusResponse = Wire<typeof Sys.SysStatusResponse>;
+/** `sys.set` request. */
+export type SysSetRequest = Wire<typeof Sys.SysSetRequest>;
+/** `sys.diagnose` request. */
+export type SysDiagnoseRequest = Wire<typeof Sys.SysDiagnoseRequest>;
+/** `sys.diagnose` response. */
+export type SysDiagnoseResponse = Wire<typeof Sys.SysDiagnoseResponse>;
+/** `sys.forward` request. */
+export type SysForwardRequest = Wire<typeof Sys.SysForwardRequest>;
+/** `sys.forward` response. */
+export type SysForwardResponse = Wire<typeof Sys.SysForwardResponse>;
 
 /** The empty body of requests and responses that carry nothing. */
 export type EmptyBody = Wire<typeof Empty>;

@@ -3,6 +3,7 @@ import type { Handler, HandlerTable } from "../node-server.ts";
 import { dlqList, dlqPurge, dlqReplay, listSubscriptions, maintenance, stats } from "./admin.ts";
 import { addNode, clusterStatus, ping, removeNode, transferLeader } from "./cluster.ts";
 import { publish } from "./publish.ts";
+import { sysDiagnose, sysForward, sysSet, sysStatus } from "./sys.ts";
 import { ack, credit, fail, subscribe, unsubscribe } from "./subscribe.ts";
 import { createTopic, deleteTopic, listTopics, topicInfo } from "./topics.ts";
 
@@ -15,6 +16,7 @@ export function brokerHandlers(): HandlerTable {
     maintenance, stats,
     "cluster.status": clusterStatus, "cluster.add-node": addNode, "cluster.remove-node": removeNode,
     "cluster.transfer-leader": transferLeader, ping,
+    "sys.status": sysStatus, "sys.set": sysSet, "sys.diagnose": sysDiagnose, "sys.forward": sysForward,
   };
   return table as unknown as Record<keyof typeof table, Handler>;
 }

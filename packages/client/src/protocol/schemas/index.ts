@@ -11,3 +11,4 @@ export * from "./topics.ts";
 export * from "./dlq.ts";
 export * from "./admin.ts";
 export * from "./cluster.ts";
+export * from "./sys.ts";

@@ -1,0 +1,8 @@
+/** Who made a request, as audit and security events name them. */
+import type { Actor } from "../../sys/events.ts";
+import type { ClientSession } from "../session.ts";
+
+/** The session's client name (or id) and session id. */
+export function actorOf(session: ClientSession): Actor {
+  return { client: session.name || session.clientId || "unknown", session: session.id };
+}
