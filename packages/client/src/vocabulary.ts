@@ -9,3 +9,4 @@ export * from "./protocol/errors.ts";
 export { PRIORITIES, GUARANTEES, isPriority, isGuarantee, type Priority, type Guarantee } from "./protocol/message.ts";
 export * from "./protocol/limits.ts";
 export { MAINTENANCE_KINDS, NODE_ROLES, type MaintenanceKind, type NodeRole } from "./protocol/message.ts";
+export { SYS_FAMILIES, SEVERITIES, SYS_SIGNATURE_HEADER, SYS_UNSIGNED, type SysFamily, type Severity } from "./protocol/sys-families.ts";

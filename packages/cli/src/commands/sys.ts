@@ -4,7 +4,7 @@
  * the log, so every node agrees; `key` prints the key clients verify
  * signatures with (offline, from the cluster secret).
  */
-import { SEVERITIES, SYS_FAMILIES, deriveSysKey, formatSysKey } from "@raftbus/client/protocol";
+import { SEVERITIES, SYS_FAMILIES } from "@raftbus/client/vocabulary";
 import type { SysStatusResponse } from "@raftbus/client/protocol";
 import type { Argv } from "yargs";
 import { renderKeyValues, renderTable } from "../output/table.ts";
@@ -106,6 +106,7 @@ async function key(args: Args, ctx: CommandContext): Promise<void> {
   const secret = optString(args, "cluster-secret") ?? ctx.io.env["RAFTBUS_CLUSTER_SECRET"];
   if (secret === undefined || secret.length < 16) throw new UsageError("give the cluster secret (--cluster-secret or RAFTBUS_CLUSTER_SECRET, ≥ 16 characters)", "sys key");
   const clusterId = optString(args, "cluster-id") ?? ctx.io.env["RAFTBUS_CLUSTER_ID"] ?? "raftbus";
+  const { deriveSysKey, formatSysKey } = await import("@raftbus/client/protocol");
   const k = formatSysKey(deriveSysKey(secret, clusterId));
   if (ctx.json) return ctx.out.json({ key: k, clusterId });
   ctx.out.line(k);

@@ -3,7 +3,7 @@
  * relative times) and for scripts (`--json`: plain JSON values, payloads as
  * JSON, text or base64 with the encoding named).
  */
-import { SYS_SIGNATURE_HEADER } from "@raftbus/client";
+import { SYS_SIGNATURE_HEADER } from "@raftbus/client/vocabulary";
 import type { DeadLetter, StoredMessage, SysVerification } from "@raftbus/client";
 import type { Styler } from "./style.ts";
 import { formatDuration } from "../util/units.ts";

@@ -12,4 +12,4 @@ export * from "./codec.ts";
 export { checkOf, conforms, type Check } from "./validate.ts";
 export * as schemas from "./schemas/index.ts";
 export * from "./sys-signature.ts";
-export * from "./sys-families.ts";
+export { SYS_FAMILIES, SEVERITIES, type SysFamily, type Severity } from "./sys-families.ts";

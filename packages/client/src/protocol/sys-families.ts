@@ -4,6 +4,11 @@
  * severities (docs/system-events.md).
  */
 
+/** The header that carries a system message's signature. */
+export const SYS_SIGNATURE_HEADER = "raftbus-sig";
+/** The header value of a system message sent without a secret (development). */
+export const SYS_UNSIGNED = "unsigned";
+
 /** The event families. */
 export const SYS_FAMILIES = [
   "system", "health", "metrics", "lifecycle", "alerts", "audit", "security", "diagnostics", "logging",

@@ -23,10 +23,9 @@ import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { RaftbusError } from "./errors.ts";
 
-/** The header that carries a system message's signature. */
-export const SYS_SIGNATURE_HEADER = "raftbus-sig";
-/** The header value of a system message sent without a secret (development). */
-export const SYS_UNSIGNED = "unsigned";
+import { SYS_SIGNATURE_HEADER, SYS_UNSIGNED } from "./sys-families.ts";
+
+export { SYS_SIGNATURE_HEADER, SYS_UNSIGNED };
 /** Prefix of an exported verification key: `rbsk1.<keyId>.<base64url key>`. */
 const KEY_PREFIX = "rbsk1";
 /** HKDF info labels: one per purpose, so one secret yields independent keys. */
