@@ -24,6 +24,7 @@ import { toErrorInfo } from "./errors.ts";
 import type { NodeStatus } from "./http-routes.ts";
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import { handleHttp } from "./http-routes.ts";
+import { serveDashboard } from "./dashboard-routes.ts";
 import { ClientSession } from "./session.ts";
 import type { SessionLimits } from "./session.ts";
 
@@ -143,9 +144,9 @@ export class NodeServer {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.limits.maxFrameBytes });
     this.wss.on("connection", (ws) => this.sessions.add(new ClientSession(ws, this.sessionHost(), this.sessionLimits)));
     this.http = createServer((req, res) => {
-      if (!handleHttp(req, res, this)) {
+      if (!handleHttp(req, res, this) && !serveDashboard(req, res)) {
         res.writeHead(404, { "content-type": "application/json" });
-        res.end(JSON.stringify({ error: { code: "BAD_REQUEST", message: "unknown path; try /healthz, /readyz, /v1/status, /metrics" } }));
+        res.end(JSON.stringify({ error: { code: "BAD_REQUEST", message: "unknown path; try / (dashboard), /healthz, /readyz, /v1/status, /v1/sys, /metrics" } }));
       }
     });
     this.http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -210,7 +210,7 @@ export class SysMonitor {
       const self = id === st.id;
       const pr = st.peers.find((p) => p.id === id);
       const at = contact.get(id);
-      const lastContactMs = self ? 0 : at === undefined ? null : now - at;
+      const lastContactMs = self ? 0 : at === undefined ? null : Math.max(0, now - at);
       return {
         id, role: self ? "leader" : st.conf.learners.includes(id) ? "learner" : "follower", voter: st.conf.voters.includes(id),
         reachable: self || (lastContactMs !== null && lastContactMs < this.s.downAfterMs),

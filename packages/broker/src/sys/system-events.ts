@@ -198,8 +198,9 @@ export class SystemEvents {
   }
 
   private async commitControl(doc: ControlDocument): Promise<void> {
-    const payload = new TextEncoder().encode(JSON.stringify(doc));
-    await this.commit(this.p.nodeId, [{ topic: SYS_CONTROL_TOPIC, id: randomUUID(), payload, priority: "high", headers: {} }]);
+    const unsigned = { topic: SYS_CONTROL_TOPIC, id: randomUUID(), senderId: this.p.nodeId, payload: new TextEncoder().encode(JSON.stringify(doc)), headers: {} };
+    const headers = this.signer.signedHeaders(unsigned);
+    await this.commit(this.p.nodeId, [{ topic: unsigned.topic, id: unsigned.id, payload: unsigned.payload, priority: "high", headers }]);
   }
 
   // ---- the two paths into the log
