@@ -17,6 +17,20 @@ afterAll(async () => {
 });
 
 describe("node server", () => {
+  it("an idle cluster writes nothing: no log entries while no time-driven work is pending", async () => {
+    const leader = await cluster.leader();
+    // The new leader's catch-up entry is the last one; then the log stays still (it used to grow by two time entries a second).
+    const index = await waitFor("the log to settle", async () => {
+      const a = (await cluster.status(leader))?.lastIndex;
+      await new Promise((r) => setTimeout(r, 300));
+      const b = (await cluster.status(leader))?.lastIndex;
+      return a !== undefined && a === b ? a : undefined;
+    }, 20_000, 0);
+    await new Promise((r) => setTimeout(r, 2500)); // five time-entry intervals of 500 ms
+    const statuses = await Promise.all(cluster.nodes.map((n) => cluster.status(n)));
+    expect(statuses.map((s) => s?.lastIndex)).toEqual(cluster.nodes.map(() => index));
+  });
+
   it("a follower answers writes with NOT_LEADER and the leader's client address", async () => {
     const leader = await cluster.leader();
     const follower = cluster.nodes.find((n) => n !== leader)!;

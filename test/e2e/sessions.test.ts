@@ -60,8 +60,11 @@ describe("sessions and flow control", () => {
       for (const m of (f as unknown as { messages: { topic: string; offset: number }[] }).messages) refs.push({ topic: m.topic, offset: m.offset });
     }
     expect(refs).toHaveLength(5);
-    const info = (await admin.subscriptions.list()).find((s) => s.id === "slow");
-    expect(info).toMatchObject({ inFlight: 5 });
+    // Pushed first, recorded right after: wait for the record rather than for a fixed time.
+    const info = await waitFor("the five deliveries to be recorded", async () => {
+      const s = (await admin.subscriptions.list()).find((x) => x.id === "slow");
+      return s !== undefined && s.inFlight === 5 ? s : undefined;
+    }, 20_000);
     expect(info!.lag).toBeGreaterThanOrEqual(295);
     // Credit alone does not exceed the in-flight limit; acking plus credit lets more through.
     await client.request("credit", { subscriptionId, credit: 5 });

@@ -42,6 +42,8 @@ export interface LocalClusterOptions {
   /** Extra flags for every node (e.g. --snapshot-entries 50). */
   readonly extraArgs?: readonly string[];
   readonly tickMs?: number;
+  /** Node.js flags for every node process (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
+  readonly execArgv?: readonly string[];
 }
 
 /** A port the OS says is free on 127.0.0.1 now. */
@@ -78,10 +80,12 @@ export class LocalCluster {
   readonly root: string;
   readonly nodes: TestNode[] = [];
   private readonly extraArgs: readonly string[];
+  private readonly execArgv: readonly string[];
 
-  private constructor(root: string, extraArgs: readonly string[]) {
+  private constructor(root: string, extraArgs: readonly string[], execArgv: readonly string[] = []) {
     this.root = root;
     this.extraArgs = extraArgs;
+    this.execArgv = execArgv;
   }
 
   /** Create and start a cluster; resolves once every node is ready. */
@@ -89,7 +93,7 @@ export class LocalCluster {
     const n = opts.nodes ?? 3;
     const c = new LocalCluster(mkdtempSync(join(tmpdir(), "raftbus-test-")), [
       "--tick-ms", String(opts.tickMs ?? 20), "--log-level", "info", ...(opts.extraArgs ?? []),
-    ]);
+    ], opts.execArgv);
     for (let i = 1; i <= n; i++) await c.newNode(`n${i}`);
     for (const node of c.nodes) c.startNode(node);
     await c.waitReady();
@@ -144,7 +148,7 @@ export class LocalCluster {
   /** (Re)start a node process from its data. */
   startNode(node: TestNode, overrides: readonly string[] = []): ChildProcess {
     const log = openSync(node.logFile, "a");
-    const proc = spawn(process.execPath, ["--import", "tsx", BIN, ...this.nodeArgs(node, overrides)], {
+    const proc = spawn(process.execPath, [...this.execArgv, "--import", "tsx", BIN, ...this.nodeArgs(node, overrides)], {
       stdio: ["ignore", log, log],
       env: { ...process.env, RAFTBUS_SERVERS: "" },
     });

@@ -20,7 +20,7 @@ import type { Command, PublishCommand, SubscriptionSpec } from "./commands/types
 import { makeConfig } from "./config.ts";
 import type { BrokerConfig } from "./config.ts";
 import { Dispatcher } from "./dispatcher/dispatcher.ts";
-import type { DispatcherOptions } from "./dispatcher/dispatcher.ts";
+import type { DispatchRequest, DispatcherOptions, PlannedDelivery } from "./dispatcher/dispatcher.ts";
 import {
   dlqList, listSubscriptions, listTopics, readDeliveries, readMessages, stats, subscriptionInfo, topicInfo,
 } from "./queries/queries.ts";
@@ -29,6 +29,7 @@ import type {
 } from "./queries/queries.ts";
 import { metricsSnapshot } from "./queries/metrics-snapshot.ts";
 import type { BrokerFigures } from "./queries/metrics-snapshot.ts";
+import { OldestTimestamps, nextTimeWork } from "./queries/time-work.ts";
 import { StorageCorruptError, assert } from "./raft-api.ts";
 import type { Entry, SnapshotMeta, StateMachine } from "./raft-api.ts";
 import { applyEntry } from "./state/apply.ts";
@@ -45,6 +46,12 @@ import type { StoreVolume } from "./store/volume.ts";
 import { Txn } from "./store/txn.ts";
 import type { StoredMessage } from "@raftbus/client/protocol";
 
+/** One planned delivery with its message, ready to hand out (undefined: the message is gone). */
+export interface PlannedMessage {
+  readonly item: PlannedDelivery;
+  readonly message: DeliveredMessage | undefined;
+}
+
 /** Options of {@link BrokerStateMachine.open} besides the config. */
 export interface BrokerOpenOptions {
   readonly dispatcher?: DispatcherOptions;
@@ -60,6 +67,9 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
   /** Set when apply() failed with a bug: the in-memory state is no longer trustworthy. */
   private failure: unknown;
   private closed = false;
+  private readonly appliedListeners: (() => void)[] = [];
+  /** Oldest message timestamps for nextTimeWork (leader-local cache). */
+  private readonly ageCache = new OldestTimestamps();
 
   private constructor(
     private readonly store: BrokerStore,
@@ -142,8 +152,18 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
       this.dispatcher.settle(effects.settledReservations);
       for (const name of effects.deletedSubscriptions) this.dispatcher.forget(name);
       if (effects.compactRequested) await this.store.compact();
+      if (changed) for (const l of this.appliedListeners) l();
       return results;
     });
+  }
+
+  /**
+   * Called after every apply() that changed the state (the node server's
+   * delivery pump listens, so a committed message is pushed in the same
+   * turn as its apply). Listeners must not throw and must not wait.
+   */
+  onApplied(listener: () => void): void {
+    this.appliedListeners.push(listener);
   }
 
   /** Index of the last entry whose effects are on disk. */
@@ -176,6 +196,7 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
       this.applied = this.state.meta.appliedIndex;
       this.failure = undefined;
       this.dispatcher.reset();
+      this.ageCache.clear();
     });
   }
 
@@ -207,6 +228,35 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
   /** Validates any command against the configured limits before proposing it. */
   checkProposal(command: unknown, opts: { system?: boolean } = {}): Command {
     return checkProposal(this.config, command, opts);
+  }
+
+  // ---- delivery (leader side) ----------------------------------------------
+
+  /**
+   * Plans the next deliveries for the given consumers (see the dispatcher)
+   * and reads their messages in the same step, so no apply can come between
+   * the plan and the read.
+   */
+  async nextDeliveries(req: DispatchRequest): Promise<PlannedMessage[][]> {
+    return this.read(async () => {
+      const batches = await this.dispatcher.planLocked(req);
+      const out: PlannedMessage[][] = [];
+      for (const b of batches) {
+        const messages = await readDeliveries(this.state, this.store.db, b.subscription, b.items);
+        out.push(b.items.map((item, i) => ({ item, message: messages[i] })));
+      }
+      return out;
+    });
+  }
+
+  /**
+   * When time-driven work is next due, in log time (ms since epoch): an ack
+   * deadline, a TTL, retention by age, or unfinished budgeted work (0 = now);
+   * undefined when nothing time-driven is pending. The leader writes a time
+   * entry only then (an idle cluster writes nothing).
+   */
+  async nextTimeWork(): Promise<number | undefined> {
+    return this.read(() => nextTimeWork(this.state, this.store.db, this.ageCache));
   }
 
   // ---- queries ------------------------------------------------------------

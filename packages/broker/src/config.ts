@@ -188,8 +188,12 @@ export const BUDGETS = {
   tick: 2_000,
   /** Per maintenance entry (cleanup / compact); bounds one apply call's write set in memory. */
   maintenance: 20_000,
-  /** Backfilled at once when a subscription is created; the rest follows on ticks. */
+  /** Backfilled at once when a subscription is created; the rest follows as deliveries drain the queue, and on ticks. */
   backfillOnCreate: 2_000,
+  /** Backfilled when a delivery entry finds the queue low (README "Subscriptions and the queue model"). */
+  backfillRefill: 2_000,
+  /** Expired dedup records forgotten per published message (steady state is at most two: id and producer sequence). */
+  dedupExpiryPerMessage: 2,
   /** Retention removals per published message (steady state is one). */
   retentionPerMessage: 1_000,
   /** Scan allowance past expired or reserved references when the dispatcher reads a queue. */

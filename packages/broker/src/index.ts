@@ -31,7 +31,7 @@ export { backoffDelay } from "./state/delivery.ts";
 export { effectiveGuarantee } from "./state/subscription.ts";
 
 // Dispatcher
-export { Dispatcher, PRIORITY_SCHEDULE, deliverCommand } from "./dispatcher/dispatcher.ts";
+export { Dispatcher, PRIORITY_SCHEDULE, deliverCommand, deliverItemOf } from "./dispatcher/dispatcher.ts";
 export type { ConsumerCredit, DeliveryBatch, DispatchRequest, DispatcherOptions, PlannedDelivery } from "./dispatcher/dispatcher.ts";
 
 // Queries

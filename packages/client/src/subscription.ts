@@ -260,16 +260,18 @@ export class Subscription implements AsyncIterable<MsgType>, MsgSettler {
     if (this.guarantee === "at-most-once") return Promise.resolve();
     // Exactly-once: remember the key at once, so a redelivery racing the ack is dropped.
     this.#acked?.add(msg.key);
-    this.#release(msg);
-    return this.#enqueue({ topic: msg.topic, offset: msg.offset }, false);
+    const done = this.#enqueue({ topic: msg.topic, offset: msg.offset }, false);
+    this.#release(msg); // after the enqueue: the freed credit rides on this ack
+    return done;
   }
 
   /** Settle `msg` as failed (use `msg.fail()`). */
   fail(msg: Msg, reason: string): Promise<void> {
     this.#stats.failed++;
     if (this.guarantee === "at-most-once") return Promise.resolve();
+    const done = this.#enqueue({ topic: msg.topic, offset: msg.offset, reason }, true);
     this.#release(msg);
-    return this.#enqueue({ topic: msg.topic, offset: msg.offset, reason }, true);
+    return done;
   }
 
   /** Publish a reply to `msg` (use `msg.respond()`). */
@@ -420,8 +422,8 @@ export class Subscription implements AsyncIterable<MsgType>, MsgSettler {
       if (this.#acked.has(key)) {
         // Already acked here: the ack may not have reached the server. Re-ack; never hand it out again.
         this.#stats.duplicates++;
-        this.#returnCredit();
         this.#enqueue({ topic: msg.topic, offset: msg.offset }, false).catch((err: unknown) => this.#report(errorOf(err), msg));
+        this.#returnCredit();
         return;
       }
       if (this.#inProgress.has(key)) {
@@ -519,6 +521,8 @@ export class Subscription implements AsyncIterable<MsgType>, MsgSettler {
   }
 
   #scheduleCredit(): void {
+    // An ack or fail about to go out carries the credit in the same frame.
+    if (this.#settleQueue.length > 0) return;
     if (this.#creditOwed >= Math.max(1, Math.floor(this.#maxInFlight / 2))) this.#sendCredit();
     else this.#creditTimer ??= setTimeout(() => this.#sendCredit(), CREDIT_LINGER_MS);
   }
@@ -553,8 +557,17 @@ export class Subscription implements AsyncIterable<MsgType>, MsgSettler {
     this.#settleQueue = [];
     const acks = items.filter((i) => !i.fail);
     const fails = items.filter((i) => i.fail);
-    if (acks.length > 0) this.#track(this.#sendSettles(acks, "ack"));
-    if (fails.length > 0) this.#track(this.#sendSettles(fails, "fail"));
+    // The credit these settles free travels with them (one frame), unless the connection is not usable.
+    let credit = 0;
+    if (this.#connection?.isOpen === true && this.#serverId !== undefined) {
+      credit = this.#creditOwed;
+      this.#creditOwed = 0;
+      clearTimeout(this.#creditTimer);
+      this.#creditTimer = undefined;
+    }
+    if (acks.length > 0) this.#track(this.#sendSettles(acks, "ack", credit));
+    if (fails.length > 0) this.#track(this.#sendSettles(fails, "fail", acks.length > 0 ? 0 : credit));
+    if (this.#creditOwed > 0) this.#scheduleCredit();
   }
 
   #track(sending: Promise<void>): void {
@@ -562,13 +575,20 @@ export class Subscription implements AsyncIterable<MsgType>, MsgSettler {
     this.#settling.add(tracked);
   }
 
-  async #sendSettles(items: readonly SettleItem[], kind: "ack" | "fail"): Promise<void> {
+  async #sendSettles(items: readonly SettleItem[], kind: "ack" | "fail", credit: number): Promise<void> {
     try {
       const options = { idempotent: true, ...this.#timeout() };
+      // Credit goes with the first attempt only: a retry on a new connection re-subscribes with fresh credit.
+      let creditLeft = credit;
+      const creditOnce = (): { credit?: number } => {
+        const c = creditLeft;
+        creditLeft = 0;
+        return c > 0 ? { credit: c } : {};
+      };
       if (kind === "ack") {
-        await this.#host.session.request("ack", (conn) => ({ subscriptionId: this.#idOn(conn), messages: items.map((i) => i.ref) }), options);
+        await this.#host.session.request("ack", (conn) => ({ subscriptionId: this.#idOn(conn), messages: items.map((i) => i.ref), ...creditOnce() }), options);
       } else {
-        await this.#host.session.request("fail", (conn) => ({ subscriptionId: this.#idOn(conn), messages: items.map((i) => i.ref as FailedRef) }), options);
+        await this.#host.session.request("fail", (conn) => ({ subscriptionId: this.#idOn(conn), messages: items.map((i) => i.ref as FailedRef), ...creditOnce() }), options);
       }
       for (const item of items) item.done.resolve();
     } catch (err) {

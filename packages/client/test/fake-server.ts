@@ -265,7 +265,7 @@ export class FakeCluster {
       return;
     }
     conn.send({ t: "res", id: frame.id, kind: frame.kind, ok: true, body } as ServerFrame);
-    if (frame.kind === "subscribe" || frame.kind === "credit") this.#pumpAll();
+    if (frame.kind === "subscribe" || frame.kind === "credit" || frame.kind === "ack" || frame.kind === "fail") this.#pumpAll();
   }
 
   #handle(conn: FakeConn, frame: AnyRequestFrame): ResponseBodies[RequestKind] {
@@ -284,11 +284,13 @@ export class FakeCluster {
       }
       case "ack": {
         const sub = this.#sub(conn, frame.body.subscriptionId);
+        sub.credit += frame.body.credit ?? 0; // credit rides on the ack
         if (!this.loseAcks && sub.name !== undefined) for (const ref of frame.body.messages) this.durables.get(sub.name)?.acked.add(keyOf(ref));
         return { acked: frame.body.messages.length };
       }
       case "fail": {
-        this.#sub(conn, frame.body.subscriptionId);
+        const sub = this.#sub(conn, frame.body.subscriptionId);
+        sub.credit += frame.body.credit ?? 0;
         return { failed: frame.body.messages.length, deadLettered: 0 };
       }
       case "unsubscribe": {

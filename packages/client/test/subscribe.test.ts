@@ -110,8 +110,10 @@ describe("subscribe: credit flow control", () => {
     expect(sub.stats.received).toBe(5); // handed out but not acked: still in flight
     await Promise.all(first.map((m) => m.ack()));
     await waitFor(() => sub.stats.received === 10, 2000, "credit refill");
-    const credits = cluster.requests("credit").reduce((n, f) => n + f.body.credit, 0);
+    // The credit the acks freed travels in the ack frames themselves: no separate credit request.
+    const credits = cluster.requests("ack").reduce((n, f) => n + (f.body.credit ?? 0), 0);
     expect(credits).toBe(5);
+    expect(cluster.requests("credit")).toHaveLength(0);
     expect(sub.unsettled).toBe(5);
   });
 

@@ -70,18 +70,23 @@ export interface MessageRef {
   readonly offset: number;
 }
 
+/** A message of one subscription. */
+export interface SubscriptionRef extends MessageRef {
+  readonly subscription: string;
+}
+
 /** One ack. `attempt` is informational: any attempt's ack settles the message. */
-export interface AckItem extends MessageRef {
+export interface AckItem extends SubscriptionRef {
   readonly attempt?: number;
 }
 
 /** One fail. With `attempt`, a fail for an older attempt (already redelivered) is ignored. */
-export interface FailItem extends MessageRef {
+export interface FailItem extends SubscriptionRef {
   readonly attempt?: number;
   readonly reason: string;
 }
 
-/** One delivery attempt the leader is about to make (attempt 1 = first delivery). */
+/** One delivery attempt the leader made or is about to make (attempt 1 = first delivery). */
 export interface DeliverItem extends MessageRef {
   readonly subscription: string;
   readonly attempt: number;
@@ -147,22 +152,19 @@ export interface ExpireSessionCommand extends Base {
   readonly type: "expireSession";
   readonly sessionId: string;
 }
-/** Acknowledge processed messages (idempotent). */
-export interface AckCommand extends Base {
-  readonly type: "ack";
-  readonly subscription: string;
-  readonly items: readonly AckItem[];
-}
-/** Report failed processing: retry with backoff, then DLQ. */
-export interface FailCommand extends Base {
-  readonly type: "fail";
-  readonly subscription: string;
-  readonly items: readonly FailItem[];
-}
-/** Record delivery attempts (of any subscriptions) BEFORE the messages are handed out. */
-export interface DeliverCommand extends Base {
-  readonly type: "deliver";
-  readonly items: readonly DeliverItem[];
+/**
+ * What happened on the delivery path, of any subscriptions, since the
+ * leader's previous delivery entry (group commit: one entry per window):
+ * delivery attempts, acks (idempotent), and fails (retry with backoff, then
+ * DLQ). Applied in that order. At-most-once attempts are recorded BEFORE the
+ * message is handed out; at-least-once and exactly-once attempts are pushed
+ * first and recorded here afterwards (README "Guarantees").
+ */
+export interface DeliveryCommand extends Base {
+  readonly type: "delivery";
+  readonly delivered: readonly DeliverItem[];
+  readonly acked: readonly AckItem[];
+  readonly failed: readonly FailItem[];
 }
 /** Put dead letters back: re-appended to the topic for the subscription that failed them. */
 export interface DlqReplayCommand extends Base {
@@ -201,9 +203,7 @@ export type Command =
   | UpdateSubscriptionCommand
   | DeleteSubscriptionCommand
   | ExpireSessionCommand
-  | AckCommand
-  | FailCommand
-  | DeliverCommand
+  | DeliveryCommand
   | DlqReplayCommand
   | DlqPurgeCommand
   | MaintenanceCommand
@@ -216,5 +216,5 @@ export type CommandType = Command["type"];
 export const COMMAND_TYPES: readonly CommandType[] = [
   "createTopic", "deleteTopic", "updateRetention", "publish",
   "createSubscription", "updateSubscription", "deleteSubscription", "expireSession",
-  "ack", "fail", "deliver", "dlqReplay", "dlqPurge", "maintenance", "tick",
+  "delivery", "dlqReplay", "dlqPurge", "maintenance", "tick",
 ];

@@ -70,9 +70,7 @@ const validators: Record<CommandType, Validator> = {
   updateSubscription: (o, now) => ({ type: "updateSubscription", now, name: subscriptionName(o["name"]), changes: subscriptionChanges(o["changes"]) }),
   deleteSubscription: (o, now) => ({ type: "deleteSubscription", now, name: subscriptionName(o["name"]) }),
   expireSession: (o, now) => ({ type: "expireSession", now, sessionId: idString(o["sessionId"], "sessionId") }),
-  ack: (o, now, ctx) => ({ type: "ack", now, subscription: subscriptionName(o["subscription"]), items: items(o["items"], ctx, ackItem) }),
-  fail: (o, now, ctx) => ({ type: "fail", now, subscription: subscriptionName(o["subscription"]), items: items(o["items"], ctx, failItem) }),
-  deliver: (o, now, ctx) => ({ type: "deliver", now, items: items(o["items"], ctx, deliverItem) }),
+  delivery: validateDelivery,
   dlqReplay: (o, now, ctx) => {
     const ids = optionalIds(o["ids"]);
     const limit = o["limit"] === undefined ? DLQ_IDS_MAX : intIn(o["limit"], "limit", 1, DLQ_IDS_MAX);
@@ -203,17 +201,28 @@ function startPosition(value: unknown): StartPosition {
   throw bad("start must be 'earliest', 'latest', { offset } or { time }");
 }
 
+/** delivery: at least one item, at most batchItemsMax in all. */
+function validateDelivery(o: Record<string, unknown>, now: number, ctx: Ctx): Command {
+  const delivered = items(o["delivered"] ?? [], "delivered", ctx, deliverItem);
+  const acked = items(o["acked"] ?? [], "acked", ctx, ackItem);
+  const failed = items(o["failed"] ?? [], "failed", ctx, failItem);
+  const n = delivered.length + acked.length + failed.length;
+  if (n === 0) throw invalid("the command carries no items");
+  if (n > ctx.limits.batchItemsMax) throw invalid(`the command carries ${n} items; the limit is ${ctx.limits.batchItemsMax}`);
+  return { type: "delivery", now, delivered, acked, failed };
+}
+
 function ackItem(v: unknown, path: string, ctx: Ctx): AckItem {
   const o = object(v, path);
   const attempt = optional(o["attempt"], (a) => intIn(a, `${path}.attempt`, 1, MAX_RETRIES_MAX + 1));
-  return { ...messageRef(o, path, ctx), ...(attempt !== undefined ? { attempt } : {}) };
+  return { subscription: subscriptionName(o["subscription"]), ...messageRef(o, path, ctx), ...(attempt !== undefined ? { attempt } : {}) };
 }
 
 function failItem(v: unknown, path: string, ctx: Ctx): FailItem {
   const o = object(v, path);
   const attempt = optional(o["attempt"], (a) => intIn(a, `${path}.attempt`, 1, MAX_RETRIES_MAX + 1));
   const reason = o["reason"] === undefined ? "failed" : string(o["reason"], `${path}.reason`, REASON_CHARS_MAX);
-  return { ...messageRef(o, path, ctx), reason, ...(attempt !== undefined ? { attempt } : {}) };
+  return { subscription: subscriptionName(o["subscription"]), ...messageRef(o, path, ctx), reason, ...(attempt !== undefined ? { attempt } : {}) };
 }
 
 function deliverItem(v: unknown, path: string, ctx: Ctx): DeliverItem {
@@ -230,11 +239,10 @@ function messageRef(o: Record<string, unknown>, path: string, ctx: Ctx): { topic
   return { topic: topic(o["topic"], { ...ctx, allowSystem: true }), offset: nonNegativeInt(o["offset"], `${path}.offset`) };
 }
 
-function items<T>(value: unknown, ctx: Ctx, one: (v: unknown, path: string, ctx: Ctx) => T): T[] {
-  const raw = array(value, "items");
-  if (raw.length === 0) throw invalid("the command carries no items");
-  if (raw.length > ctx.limits.batchItemsMax) throw invalid(`the command carries ${raw.length} items; the limit is ${ctx.limits.batchItemsMax}`);
-  return raw.map((v, i) => one(v, `items[${i}]`, ctx));
+function items<T>(value: unknown, path: string, ctx: Ctx, one: (v: unknown, path: string, ctx: Ctx) => T): T[] {
+  const raw = array(value, path);
+  if (raw.length > ctx.limits.batchItemsMax) throw invalid(`the command carries ${raw.length} ${path} items; the limit is ${ctx.limits.batchItemsMax}`);
+  return raw.map((v, i) => one(v, `${path}[${i}]`, ctx));
 }
 
 function optionalIds(value: unknown): number[] | undefined {

@@ -4,16 +4,18 @@
  * drives it on the leader, without sockets in the loop:
  *
  *   1. batches = await dispatcher.nextDeliveries({ now, consumers }) — one per subscription
- *   2. propose deliverCommand(batches, now) — one entry for the whole round
- *      (or deliverCommand(batch, now) per subscription)
- *   3. after the entry is applied, hand out exactly the `delivered` items of
- *      its result (never the rejected ones; for at-most-once, never before);
- *      if the proposal fails, call release(batches).
+ *   2. at-least-once / exactly-once: push at once, and record the attempts in a
+ *      later `delivery` entry (group commit); at-most-once: record first
+ *      (deliverCommand(batches, now)), push the `delivered` items of the result;
+ *   3. if a record is lost while still leading, call release(batches).
  *
  * The dispatcher only READS replicated state. It remembers which messages it
- * has planned but not yet seen applied ("reservations", leader-local), so two
- * rounds never plan the same message; apply() validates every item again, so
- * a stale plan (e.g. from a deposed leader) is refused, never delivered twice.
+ * has planned but not yet seen recorded ("reservations", leader-local), so two
+ * rounds never plan the same message, and which acks and fails are on their
+ * way into the log (reserve()), so it never hands out a message whose ack is
+ * about to commit. apply() validates every recorded item again: a stale plan
+ * is refused, and an unrecorded push lost in a failover is delivered again
+ * by the next leader (a redelivery, never a loss).
  *
  * Priority rule (anti-starvation): a subscription's k-th delivery (k counted
  * in the replicated state, so the schedule survives failover) prefers the
@@ -26,7 +28,7 @@
  */
 import { PRIORITIES } from "@raftbus/client/protocol";
 import type { Priority } from "@raftbus/client/protocol";
-import type { DeliverCommand, DeliverItem } from "../commands/types.ts";
+import type { DeliverItem, DeliveryCommand } from "../commands/types.ts";
 import { BUDGETS } from "../config.ts";
 import { decodePendingValue, parsePendingKey, subPendingPriorityRange } from "../store/keys.ts";
 import type { BinaryDb } from "../store/txn.ts";
@@ -78,10 +80,14 @@ export interface DispatcherOptions {
   readonly reservationTtlMs?: number;
 }
 
-/** A planned, not yet settled delivery: when (leader clock) and whether it is a retry. */
+/**
+ * A planned, not yet recorded delivery, or an ack/fail not yet applied:
+ * when (leader clock), and what it is — only first deliveries take
+ * in-flight room, only deliveries advance the priority schedule.
+ */
 interface Reservation {
   readonly at: number;
-  readonly retry: boolean;
+  readonly kind: "new" | "retry" | "settle";
 }
 
 interface Candidate {
@@ -93,13 +99,15 @@ interface Candidate {
 
 const DEFAULT_MAX_DELIVERIES = 1000;
 
-/** Builds one deliver command for a batch, or for all batches of a round. */
-export function deliverCommand(batches: DeliveryBatch | readonly DeliveryBatch[], now: number): DeliverCommand {
+/** Builds one delivery command recording a batch's attempts, or all batches of a round. */
+export function deliverCommand(batches: DeliveryBatch | readonly DeliveryBatch[], now: number): DeliveryCommand {
   const list: readonly DeliveryBatch[] = "items" in batches ? [batches] : batches;
-  return {
-    type: "deliver", now,
-    items: list.flatMap((b) => b.items.map((i) => ({ subscription: i.subscription, topic: i.topic, offset: i.offset, attempt: i.attempt, consumerId: i.consumerId }))),
-  };
+  return { type: "delivery", now, delivered: list.flatMap((b) => b.items.map(deliverItemOf)), acked: [], failed: [] };
+}
+
+/** The recorded form of a planned delivery. */
+export function deliverItemOf(i: DeliverItem): DeliverItem {
+  return { subscription: i.subscription, topic: i.topic, offset: i.offset, attempt: i.attempt, consumerId: i.consumerId };
 }
 
 /** Plans deliveries; see the module comment. */
@@ -119,7 +127,12 @@ export class Dispatcher {
    * one batch per subscription with something to deliver, in name order.
    */
   async nextDeliveries(req: DispatchRequest): Promise<DeliveryBatch[]> {
-    return this.source.exclusive(async () => {
+    return this.source.exclusive(() => this.planLocked(req));
+  }
+
+  /** {@link nextDeliveries} for a caller that already holds the state machine's lock. */
+  async planLocked(req: DispatchRequest): Promise<DeliveryBatch[]> {
+    {
       const state = this.source.state();
       this.expireReservations(req.now);
       let budget = req.maxDeliveries ?? DEFAULT_MAX_DELIVERIES;
@@ -142,7 +155,7 @@ export class Dispatcher {
         batches.push({ subscription: name, items });
       }
       return batches;
-    });
+    }
   }
 
   /** Forgets the reservations of batches whose deliver command was not committed. */
@@ -151,7 +164,24 @@ export class Dispatcher {
     for (const b of list) this.settle(b.items);
   }
 
-  /** Called after a deliver command was applied: its items are no longer reserved. */
+  /**
+   * Acks or fails on their way into the log (`now` on the leader clock): the
+   * messages are not planned again until settle(). An existing reservation
+   * (the push they answer) is kept as it is.
+   */
+  reserve(refs: readonly { readonly subscription: string; readonly topic: string; readonly offset: number }[], now: number): void {
+    for (const i of refs) {
+      let r = this.reserved.get(i.subscription);
+      if (r === undefined) {
+        r = new Map();
+        this.reserved.set(i.subscription, r);
+      }
+      const k = reservationKey(i.topic, i.offset);
+      if (!r.has(k)) r.set(k, { at: now, kind: "settle" });
+    }
+  }
+
+  /** Called after a delivery command was applied: its items are no longer reserved. */
   settle(items: readonly { readonly subscription: string; readonly topic: string; readonly offset: number }[]): void {
     for (const i of items) {
       const r = this.reserved.get(i.subscription);
@@ -184,14 +214,18 @@ export class Dispatcher {
     const total = Math.min(credit, budget);
     // A retry is already counted in the in-flight limit; only first deliveries need room.
     let reservedNew = 0;
-    for (const r of reserved.values()) if (!r.retry) reservedNew += 1;
+    let reservedPushes = 0;
+    for (const r of reserved.values()) {
+      if (r.kind === "new") reservedNew += 1;
+      if (r.kind !== "settle") reservedPushes += 1;
+    }
     let room = Math.max(0, sub.spec.maxInFlight - sub.outstanding.size - reservedNew);
     if (total <= 0) return [];
     const queues = await this.candidates(state, sub, reserved, now, total, room);
     const picked: { c: Candidate; p: number }[] = [];
     for (let i = 0; i < total; i++) {
       if (room === 0) for (let q = 0; q < 4; q++) queues[q] = (queues[q] as Candidate[]).filter((c) => c.attempt > 1);
-      const want = PRIORITY_SCHEDULE[(sub.rec.cursor + reserved.size + i) % PRIORITY_SCHEDULE.length] as number;
+      const want = PRIORITY_SCHEDULE[(sub.rec.cursor + reservedPushes + i) % PRIORITY_SCHEDULE.length] as number;
       const p = (queues[want] as Candidate[]).length > 0 ? want : queues.findIndex((q) => q.length > 0);
       if (p < 0) break;
       const c = (queues[p] as Candidate[]).shift() as Candidate;
@@ -207,7 +241,7 @@ export class Dispatcher {
       const consumer = consumers[rr] as ConsumerCredit;
       rr = (rr + 1) % consumers.length;
       out.push({ subscription: sub.name, topic: c.topic, offset: c.offset, attempt: c.attempt, consumerId: consumer.consumerId, priority: PRIORITIES[p] as Priority });
-      reserved.set(reservationKey(c.topic, c.offset), { at: now, retry: c.attempt > 1 });
+      reserved.set(reservationKey(c.topic, c.offset), { at: now, kind: c.attempt > 1 ? "retry" : "new" });
     }
     this.nextConsumer.set(sub.name, rr);
     if (reserved.size > 0) this.reserved.set(sub.name, reserved);

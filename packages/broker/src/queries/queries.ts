@@ -10,6 +10,7 @@ import type { Backoff, Retention } from "../config.ts";
 import type { StartPosition } from "../commands/types.ts";
 import { isExpired } from "../state/messages.ts";
 import type { BrokerState } from "../state/state.ts";
+import { effectiveGuarantee } from "../state/subscription.ts";
 import type { SubState } from "../state/subscription.ts";
 import { dlqKey, logKey, logRange, readU64, topicDlqRange } from "../store/keys.ts";
 import { decodeDlq, decodeMessage, expiresAtOf, rateOf } from "../store/records.ts";
@@ -134,6 +135,8 @@ export interface DeliveredMessage extends StoredMessage {
   readonly consumerId: string;
   /** 1 = first delivery. */
   readonly attempt: number;
+  /** The guarantee this delivery gets: the weaker of the subscription's and the message's. */
+  readonly deliveryGuarantee: Guarantee;
   /** attempt − 1 (SPEC §2 retryCount). */
   readonly retryCount: number;
   readonly redelivered: boolean;
@@ -261,22 +264,26 @@ export async function readDeliveries(
   state: BrokerState, db: BinaryDb, subscription: string, items: readonly DeliveryRef[],
 ): Promise<(DeliveredMessage | undefined)[]> {
   const s = state.subsByName.get(subscription);
-  const out: (DeliveredMessage | undefined)[] = [];
-  for (const item of items) {
-    const t = state.topicsByName.get(item.topic);
-    const bytes = s === undefined || t === undefined ? undefined : ((await db.get(logKey(t.id, item.offset))) as Uint8Array | undefined);
-    if (s === undefined || t === undefined || bytes === undefined) {
-      out.push(undefined);
-      continue;
-    }
+  if (s === undefined) return items.map(() => undefined);
+  const topics = items.map((item) => state.topicsByName.get(item.topic));
+  const keys: Uint8Array[] = [];
+  topics.forEach((t, i) => {
+    if (t !== undefined) keys.push(logKey(t.id, (items[i] as DeliveryRef).offset));
+  });
+  const values = keys.length === 0 ? [] : ((await db.getMany(keys)) as (Uint8Array | undefined)[]);
+  let at = 0;
+  return items.map((item, i) => {
+    const t = topics[i];
+    if (t === undefined) return undefined;
+    const bytes = values[at++];
+    if (bytes === undefined) return undefined;
     const rec = decodeMessage(bytes);
     const maxRetries = s.outstandingAt(t.id, item.offset)?.maxRetries ?? rec.maxRetries ?? s.spec.maxRetries;
-    out.push({
-      ...toStoredMessage(t.name, item.offset, rec), maxRetries,
+    return {
+      ...toStoredMessage(t.name, item.offset, rec), maxRetries, deliveryGuarantee: effectiveGuarantee(s.spec.guarantee, rec.guarantee),
       subscription: s.name, consumerId: item.consumerId, attempt: item.attempt, retryCount: item.attempt - 1, redelivered: item.attempt > 1,
-    });
-  }
-  return out;
+    };
+  });
 }
 
 /** Dead letters of `topic` with id > `afterId` (default: from the oldest), at most `limit`. */

@@ -11,3 +11,6 @@ export { SystemEvents } from "../sys/system-events.ts";
 export type { SysForwarder } from "../sys/system-events.ts";
 export * from "../sys/families.ts";
 export * from "../sys/events.ts";
+export { DeliveryPath } from "./delivery/delivery-path.ts";
+export type { DeliveryPathParts, DeliveryPort } from "./delivery/delivery-path.ts";
+export type { ClientSession } from "./session.ts";

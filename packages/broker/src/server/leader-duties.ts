@@ -1,27 +1,30 @@
 /**
  * What only the leader does, started when it takes office and stopped when
- * it loses it: write time entries into the log (TTL, retention by age, ack
- * timeouts and backoff are decided from log time), pump deliveries to the
- * attached consumers (dispatcher → deliver command → push after commit),
- * and expire ephemeral subscriptions whose session is gone.
+ * it loses it:
+ *
+ * - Catch up first: it proposes a time entry and starts the delivery path
+ *   only once that entry is applied. By then every entry of earlier terms is
+ *   either applied here or gone for good, so no ack committed under an
+ *   earlier leader can be missed when deciding what to push.
+ * - Time entries only when time-driven work is due (an ack deadline, a TTL,
+ *   retention by age, unfinished budgeted work): the broker says when; an
+ *   idle cluster writes nothing.
+ * - Expire ephemeral subscriptions whose session is gone (SPEC §5).
+ * - Nudge the delivery pump now and then, for retries that came due.
  */
-import type { Delivery } from "@raftbus/client/protocol";
 import type { Logger, RaftNode } from "@raftbus/raft";
 import type { BrokerStateMachine } from "../broker-state-machine.ts";
-import type { DeliveryBatch } from "../dispatcher/dispatcher.ts";
-import { deliverCommand } from "../dispatcher/dispatcher.ts";
-import type { DeliveredMessage } from "../queries/queries.ts";
-import type { DeliveredItem } from "../state/results.ts";
+import type { TickCommand } from "../commands/types.ts";
 import type { NodeConfig } from "./config.ts";
 import type { NodeServer } from "./node-server.ts";
 import { proposeCommand } from "./proposer.ts";
 
-/** Dispatch rounds one pump call may run before yielding to other work. */
-const PUMP_ROUNDS_MAX = 16;
-/** How often the pump runs without a trigger (retries that became due). */
+/** How often the pump runs without a trigger (retries that became due: reads only). */
 const PUMP_INTERVAL_MS = 100;
-/** How often ephemeral subscriptions are checked for a live session. */
+/** How often ephemeral subscriptions are checked for a live session (reads only). */
 const EXPIRY_INTERVAL_MS = 1000;
+/** Wait before retrying the catch-up entry after a failure. */
+const CATCH_UP_RETRY_MS = 100;
 
 /** Parts the duties need. */
 export interface LeaderDutiesParts {
@@ -38,124 +41,63 @@ export class LeaderDuties {
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private stopped = false;
   private ticking = false;
-  private pumping = false;
-  private pumpAgain = false;
   /** Ephemeral subscription's session id → when it was first seen without a live session. */
   private readonly orphanSince = new Map<string, number>();
 
   constructor(private readonly p: LeaderDutiesParts) {}
 
   start(): void {
-    this.p.broker.dispatcher.reset();
-    this.p.server.setPumpTrigger(() => this.pump());
     const every = (ms: number, f: () => void) => {
       const t = setInterval(f, ms);
       t.unref?.();
       this.timers.push(t);
     };
-    every(this.p.config.timeTickMs, () => void this.proposeTick());
-    every(PUMP_INTERVAL_MS, () => this.pump());
+    every(this.p.config.timeTickMs, () => void this.maybeTick());
+    every(PUMP_INTERVAL_MS, () => this.p.server.delivery.trigger());
     every(EXPIRY_INTERVAL_MS, () => void this.expireSessions());
-    void this.proposeTick();
+    void this.catchUp();
   }
 
   stop(): void {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
-    this.p.server.setPumpTrigger(undefined);
-    this.p.broker.dispatcher.reset();
+    this.p.server.delivery.unlead();
+  }
+
+  /** Apply an entry of this term, then start delivering (see the module comment). */
+  private async catchUp(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        await this.proposeTick();
+        if (!this.stopped) this.p.server.delivery.lead();
+        return;
+      } catch (err) {
+        if (!this.p.raft.isLeader()) return;
+        this.p.logger.warn({ err: String(err) }, "catch-up entry failed; retrying");
+        await new Promise((r) => setTimeout(r, CATCH_UP_RETRY_MS));
+      }
+    }
+  }
+
+  /** Write a time entry if time-driven work is due by the leader's clock. */
+  private async maybeTick(): Promise<void> {
+    if (this.ticking || this.stopped) return;
+    try {
+      const due = await this.p.broker.nextTimeWork();
+      if (due === undefined || due > Date.now() || this.stopped) return;
+      await this.proposeTick();
+    } catch {
+      // Not leader any more, or the entry was dropped: the next check retries.
+    }
   }
 
   private async proposeTick(): Promise<void> {
-    if (this.ticking || this.stopped) return;
+    if (this.ticking) return;
     this.ticking = true;
     try {
-      await proposeCommand(this.p.raft, this.p.broker.checkProposal({ type: "tick", now: Date.now() }) as { type: "tick"; now: number });
-    } catch {
-      // Not leader any more, or the entry was dropped: the next tick retries.
+      await proposeCommand(this.p.raft, this.p.broker.checkProposal({ type: "tick", now: Date.now() }) as TickCommand);
     } finally {
       this.ticking = false;
-    }
-  }
-
-  /** Deliver what the dispatcher plans for consumers with credit, until nothing more can go. */
-  pump(): void {
-    if (this.stopped) return;
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
-    this.pumping = true;
-    void this.runPump().finally(() => {
-      this.pumping = false;
-      if (this.pumpAgain && !this.stopped) {
-        this.pumpAgain = false;
-        this.pump();
-      }
-    });
-  }
-
-  private async runPump(): Promise<void> {
-    for (let round = 0; round < PUMP_ROUNDS_MAX && !this.stopped; round++) {
-      const consumers = [...this.p.server.consumers.all()]
-        .filter((c) => c.credit > 0 && c.session.canPush())
-        .map((c) => ({ subscription: c.subscription, consumerId: c.id, credit: c.credit }));
-      if (consumers.length === 0) return;
-      const now = Date.now();
-      let batches: DeliveryBatch[];
-      try {
-        batches = await this.p.broker.dispatcher.nextDeliveries({ now, consumers });
-      } catch (err) {
-        this.p.logger.warn({ err: String(err) }, "dispatcher failed");
-        return;
-      }
-      if (batches.length === 0) return;
-      await this.deliver(batches, now);
-    }
-  }
-
-  /**
-   * Record one round's deliveries in the log (one entry for every
-   * subscription), then push exactly the deliveries the log accepted.
-   */
-  private async deliver(batches: readonly DeliveryBatch[], now: number): Promise<void> {
-    const consumers = this.p.server.consumers;
-    const items = batches.flatMap((b) => b.items);
-    for (const it of items) {
-      const c = consumers.get(it.consumerId);
-      if (c) c.credit--;
-    }
-    let delivered: readonly DeliveredItem[] = [];
-    try {
-      delivered = (await proposeCommand(this.p.raft, deliverCommand(batches, now))).delivered;
-    } catch {
-      this.p.broker.dispatcher.release([...batches]);
-    }
-    // Credit for what was not handed out goes back to its consumer.
-    const handed = new Set(delivered.map((d) => refKey(d.consumerId, d.topic, d.offset)));
-    for (const it of items) {
-      if (handed.has(refKey(it.consumerId, it.topic, it.offset))) continue;
-      const c = consumers.get(it.consumerId);
-      if (c) c.credit++;
-    }
-    const bySubscription = new Map<string, DeliveredItem[]>();
-    for (const d of delivered) pushTo(bySubscription, d.subscription, d);
-    const byConsumer = new Map<string, Delivery[]>();
-    for (const [subscription, list] of bySubscription) {
-      const messages = await this.p.broker.readDeliveries(subscription, list);
-      list.forEach((d, i) => {
-        const m = messages[i];
-        if (m === undefined) return; // removed meanwhile (retention, TTL): nothing to hand out
-        pushTo(byConsumer, d.consumerId, toDelivery(m));
-      });
-    }
-    const pushedAt = Date.now();
-    for (const [consumerId, list] of byConsumer) {
-      // A consumer that left meanwhile: the deliveries time out and go to another (at-least-once).
-      const c = consumers.get(consumerId);
-      if (c === undefined) continue;
-      c.session.send({ t: "deliver", subscriptionId: consumerId, messages: list });
-      for (const m of list) this.p.server.metrics.deliveryPushed(m.topic, m.index, m.attempt, pushedAt);
     }
   }
 
@@ -185,25 +127,4 @@ export class LeaderDuties {
     }
     for (const sid of [...this.orphanSince.keys()]) if (!seen.has(sid)) this.orphanSince.delete(sid);
   }
-}
-
-/** The wire shape of one delivery: the stored message plus its attempt number. */
-export function toDelivery(m: DeliveredMessage): Delivery {
-  return {
-    id: m.id, topic: m.topic, payload: m.payload, senderId: m.senderId, timestamp: m.timestamp,
-    priority: m.priority, guarantee: m.guarantee, maxRetries: m.maxRetries, headers: m.headers,
-    offset: m.offset, index: m.index, attempt: m.attempt,
-    ...(m.ttlMs !== undefined ? { ttlMs: m.ttlMs } : {}),
-    ...(m.correlationId !== undefined ? { correlationId: m.correlationId } : {}),
-  };
-}
-
-function refKey(consumerId: string, topic: string, offset: number): string {
-  return `${consumerId}\u0000${topic}\u0000${offset}`;
-}
-
-function pushTo<T>(map: Map<string, T[]>, key: string, value: T): void {
-  const list = map.get(key);
-  if (list === undefined) map.set(key, [value]);
-  else list.push(value);
 }

@@ -17,12 +17,15 @@ import { auditOf, systemTopicRefusal } from "./audit.ts";
 import { DEV_CLUSTER_SECRET } from "./config.ts";
 import { decodeConfEntry } from "@raftbus/raft";
 import type { BrokerStateMachine } from "../broker-state-machine.ts";
-import { ConsumerRegistry } from "./consumers.ts";
+import type { ConsumerRegistry } from "./consumers.ts";
 import type { NodeConfig, PeerSpec } from "./config.ts";
+import { DeliveryPath } from "./delivery/delivery-path.ts";
+import type { DeliveryPort } from "./delivery/delivery-path.ts";
 import { clientAddress } from "./config.ts";
 import { toErrorInfo } from "./errors.ts";
 import type { NodeStatus } from "./http-routes.ts";
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
+import { proposeCommand } from "./proposer.ts";
 import { handleHttp } from "./http-routes.ts";
 import { serveDashboard } from "./dashboard-routes.ts";
 import { ClientSession } from "./session.ts";
@@ -47,6 +50,8 @@ export interface HandlerContext {
   readonly raft: RaftNode<unknown>;
   readonly broker: BrokerStateMachine;
   readonly server: NodeServer;
+  /** Consumers, credit, acks and fails (the delivery path's narrow interface). */
+  readonly delivery: DeliveryPort;
 }
 
 /** Everything the node server runs. */
@@ -99,9 +104,8 @@ export class NodeServer {
   private stopping = false;
   /** Peer addresses learned from membership changes, on top of the static list. */
   private readonly members = new Map<string, PeerSpec>();
-  /** Consumers attached on this node (deliveries are pushed by the leader). */
-  readonly consumers = new ConsumerRegistry();
-  private pumpTrigger: (() => void) | undefined;
+  /** Consumers attached on this node and, while it leads, the pump and the delivery recorder. */
+  readonly delivery: DeliveryPath;
   /** Told when membership changes, with every member's peer address (to update the transport). */
   onMembersChanged: ((members: ReadonlyMap<string, PeerSpec>) => void) | undefined;
 
@@ -127,6 +131,19 @@ export class NodeServer {
     this.sessionLimits = { ...DEFAULT_SESSION_LIMITS, ...parts.sessionLimits };
     this.limits = { ...DEFAULT_SERVER_LIMITS, maxPayloadBytes: parts.config.maxPayloadBytes, sessionTimeoutMs: parts.config.sessionTimeoutMs };
     for (const p of parts.config.peers) this.members.set(p.id, p);
+    this.delivery = new DeliveryPath({
+      broker: parts.stateMachine,
+      propose: (command) => proposeCommand(parts.raft, command),
+      logger: parts.logger,
+      onPushed: (deliveries, at) => {
+        for (const m of deliveries) parts.metrics.deliveryPushed(m.topic, m.index, m.attempt, at);
+      },
+    });
+  }
+
+  /** Consumers attached on this node (deliveries are pushed by the leader). */
+  get consumers(): ConsumerRegistry {
+    return this.delivery.consumers;
   }
 
   get config(): NodeConfig {
@@ -237,7 +254,7 @@ export class NodeServer {
     const started = performance.now();
     let failed: unknown;
     try {
-      const res = await h({ requestId, log, config: this.config, raft: this.parts.raft, broker: this.parts.stateMachine, server: this }, session, req.body as never);
+      const res = await h({ requestId, log, config: this.config, raft: this.parts.raft, broker: this.parts.stateMachine, server: this, delivery: this.delivery }, session, req.body as never);
       this.report(session, req, res);
       return res;
     } catch (err) {
@@ -289,11 +306,6 @@ export class NodeServer {
     return this.members;
   }
 
-  /** Set by the leader's duties: run the delivery pump (after a publish, credit, ack…). */
-  setPumpTrigger(trigger: (() => void) | undefined): void {
-    this.pumpTrigger = trigger;
-  }
-
   /** The node's Prometheus metrics. */
   get metrics(): NodeMetrics {
     return this.parts.metrics;
@@ -301,7 +313,7 @@ export class NodeServer {
 
   /** Ask the leader's delivery pump to run. */
   pump(): void {
-    this.pumpTrigger?.();
+    this.delivery.trigger();
   }
 
   /** A membership entry was applied: learn the new member's address from its context. */
@@ -327,6 +339,7 @@ export class NodeServer {
     this.lastSoft = soft;
     const address = this.leaderAddress(soft.leader) ?? null;
     if (soft.role !== "leader") {
+      this.delivery.unlead();
       // Deliveries come from the leader only: send this node's subscribers there.
       for (const c of [...this.consumers.all()]) {
         this.consumers.detach(c.id);

@@ -3,13 +3,13 @@
  * entry's Raft index and the log time.
  */
 import type { Txn } from "../store/txn.ts";
-import type { DeliverItem } from "../commands/types.ts";
+import type { SubscriptionRef } from "../commands/types.ts";
 import type { BrokerState } from "./state.ts";
 
 /** Local effects an apply call asks for, run by the state machine after its batch commits. */
 export interface ApplyEffects {
-  /** Deliver items applied (accepted or not): their dispatcher reservations end. */
-  readonly settledReservations: DeliverItem[];
+  /** Delivery items applied (accepted or not): their dispatcher reservations end. */
+  readonly settledReservations: SubscriptionRef[];
   /** Subscriptions deleted: their dispatcher state is dropped. */
   readonly deletedSubscriptions: string[];
   /** A compact maintenance command ran: compact LevelDB after the commit. */

@@ -1,11 +1,12 @@
 /**
- * Delivery state (SPEC §4): deliver records an attempt BEFORE the message is
- * handed out, ack settles it, fail or an ack timeout schedules a retry with
+ * Delivery state (SPEC §4): a delivery entry records attempts (for
+ * at-most-once before the message is handed out, for the others after), ack settles them, fail or an ack timeout schedules a retry with
  * exponential backoff, and after maxRetries the message becomes a dead letter.
  * Every time comes from the log (ctx.now, deadlines stored in the log's
  * terms), so retry counts and backoff survive failover and restarts.
  */
-import type { AckCommand, DeliverCommand, DeliverItem, FailCommand } from "../commands/types.ts";
+import type { AckItem, DeliverItem, DeliveryCommand, FailItem } from "../commands/types.ts";
+import { BUDGETS } from "../config.ts";
 import type { Backoff } from "../config.ts";
 import { assert } from "../raft-api.ts";
 import { dlqKey, outstandingKey, pendingKey } from "../store/keys.ts";
@@ -14,7 +15,7 @@ import type { Outstanding } from "../store/records.ts";
 import type { ApplyContext } from "./context.ts";
 import { isExpired, readMessage } from "./messages.ts";
 import type { DeliveredItem, DeliveryRejection, FailOutcome, RejectedDelivery, ResultOf } from "./results.ts";
-import { requireSub } from "./subscriptions.ts";
+import { runBackfill } from "./subscriptions.ts";
 import { effectiveGuarantee } from "./subscription.ts";
 import type { SubState } from "./subscription.ts";
 
@@ -29,18 +30,49 @@ export function backoffDelay(b: Backoff, attempt: number): number {
   return Math.min(b.maxMs, Math.floor(delay));
 }
 
-/** deliver: each item is accepted (and recorded) or rejected with a reason. */
-export async function applyDeliver(ctx: ApplyContext, cmd: DeliverCommand): Promise<ResultOf<"deliver">> {
+/**
+ * delivery: record attempts, then acks, then fails (README "Guarantees").
+ * Subscriptions whose queue ran low continue their backfill here, so a
+ * consumer draining an old backlog is fed at its own pace, not the tick's.
+ */
+export async function applyDelivery(ctx: ApplyContext, cmd: DeliveryCommand): Promise<ResultOf<"delivery">> {
   const delivered: DeliveredItem[] = [];
   const rejected: RejectedDelivery[] = [];
-  for (const item of cmd.items) {
+  const touched = new Set<SubState>();
+  for (const item of cmd.delivered) {
     const reason = await deliverOne(ctx, item);
     const { subscription, topic, offset } = item;
     if (reason === undefined) delivered.push({ subscription, topic, offset, attempt: item.attempt, consumerId: item.consumerId });
     else rejected.push({ subscription, topic, offset, reason });
+    touch(ctx, touched, item.subscription);
   }
-  ctx.effects.settledReservations.push(...cmd.items);
-  return { ok: true, type: "deliver", delivered, rejected };
+  const acked: boolean[] = [];
+  for (const item of cmd.acked) {
+    acked.push(await ackOne(ctx, item));
+    touch(ctx, touched, item.subscription);
+  }
+  const failed: FailOutcome[] = [];
+  for (const item of cmd.failed) {
+    failed.push(await failOne(ctx, item));
+    touch(ctx, touched, item.subscription);
+  }
+  // What this entry records, settles or fails is no longer the leader's plan.
+  ctx.effects.settledReservations.push(...cmd.delivered, ...cmd.acked, ...cmd.failed);
+  for (const sub of [...touched].sort((a, b) => a.id - b.id)) await refillBackfill(ctx, sub);
+  return { ok: true, type: "delivery", delivered, rejected, acked, failed };
+}
+
+function touch(ctx: ApplyContext, touched: Set<SubState>, name: string): void {
+  const sub = ctx.state.subsByName.get(name);
+  if (sub !== undefined) touched.add(sub);
+}
+
+/** Queue length under which a subscription's backfill continues when its deliveries are recorded. */
+export const BACKFILL_LOW_WATER = 1000;
+
+async function refillBackfill(ctx: ApplyContext, sub: SubState): Promise<void> {
+  if (sub.rec.backfill.length === 0 || sub.pendingTotal >= BACKFILL_LOW_WATER) return;
+  await runBackfill(ctx, sub, BUDGETS.backfillRefill);
 }
 
 async function deliverOne(ctx: ApplyContext, item: DeliverItem): Promise<DeliveryRejection | undefined> {
@@ -98,40 +130,52 @@ function countDelivery(ctx: ApplyContext, sub: SubState): void {
   rateAdd(sub.rec.stats.deliverRate, ctx.now, 1);
 }
 
-/** ack: settles outstanding deliveries; acking anything else is a harmless no-op (idempotent). */
-export function applyAck(ctx: ApplyContext, cmd: AckCommand): ResultOf<"ack"> {
-  const sub = requireSub(ctx, cmd.subscription);
-  const acked = cmd.items.map((item) => {
-    const topic = ctx.state.topicsByName.get(item.topic);
-    const out = topic === undefined ? undefined : sub.outstandingAt(topic.id, item.offset);
-    if (out === undefined) return false;
-    settle(ctx, sub, out);
-    sub.rec.stats.acked += 1;
-    rateAdd(sub.rec.stats.ackRate, ctx.now, 1);
-    return true;
-  });
-  ctx.state.touchSub(sub);
-  return { ok: true, type: "ack", acked };
+/**
+ * One ack: settles the outstanding delivery; or, for a message still
+ * pending (pushed by a leader whose delivery record never committed, or
+ * acked before its record was proposed), takes it off the queue as
+ * delivered and acked. Anything else is a harmless no-op (idempotent).
+ */
+async function ackOne(ctx: ApplyContext, item: AckItem): Promise<boolean> {
+  const { state } = ctx;
+  const sub = state.subsByName.get(item.subscription);
+  const topic = state.topicsByName.get(item.topic);
+  if (sub === undefined || topic === undefined) return false;
+  const out = sub.outstandingAt(topic.id, item.offset);
+  if (out !== undefined) settle(ctx, sub, out);
+  else if (!(await takePending(ctx, sub, topic.id, item.offset))) return false;
+  sub.rec.stats.acked += 1;
+  rateAdd(sub.rec.stats.ackRate, ctx.now, 1);
+  state.touchSub(sub);
+  return true;
+}
+
+/** Removes a never-recorded delivery from the pending queue, counted as delivered. */
+async function takePending(ctx: ApplyContext, sub: SubState, tid: number, offset: number): Promise<boolean> {
+  if (!sub.holds(tid)) return false;
+  const rec = await readMessage(ctx.txn, tid, offset);
+  if (rec === undefined) return false;
+  const p = priorityIndex(rec.priority);
+  if (sub.pendingOf(tid, p) === 0) return false;
+  const pk = pendingKey(sub.id, p, rec.seq);
+  if ((await ctx.txn.get(pk)) === undefined) return false;
+  ctx.txn.del(pk);
+  sub.removePending(tid, p);
+  ctx.state.updateHolder(sub, tid);
+  countDelivery(ctx, sub);
+  return true;
 }
 
 /**
- * fail: an in-flight delivery failed. With `attempt`, a fail for an older
+ * One fail of an in-flight delivery. With `attempt`, a fail for an older
  * attempt than the current one is ignored (the message was redelivered).
  */
-export async function applyFail(ctx: ApplyContext, cmd: FailCommand): Promise<ResultOf<"fail">> {
-  const sub = requireSub(ctx, cmd.subscription);
-  const outcomes: FailOutcome[] = [];
-  for (const item of cmd.items) {
-    const topic = ctx.state.topicsByName.get(item.topic);
-    const out = topic === undefined ? undefined : sub.outstandingAt(topic.id, item.offset);
-    if (out === undefined || out.state !== "inflight" || (item.attempt !== undefined && item.attempt !== out.attempt)) {
-      outcomes.push("ignored");
-      continue;
-    }
-    outcomes.push(await failOutstanding(ctx, sub, out, item.reason, ctx.now));
-  }
-  ctx.state.touchSub(sub);
-  return { ok: true, type: "fail", outcomes };
+async function failOne(ctx: ApplyContext, item: FailItem): Promise<FailOutcome> {
+  const sub = ctx.state.subsByName.get(item.subscription);
+  const topic = ctx.state.topicsByName.get(item.topic);
+  const out = sub === undefined || topic === undefined ? undefined : sub.outstandingAt(topic.id, item.offset);
+  if (sub === undefined || out === undefined || out.state !== "inflight" || (item.attempt !== undefined && item.attempt !== out.attempt)) return "ignored";
+  return failOutstanding(ctx, sub, out, item.reason, ctx.now);
 }
 
 /**

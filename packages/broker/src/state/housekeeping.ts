@@ -102,7 +102,7 @@ async function expireTtl(ctx: ApplyContext, budget: number): Promise<number> {
 }
 
 /** Forgets up to `budget` dedup records whose window has passed. */
-async function expireDedup(ctx: ApplyContext, budget: number): Promise<number> {
+export async function expireDedup(ctx: ApplyContext, budget: number): Promise<number> {
   const due: Uint8Array[] = [];
   for await (const [k] of ctx.txn.scan(dedupDueRange(ctx.now), budget)) due.push(k);
   for (const k of due) {

@@ -14,6 +14,7 @@ import { unsafe } from "@raftbus/raft";
 import type { ApplyContext } from "./context.ts";
 import { appendMessage, enforceRetention } from "./messages.ts";
 import type { PublishOutcome, ResultOf } from "./results.ts";
+import { expireDedup } from "./housekeeping.ts";
 import { createTopicRecord } from "./topics.ts";
 
 /**
@@ -30,6 +31,9 @@ export async function applyPublish(ctx: ApplyContext, cmd: PublishCommand): Prom
   for (const topic of [...touched.values()].sort((a, b) => a.id - b.id)) {
     if (ctx.state.topicsById.get(topic.id) === topic) await enforceRetention(ctx, topic, BUDGETS.retentionPerMessage * cmd.messages.length, false);
   }
+  // Dedup records whose window passed are forgotten as publishing goes on, not by time entries:
+  // two per message keeps the table at about one window's worth.
+  await expireDedup(ctx, BUDGETS.dedupExpiryPerMessage * cmd.messages.length);
   return { ok: true, type: "publish", results };
 }
 

@@ -67,9 +67,16 @@ export type CommandResult =
   | { readonly ok: true; readonly type: "updateSubscription"; readonly name: string }
   | { readonly ok: true; readonly type: "deleteSubscription"; readonly name: string }
   | { readonly ok: true; readonly type: "expireSession"; readonly deleted: readonly string[] }
-  | { readonly ok: true; readonly type: "ack"; readonly acked: readonly boolean[] }
-  | { readonly ok: true; readonly type: "fail"; readonly outcomes: readonly FailOutcome[] }
-  | { readonly ok: true; readonly type: "deliver"; readonly delivered: readonly DeliveredItem[]; readonly rejected: readonly RejectedDelivery[] }
+  | {
+    readonly ok: true; readonly type: "delivery";
+    /** Attempts recorded; the rest are `rejected` (never hand those out; for at-most-once, never before this). */
+    readonly delivered: readonly DeliveredItem[];
+    readonly rejected: readonly RejectedDelivery[];
+    /** Per ack item: true when it settled the message (false: already settled, unknown, or not this subscription's). */
+    readonly acked: readonly boolean[];
+    /** Per fail item. */
+    readonly failed: readonly FailOutcome[];
+  }
   | { readonly ok: true; readonly type: "dlqReplay"; readonly replayed: readonly { readonly id: number; readonly offset: number }[] }
   | { readonly ok: true; readonly type: "dlqPurge"; readonly purged: number }
   | { readonly ok: true; readonly type: "maintenance"; readonly action: MaintenanceAction; readonly report: HousekeepingReport; readonly retried: number; readonly replayed: number }

@@ -140,6 +140,13 @@ export class SubState {
     else this.outstandingByTopic.set(o.tid, n);
   }
 
+  /** The earliest ack deadline of an in-flight delivery (log time), undefined when none is in flight. */
+  earliestAckDeadline(): number | undefined {
+    let min: number | undefined;
+    for (const o of this.outstanding.values()) if (o.state === "inflight" && (min === undefined || o.deadline < min)) min = o.deadline;
+    return min;
+  }
+
   /** Outstanding deliveries in seq order (the canonical order for anything that changes state). */
   sortedOutstanding(): Outstanding[] {
     return [...this.outstanding.values()].sort((a, b) => a.seq - b.seq);

@@ -50,11 +50,13 @@ describe("validateCommand: malformed commands are rejected before proposing, wit
     ["bad start", { type: "createSubscription", now, subscription: { ...spec, start: "middle" } }, "BAD_REQUEST"],
     ["backoff max < initial", { type: "createSubscription", now, subscription: { ...spec, backoff: { initialMs: 10, maxMs: 5, multiplier: 2 } } }, "INVALID_ARGUMENT"],
     ["update with no changes", { type: "updateSubscription", now, name: "s", changes: {} }, "INVALID_ARGUMENT"],
-    ["ack without items", { type: "ack", now, subscription: "s", items: [] }, "INVALID_ARGUMENT"],
-    ["ack item without offset", { type: "ack", now, subscription: "s", items: [{ topic: "a" }] }, "BAD_REQUEST"],
-    ["deliver attempt 0", { type: "deliver", now, items: [{ subscription: "s", topic: "a", offset: 0, attempt: 0, consumerId: "c" }] }, "INVALID_ARGUMENT"],
-    ["deliver without consumer", { type: "deliver", now, items: [{ subscription: "s", topic: "a", offset: 0, attempt: 1 }] }, "BAD_REQUEST"],
-    ["deliver without subscription", { type: "deliver", now, items: [{ topic: "a", offset: 0, attempt: 1, consumerId: "c" }] }, "BAD_REQUEST"],
+    ["delivery without items", { type: "delivery", now, delivered: [], acked: [] }, "INVALID_ARGUMENT"],
+    ["ack item without offset", { type: "delivery", now, acked: [{ subscription: "s", topic: "a" }] }, "BAD_REQUEST"],
+    ["ack item without subscription", { type: "delivery", now, acked: [{ topic: "a", offset: 0 }] }, "BAD_REQUEST"],
+    ["delivered attempt 0", { type: "delivery", now, delivered: [{ subscription: "s", topic: "a", offset: 0, attempt: 0, consumerId: "c" }] }, "INVALID_ARGUMENT"],
+    ["delivered without consumer", { type: "delivery", now, delivered: [{ subscription: "s", topic: "a", offset: 0, attempt: 1 }] }, "BAD_REQUEST"],
+    ["delivered without subscription", { type: "delivery", now, delivered: [{ topic: "a", offset: 0, attempt: 1, consumerId: "c" }] }, "BAD_REQUEST"],
+    ["fail items not a list", { type: "delivery", now, failed: { topic: "a" } }, "BAD_REQUEST"],
     ["unknown maintenance action", { type: "maintenance", now, action: "format" }, "BAD_REQUEST"],
     ["dlqReplay limit too big", { type: "dlqReplay", now, topic: "a", limit: 1e9 }, "INVALID_ARGUMENT"],
     ["prototype-polluting object", JSON.parse('{"__proto__": {"type": "tick"}, "now": 1}'), "BAD_REQUEST"],
@@ -65,7 +67,7 @@ describe("validateCommand: malformed commands are rejected before proposing, wit
 
   it("too many items → INVALID_ARGUMENT", () => {
     const items = Array.from({ length: config.limits.batchItemsMax + 1 }, (_, i) => ({ topic: "a", offset: i }));
-    expect(codeOf(() => validateCommand({ type: "ack", now, subscription: "s", items }, { limits: config.limits }))).toBe("INVALID_ARGUMENT");
+    expect(codeOf(() => validateCommand({ type: "delivery", now, acked: items.map((i) => ({ subscription: "s", ...i })) }, { limits: config.limits }))).toBe("INVALID_ARGUMENT");
   });
 });
 
@@ -123,8 +125,10 @@ describe("codec", () => {
       buildPublish(config, { now, senderId: "p", messages: [{ topic: "a", payload: json({ x: 1 }), id: "m1", ttlMs: 5, headers: { k: "v" }, producerId: "pr", sequence: 3 }] }),
       { type: "createSubscription", now, subscription: { ...spec, filter: "x > 1", start: { time: 5 } } },
       { type: "updateSubscription", now, name: "s", changes: { filter: null, maxInFlight: 3 } },
-      { type: "deliver", now, items: [{ subscription: "s", topic: "a", offset: 1, attempt: 2, consumerId: "c" }] },
-      { type: "fail", now, subscription: "s", items: [{ topic: "a", offset: 1, reason: "x", attempt: 1 }] },
+      {
+        type: "delivery", now, delivered: [{ subscription: "s", topic: "a", offset: 1, attempt: 2, consumerId: "c" }],
+        acked: [{ subscription: "s", topic: "a", offset: 2 }], failed: [{ subscription: "s", topic: "a", offset: 1, reason: "x", attempt: 1 }],
+      },
       { type: "dlqReplay", now, topic: "a", ids: [1, 2], limit: 10 },
       { type: "maintenance", now, action: "retryFailed", includeDlq: true },
       { type: "tick", now },

@@ -24,8 +24,8 @@ describe("dispatcher", () => {
     expect(batches.map((b) => [b.subscription, b.items.length, [...new Set(b.items.map((i) => i.consumerId))]])).toEqual([["a", 5, ["y"]], ["b", 2, ["x"]]]);
     const cmd = deliverCommand(batches, h.now); // one entry for the whole round
     expect(cmd).toEqual({
-      type: "deliver", now: h.now,
-      items: batches.flatMap((b) => b.items.map(({ subscription, topic, offset, attempt, consumerId }) => ({ subscription, topic, offset, attempt, consumerId }))),
+      type: "delivery", now: h.now, acked: [], failed: [],
+      delivered: batches.flatMap((b) => b.items.map(({ subscription, topic, offset, attempt, consumerId }) => ({ subscription, topic, offset, attempt, consumerId }))),
     });
     const r = await h.ok(cmd);
     expect(r.delivered).toHaveLength(7);

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { PublishMessage } from "@raftbus/client/protocol";
 import { BrokerStateMachine, deliverCommand, encodeCommand } from "../../src/index.ts";
 import type {
-  BrokerConfig, Command, CommandResult, ConsumerCredit, DeliveredItem, DeliveryBatch, PublishCommand, ResultOf, SubscriptionRequest,
+  BrokerConfig, Command, CommandResult, ConsumerCredit, DeliveredItem, DeliveryBatch, DeliveryCommand, PublishCommand, ResultOf, SubscriptionRequest,
 } from "../../src/index.ts";
 import type { Entry } from "../../src/raft-api.ts";
 
@@ -107,14 +107,14 @@ export class Harness {
     return delivered.map((d) => `${d.topic}@${d.offset}#${d.attempt}`);
   }
 
-  /** Acks messages given as `topic@offset`. */
-  async ack(subscription: string, refs: readonly string[]): Promise<ResultOf<"ack">> {
-    return this.ok({ type: "ack", now: this.now, subscription, items: refs.map(parseRef) });
+  /** Acks messages given as `topic@offset` (one delivery entry). */
+  async ack(subscription: string, refs: readonly string[]): Promise<ResultOf<"delivery">> {
+    return this.ok(ackCommand(this.now, subscription, refs));
   }
 
-  /** Fails messages given as `topic@offset`. */
-  async fail(subscription: string, refs: readonly string[], reason = "boom"): Promise<ResultOf<"fail">> {
-    return this.ok({ type: "fail", now: this.now, subscription, items: refs.map((r) => ({ ...parseRef(r), reason })) });
+  /** Fails messages given as `topic@offset` (one delivery entry). */
+  async fail(subscription: string, refs: readonly string[], reason = "boom"): Promise<ResultOf<"delivery">> {
+    return this.ok(failCommand(this.now, subscription, refs, reason));
   }
 
   /** Closes and reopens the broker on the same directory. */
@@ -138,6 +138,16 @@ export class Harness {
   private idSource(): () => string {
     return () => `gen-${(this.generated += 1)}`;
   }
+}
+
+/** A delivery command acking `refs` (`topic@offset`) of `subscription`. */
+export function ackCommand(now: number, subscription: string, refs: readonly string[]): DeliveryCommand {
+  return { type: "delivery", now, delivered: [], acked: refs.map((r) => ({ subscription, ...parseRef(r) })), failed: [] };
+}
+
+/** A delivery command failing `refs` (`topic@offset`) of `subscription`. */
+export function failCommand(now: number, subscription: string, refs: readonly string[], reason = "boom"): DeliveryCommand {
+  return { type: "delivery", now, delivered: [], acked: [], failed: refs.map((r) => ({ subscription, ...parseRef(r), reason })) };
 }
 
 /** JSON payload bytes. */

@@ -4,7 +4,8 @@
  * replayed elsewhere by the determinism tests.
  */
 import type { Guarantee, Priority } from "@raftbus/client/protocol";
-import type { Command } from "../../src/index.ts";
+import { deliverItemOf } from "../../src/index.ts";
+import type { AckItem, Command, DeliverItem, FailItem } from "../../src/index.ts";
 import type { Harness } from "./harness.ts";
 import { json } from "./harness.ts";
 
@@ -62,14 +63,18 @@ export async function runScenario(h: Harness, seed: number, steps: number): Prom
       await h.applyAll([{ type: "createSubscription", now: h.now, subscription: h.bsm.subscriptionSpec(req) }]);
     } else if (x < 0.6) {
       const consumers = [...subs].flatMap((s) => [{ subscription: s, consumerId: "c1", credit: 1 + Math.floor(r() * 3) }, { subscription: s, consumerId: "c2", credit: 1 }]);
-      const { delivered } = await h.dispatch(consumers);
-      for (const d of delivered) outstanding.push({ sub: d.subscription, ref: `${d.topic}@${d.offset}` });
+      if (r() < 0.5) {
+        const { delivered } = await h.dispatch(consumers);
+        for (const d of delivered) outstanding.push({ sub: d.subscription, ref: `${d.topic}@${d.offset}` });
+      } else {
+        await pushFirst(h, r, consumers, outstanding);
+      }
     } else if (x < 0.75 && outstanding.length > 0) {
       const i = Math.max(0, outstanding.length - 1 - Math.floor(r() * 4)); // mostly recent deliveries
       const o = outstanding.splice(i, 1)[0];
       if (o !== undefined) await h.applyAll([r() < 0.6
-        ? { type: "ack", now: h.now, subscription: o.sub, items: [ref(o.ref)] }
-        : { type: "fail", now: h.now, subscription: o.sub, items: [{ ...ref(o.ref), reason: "x" }] }]);
+        ? { type: "delivery", now: h.now, delivered: [], acked: [{ subscription: o.sub, ...ref(o.ref) }], failed: [] }
+        : { type: "delivery", now: h.now, delivered: [], acked: [], failed: [{ subscription: o.sub, ...ref(o.ref), reason: "x" }] }]);
     } else if (x < 0.85) {
       await h.applyAll([{ type: "tick", now: h.now }]);
     } else {
@@ -87,6 +92,40 @@ export async function runScenario(h: Harness, seed: number, steps: number): Prom
       await h.applyAll([pick(cmds)]);
     }
   }
+}
+
+/**
+ * The leader's push-first path: a round is handed out, then recorded in one
+ * delivery entry together with acks and fails — some acks arriving before
+ * the push's record left (recorded by the ack alone), some of older
+ * deliveries, some fails.
+ */
+async function pushFirst(
+  h: Harness, r: () => number, consumers: readonly { subscription: string; consumerId: string; credit: number }[], outstanding: { sub: string; ref: string }[],
+): Promise<void> {
+  const batches = await h.bsm.dispatcher.nextDeliveries({ now: h.now, consumers });
+  const delivered: DeliverItem[] = [];
+  const acked: AckItem[] = [];
+  const failed: FailItem[] = [];
+  for (const item of batches.flatMap((b) => b.items.map(deliverItemOf))) {
+    const y = r();
+    const settle = { subscription: item.subscription, topic: item.topic, offset: item.offset };
+    if (y < 0.3) {
+      acked.push(settle); // acked before its record left
+      continue;
+    }
+    delivered.push(item);
+    if (y < 0.45) failed.push({ ...settle, reason: "handler threw" });
+    else if (y < 0.6) acked.push(settle);
+    else outstanding.push({ sub: item.subscription, ref: `${item.topic}@${item.offset}` });
+  }
+  if (outstanding.length > 0 && r() < 0.5) {
+    const o = outstanding.splice(Math.floor(r() * outstanding.length), 1)[0];
+    if (o !== undefined) acked.push({ subscription: o.sub, ...ref(o.ref) });
+  }
+  if (delivered.length + acked.length + failed.length === 0) return;
+  h.advance(Math.floor(r() * 20)); // recorded a little after the push
+  await h.applyAll([{ type: "delivery", now: h.now, delivered, acked, failed }]);
 }
 
 function ref(s: string): { topic: string; offset: number } {

@@ -261,16 +261,22 @@ export class Model {
     return undefined;
   }
 
-  ack(name: string, refs: readonly { topic: string; offset: number }[]): boolean[] | "not-found" {
+  /** An ack settles an outstanding delivery, or takes a pending message off the queue as delivered (a push never recorded). */
+  ack(name: string, refs: readonly { topic: string; offset: number }[]): boolean[] {
     const s = this.subs.get(name);
-    if (s === undefined) return "not-found";
-    return refs.map((r) => remove(s.out, (o) => o.topic === r.topic && o.offset === r.offset) > 0);
+    return refs.map((r) => {
+      if (s === undefined) return false;
+      if (remove(s.out, (o) => o.topic === r.topic && o.offset === r.offset) > 0) return true;
+      if (remove(s.pending, (p) => p.topic === r.topic && p.offset === r.offset) === 0) return false;
+      s.cursor += 1;
+      return true;
+    });
   }
 
-  fail(name: string, items: readonly { topic: string; offset: number; attempt?: number; reason: string }[]): string[] | "not-found" {
+  fail(name: string, items: readonly { topic: string; offset: number; attempt?: number; reason: string }[]): string[] {
     const s = this.subs.get(name);
-    if (s === undefined) return "not-found";
     return items.map((it) => {
+      if (s === undefined) return "ignored";
       const o = s.out.find((x) => x.topic === it.topic && x.offset === it.offset);
       if (o === undefined || o.state !== "inflight" || (it.attempt !== undefined && it.attempt !== o.attempt)) return "ignored";
       return this.failOut(s, o, it.reason, this.now);
@@ -376,6 +382,11 @@ export class Model {
 
   outstandingOf(name: string): MOut[] {
     return [...(this.subs.get(name)?.out ?? [])].sort((a, b) => a.seq - b.seq);
+  }
+
+  /** Pending (never recorded as delivered) references of a subscription, in seq order. */
+  pendingOf(name: string): { topic: string; offset: number }[] {
+    return [...(this.subs.get(name)?.pending ?? [])].sort((a, b) => a.seq - b.seq);
   }
 }
 

@@ -49,10 +49,11 @@ describe("publish dedup: the same id or producer sequence within the window is s
     expect((await h.pub("t", 1, { id: "w" })).results[0]).toMatchObject({ duplicate: true });
     h.advance(1);
     expect((await h.pub("t", 1, { id: "w" })).results[0]).toMatchObject({ offset: 1, duplicate: false });
-    // The expiry index cleans up old records on tick, but never a newer record of the same id.
+    // The expired index entry was cleaned up by that publish itself (publishing forgets expired
+    // records as it goes), never the newer record of the same id.
     h.advance(500);
     const tick = await h.tick();
-    expect(tick.report.dedupExpired).toBe(1);
+    expect(tick.report.dedupExpired).toBe(0);
     expect((await h.pub("t", 1, { id: "w" })).results[0]).toMatchObject({ offset: 1, duplicate: true });
   });
 

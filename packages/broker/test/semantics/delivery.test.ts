@@ -81,13 +81,13 @@ describe("at-least-once: ack timeout, exponential backoff, maxRetries, DLQ", () 
     await h.pub("t", 1);
     expect(await h.take("s", 1)).toEqual(["t@0#1"]);
     expect(await h.take("z", 1)).toEqual(["t@0#1"]);
-    expect((await h.fail("z", ["t@0"], "bad input")).outcomes).toEqual(["dead-lettered"]);
-    expect((await h.fail("s", ["t@0"], "transient")).outcomes).toEqual(["retry"]);
+    expect((await h.fail("z", ["t@0"], "bad input")).failed).toEqual(["dead-lettered"]);
+    expect((await h.fail("s", ["t@0"], "transient")).failed).toEqual(["retry"]);
     h.advance(99);
     expect(await h.take("s", 1)).toEqual([]);
     h.advance(1);
     expect(await h.take("s", 1)).toEqual(["t@0#2"]);
-    expect((await h.fail("s", ["t@0"], "still bad")).outcomes).toEqual(["dead-lettered"]);
+    expect((await h.fail("s", ["t@0"], "still bad")).failed).toEqual(["dead-lettered"]);
     const dlq = await h.bsm.dlqList("t");
     expect(dlq.map((d) => [d.subscription, d.reason, d.attempts])).toEqual([["z", "bad input", 1], ["s", "still bad", 2]]);
   });
@@ -101,8 +101,11 @@ describe("at-least-once: ack timeout, exponential backoff, maxRetries, DLQ", () 
     await h.tick();
     h.advance(100);
     expect(await h.take("s", 1)).toEqual(["t@0#2"]);
-    const r = await h.ok({ type: "fail", now: h.now, subscription: "s", items: [{ topic: "t", offset: 0, attempt: 1, reason: "late" }, { topic: "t", offset: 5, reason: "?" }] });
-    expect(r.outcomes).toEqual(["ignored", "ignored"]);
+    const r = await h.ok({
+      type: "delivery", now: h.now, delivered: [], acked: [],
+      failed: [{ subscription: "s", topic: "t", offset: 0, attempt: 1, reason: "late" }, { subscription: "s", topic: "t", offset: 5, reason: "?" }],
+    });
+    expect(r.failed).toEqual(["ignored", "ignored"]);
     expect(await h.bsm.subscriptionInfo("s")).toMatchObject({ inFlight: 1 });
   });
 
@@ -148,8 +151,9 @@ describe("exactly-once: an acked message is never given out again; acks are idem
     h = await Harness.open();
     await h.subscribe({ name: "s", pattern: "t" });
     await h.pub("t", 1);
-    const cmd = { type: "deliver" as const, now: h.now, items: [{ subscription: "s", topic: "t", offset: 0, attempt: 1, consumerId: "a" }] };
-    const [r1, r2] = await h.applyAll([cmd, { ...cmd, items: [{ ...cmd.items[0]!, consumerId: "b" }] }]);
+    const item = { subscription: "s", topic: "t", offset: 0, attempt: 1, consumerId: "a" };
+    const cmd = { type: "delivery" as const, now: h.now, delivered: [item], acked: [], failed: [] };
+    const [r1, r2] = await h.applyAll([cmd, { ...cmd, delivered: [{ ...item, consumerId: "b" }] }]);
     expect(r1).toMatchObject({ delivered: [{ consumerId: "a" }], rejected: [] });
     expect(r2).toMatchObject({ delivered: [], rejected: [{ reason: "stale" }] });
   });
@@ -246,7 +250,7 @@ describe("flow control: per-subscription in-flight limit", () => {
     await h.subscribe({ name: "s", pattern: "t", maxInFlight: 1 });
     await h.pub("t", 0);
     await h.pub("t", 1);
-    const r = await h.ok({ type: "deliver", now: h.now, items: [0, 1].map((o) => ({ subscription: "s", topic: "t", offset: o, attempt: 1, consumerId: "c" })) });
+    const r = await h.ok({ type: "delivery", now: h.now, acked: [], failed: [], delivered: [0, 1].map((o) => ({ subscription: "s", topic: "t", offset: o, attempt: 1, consumerId: "c" })) });
     expect(r.rejected).toEqual([{ subscription: "s", topic: "t", offset: 1, reason: "no-capacity" }]);
     expect(await h.take("s", 5)).toEqual([]);
   });
@@ -284,7 +288,7 @@ describe("subscription lifecycle", () => {
     expect(await h.bsm.subscriptionInfo("s")).toMatchObject({ maxInFlight: 7, lag: 1 });
     expect((await h.bsm.subscriptionInfo("s")).filter).toBeUndefined();
     expect(await h.run({ type: "updateSubscription", now: h.now, name: "nope", changes: { maxInFlight: 1 } })).toMatchObject({ ok: false, error: { code: "SUBSCRIPTION_NOT_FOUND" } });
-    expect(await h.run({ type: "ack", now: h.now, subscription: "nope", items: [{ topic: "t", offset: 0 }] })).toMatchObject({ ok: false, error: { code: "SUBSCRIPTION_NOT_FOUND" } });
+    expect((await h.ack("nope", ["t@0"])).acked).toEqual([false]);
   });
 
   it("delete drops the subscription and its queue; its keys are collected on tick", async () => {
@@ -335,3 +339,65 @@ describe("subscription lifecycle", () => {
 function refs(items: string[]): number[] {
   return items.map((s) => Number(s.split("@")[1]?.split("#")[0]));
 }
+
+describe("push first, record after: the delivery entry", () => {
+  it("an ack of a message never recorded as delivered takes it off the queue as delivered and acked, for good", async () => {
+    h = await Harness.open();
+    await h.subscribe({ name: "s", pattern: "t", ackTimeoutMs: 100 });
+    await h.pub("t", 0);
+    await h.pub("t", 1);
+    // The leader pushed t@0, then died before recording it; the ack reaches the next leader.
+    expect((await h.ack("s", ["t@0"])).acked).toEqual([true]);
+    expect(await h.bsm.subscriptionInfo("s")).toMatchObject({ lag: 1, inFlight: 0, delivered: 1, acked: 1 });
+    h.advance(10_000);
+    await h.tick();
+    expect(await h.take("s", 5)).toEqual(["t@1#1"]);
+    expect((await h.ack("s", ["t@0"])).acked).toEqual([false]); // idempotent
+  });
+
+  it("one entry records attempts, then acks, then fails, of several subscriptions", async () => {
+    h = await Harness.open();
+    await h.subscribe({ name: "a", pattern: "t", backoff });
+    await h.subscribe({ name: "b", pattern: "t", backoff });
+    await h.pub("t", 0);
+    await h.pub("t", 1);
+    const item = (subscription: string, offset: number) => ({ subscription, topic: "t", offset, attempt: 1, consumerId: "c" });
+    const r = await h.ok({
+      type: "delivery", now: h.now,
+      delivered: [item("a", 0), item("a", 1), item("b", 0)],
+      acked: [{ subscription: "a", topic: "t", offset: 0 }, { subscription: "b", topic: "t", offset: 1 }],
+      failed: [{ subscription: "a", topic: "t", offset: 1, reason: "boom" }, { subscription: "gone", topic: "t", offset: 0, reason: "?" }],
+    });
+    expect(r.delivered).toHaveLength(3);
+    expect(r.acked).toEqual([true, true]); // b@1 was pushed, never recorded: acked from the queue
+    expect(r.failed).toEqual(["retry", "ignored"]);
+    expect(await h.bsm.subscriptionInfo("a")).toMatchObject({ inFlight: 0, waitingRetry: 1, acked: 1, failed: 1 });
+    expect(await h.bsm.subscriptionInfo("b")).toMatchObject({ inFlight: 1, lag: 1, acked: 1, delivered: 2 });
+  });
+
+  it("a record refused as stale (the message was acked meanwhile) changes nothing", async () => {
+    h = await Harness.open();
+    await h.subscribe({ name: "s", pattern: "t" });
+    await h.pub("t", 0);
+    await h.ack("s", ["t@0"]);
+    const r = await h.ok(deliverCommand({ subscription: "s", items: [{ subscription: "s", topic: "t", offset: 0, attempt: 1, consumerId: "c", priority: "medium" }] }, h.now));
+    expect(r.rejected).toEqual([{ subscription: "s", topic: "t", offset: 0, reason: "stale" }]);
+    expect(await h.bsm.subscriptionInfo("s")).toMatchObject({ inFlight: 0, lag: 0, delivered: 1 });
+  });
+
+  it("a backlog older than the subscription is fed as deliveries drain the queue, not only by ticks", async () => {
+    h = await Harness.open();
+    await h.publish(Array.from({ length: 1000 }, (_, i) => ({ topic: "t", payload: json(i) })));
+    await h.publish(Array.from({ length: 1000 }, (_, i) => ({ topic: "t", payload: json(i) })));
+    await h.publish(Array.from({ length: 1000 }, (_, i) => ({ topic: "t", payload: json(i) })));
+    await h.subscribe({ name: "s", pattern: "t", start: "earliest", maxInFlight: 1000 });
+    expect(await h.bsm.subscriptionInfo("s")).toMatchObject({ backfilling: true });
+    let got = 0;
+    for (let round = 0; round < 6 && got < 3000; round++) {
+      const taken = await h.take("s", 1000);
+      got += taken.length;
+      await h.ack("s", taken);
+    }
+    expect(got).toBe(3000); // no tick in between
+  });
+});

@@ -16,7 +16,6 @@ export async function publish(ctx: HandlerContext, session: ClientSession, body:
     const first = res.results.find((r) => !("error" in r));
     ctx.log.debug({ requestId: ctx.requestId, messages: command.messages.length, index: first !== undefined && !("error" in first) ? first.index : null }, "publish committed");
   }
-  ctx.server.pump();
   return {
     results: res.results.map((r) => ("error" in r ? { ok: false as const, error: r.error } : { ok: true as const, ack: r })),
   };

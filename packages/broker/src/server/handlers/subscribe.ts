@@ -2,7 +2,8 @@
  * Subscriptions and delivery feedback: subscribe (create or resume the
  * replicated subscription, then attach this session as a consumer),
  * unsubscribe, credit, ack and fail. Acks and fails go through the log so
- * they survive failover.
+ * they survive failover: the delivery path group-commits them with every
+ * other session's, and applies the credit they carry at once.
  */
 import { RaftbusError } from "@raftbus/client/protocol";
 import type {
@@ -11,7 +12,6 @@ import type {
 } from "@raftbus/client/protocol";
 import type { Command } from "../../commands/types.ts";
 import { CONSUMERS_PER_SESSION_MAX } from "../consumers.ts";
-import type { Consumer } from "../consumers.ts";
 import type { HandlerContext } from "../node-server.ts";
 import { proposeCommand } from "../proposer.ts";
 import type { ClientSession } from "../session.ts";
@@ -22,7 +22,7 @@ let ephemeralSeq = 0;
 /** `subscribe`. */
 export async function subscribe(ctx: HandlerContext, session: ClientSession, body: SubscribeRequest): Promise<SubscribeResponse> {
   requireLeader(ctx);
-  if (ctx.server.consumers.countForSession(session) >= CONSUMERS_PER_SESSION_MAX) {
+  if (ctx.delivery.countForSession(session) >= CONSUMERS_PER_SESSION_MAX) {
     throw new RaftbusError("INVALID_ARGUMENT", `a session may hold at most ${CONSUMERS_PER_SESSION_MAX} subscriptions`);
   }
   const durable = body.name !== undefined;
@@ -43,8 +43,7 @@ export async function subscribe(ctx: HandlerContext, session: ClientSession, bod
     ...(body.backoff !== undefined ? { backoff: body.backoff } : {}),
   });
   const res = await proposeCommand(ctx.raft, ctx.broker.checkProposal({ type: "createSubscription", now: Date.now(), subscription: spec }) as Command & { type: "createSubscription" });
-  const consumer = ctx.server.consumers.attach(session, name, durable, spec.maxInFlight, Math.min(body.credit ?? spec.maxInFlight, spec.maxInFlight));
-  ctx.server.pump();
+  const consumer = ctx.delivery.attach(session, name, durable, spec.maxInFlight, Math.min(body.credit ?? spec.maxInFlight, spec.maxInFlight));
   return { subscriptionId: consumer.id, durable, resumed: durable && !res.created, maxInFlight: spec.maxInFlight };
 }
 
@@ -78,24 +77,15 @@ async function resumeDurable(ctx: HandlerContext, session: ClientSession, name: 
   if (Object.keys(changes).length > 0) {
     await proposeCommand(ctx.raft, ctx.broker.checkProposal({ type: "updateSubscription", now: Date.now(), name, changes }) as Command & { type: "updateSubscription" });
   }
-  const consumer = ctx.server.consumers.attach(session, name, true, maxInFlight, Math.min(body.credit ?? maxInFlight, maxInFlight));
-  ctx.server.pump();
+  const consumer = ctx.delivery.attach(session, name, true, maxInFlight, Math.min(body.credit ?? maxInFlight, maxInFlight));
   return { subscriptionId: consumer.id, durable: true, resumed: true, maxInFlight };
-}
-
-function consumerOf(ctx: HandlerContext, session: ClientSession, subscriptionId: string): Consumer {
-  const c = ctx.server.consumers.get(subscriptionId);
-  if (c === undefined || c.session !== session) {
-    throw new RaftbusError("SUBSCRIPTION_NOT_FOUND", `no subscription ${subscriptionId} on this connection (re-subscribe after a reconnect or leader change)`);
-  }
-  return c;
 }
 
 /** `unsubscribe`: detach; delete the replicated state for ephemeral subscriptions or when asked. */
 export async function unsubscribe(ctx: HandlerContext, session: ClientSession, body: UnsubscribeRequest): Promise<EmptyBody> {
-  const c = consumerOf(ctx, session, body.subscriptionId);
-  ctx.server.consumers.detach(c.id);
-  if ((!c.durable || body.delete === true) && ctx.server.consumers.membersOf(c.subscription) === 0) {
+  const c = ctx.delivery.consumerOf(session, body.subscriptionId);
+  const remaining = ctx.delivery.detach(c);
+  if ((!c.durable || body.delete === true) && remaining === 0) {
     requireLeader(ctx);
     await proposeCommand(ctx.raft, ctx.broker.checkProposal({ type: "deleteSubscription", now: Date.now(), name: c.subscription }) as Command & { type: "deleteSubscription" });
   }
@@ -104,33 +94,24 @@ export async function unsubscribe(ctx: HandlerContext, session: ClientSession, b
 
 /** `credit`: the client can take more deliveries. */
 export async function credit(ctx: HandlerContext, session: ClientSession, body: CreditRequest): Promise<CreditResponse> {
-  const c = consumerOf(ctx, session, body.subscriptionId);
-  c.credit = Math.min(c.credit + body.credit, c.maxInFlight);
-  ctx.server.pump();
-  return { credit: c.credit };
+  const c = ctx.delivery.consumerOf(session, body.subscriptionId);
+  return { credit: ctx.delivery.credit(c, body.credit) };
 }
 
-/** `ack`: committed through the log; idempotent. */
+/** `ack`: the credit it carries applies at once; answered once the acks are committed. Idempotent. */
 export async function ack(ctx: HandlerContext, session: ClientSession, body: AckRequest): Promise<AckResponse> {
   requireLeader(ctx);
-  const c = consumerOf(ctx, session, body.subscriptionId);
-  const res = await proposeCommand(ctx.raft, ctx.broker.checkProposal({
-    type: "ack", now: Date.now(), subscription: c.subscription, items: body.messages.map((m) => ({ topic: m.topic, offset: m.offset })),
-  }) as Command & { type: "ack" });
-  ctx.server.metrics.settled("ack", body.messages.filter((_, i) => res.acked[i] === true).map((m) => m.topic));
-  ctx.server.pump();
-  return { acked: res.acked.filter(Boolean).length };
+  const c = ctx.delivery.consumerOf(session, body.subscriptionId);
+  const acked = await ctx.delivery.ack(c, body.messages, body.credit ?? 0);
+  ctx.server.metrics.settled("ack", body.messages.filter((_, i) => acked[i] === true).map((m) => m.topic));
+  return { acked: acked.filter(Boolean).length };
 }
 
-/** `fail`: retry after backoff, or dead-letter after maxRetries. */
+/** `fail`: retry after backoff, or dead-letter after maxRetries; carries credit like ack. */
 export async function fail(ctx: HandlerContext, session: ClientSession, body: FailRequest): Promise<FailResponse> {
   requireLeader(ctx);
-  const c = consumerOf(ctx, session, body.subscriptionId);
-  const res = await proposeCommand(ctx.raft, ctx.broker.checkProposal({
-    type: "fail", now: Date.now(), subscription: c.subscription,
-    items: body.messages.map((m) => ({ topic: m.topic, offset: m.offset, reason: m.reason })),
-  }) as Command & { type: "fail" });
-  ctx.server.metrics.settled("fail", body.messages.filter((_, i) => res.outcomes[i] !== "ignored").map((m) => m.topic));
-  ctx.server.pump();
-  return { failed: res.outcomes.filter((o) => o !== "ignored").length, deadLettered: res.outcomes.filter((o) => o === "dead-lettered").length };
+  const c = ctx.delivery.consumerOf(session, body.subscriptionId);
+  const outcomes = await ctx.delivery.fail(c, body.messages, body.credit ?? 0);
+  ctx.server.metrics.settled("fail", body.messages.filter((_, i) => outcomes[i] !== undefined && outcomes[i] !== "ignored").map((m) => m.topic));
+  return { failed: outcomes.filter((o) => o !== "ignored").length, deadLettered: outcomes.filter((o) => o === "dead-lettered").length };
 }

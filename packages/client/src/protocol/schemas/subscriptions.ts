@@ -52,10 +52,11 @@ export const CreditResponse = shape("CreditResponse", { credit: nat("credit now 
 /** Identifies one delivered message within a subscription. */
 export const MessageRef = shape("MessageRef", { topic: nonEmptyStr("topic"), offset: nat("offset") });
 
-/** `ack`: these deliveries were processed (idempotent). */
+/** `ack`: these deliveries were processed (idempotent); answered once committed. */
 export const AckRequest = shape("AckRequest", {
   subscriptionId: nonEmptyStr("the subscription"),
   messages: arr(MessageRef, "the deliveries acknowledged"),
+  credit: opt(nat("more deliveries the server may push, applied at once (credit and acks in one frame)")),
 });
 
 /** `ack` response. */
@@ -68,6 +69,7 @@ export const FailedRef = shape("FailedRef", { topic: nonEmptyStr("topic"), offse
 export const FailRequest = shape("FailRequest", {
   subscriptionId: nonEmptyStr("the subscription"),
   messages: arr(FailedRef, "the failed deliveries"),
+  credit: opt(nat("more deliveries the server may push, applied at once")),
 });
 
 /** `fail` response. */
