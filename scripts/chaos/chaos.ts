@@ -6,7 +6,8 @@
  * Flags: --time (default 60s), --faults (kinds or groups: all, partition,
  * network, crash, clock; default all), --seed (default random), --nodes
  * (3), --layer auto|netns|loopback, --rate (ops/s per publishing loop, 25),
- * --out DIR, --keep-data, --unsafe SWITCH (test-only; breaks a promise on
+ * --out DIR, --keep-data, --snapshot-entries N (default 1000000: snapshot
+ * catch-up stays out of reach), --unsafe SWITCH (test-only; breaks a promise on
  * purpose, to show the checker catches it). Prints the verdict table,
  * writes report.json, report.html and history.jsonl, and exits 1 on any
  * safety violation (printing the command that replays the schedule),
@@ -30,13 +31,14 @@ export function chaosArgs(argv: readonly string[], defaults: { time: string; fau
       rate: { type: "string", default: "25" },
       out: { type: "string" },
       unsafe: { type: "string" },
+      "snapshot-entries": { type: "string" },
       "keep-data": { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
   });
   if (values.help) {
     process.stdout.write(`usage: ${defaults.command} [--time 60s] [--faults all|partition|network|crash|clock|${FAULT_KINDS.join("|")},…] [--seed N]\n` +
-      "       [--nodes 3] [--layer auto|netns|loopback] [--rate 25] [--out DIR] [--keep-data]\n");
+      "       [--nodes 3] [--layer auto|netns|loopback] [--rate 25] [--out DIR] [--keep-data] [--snapshot-entries N]\n");
     process.exit(0);
   }
   const timeMs = parseDuration(values.time);
@@ -47,12 +49,15 @@ export function chaosArgs(argv: readonly string[], defaults: { time: string; fau
   if (layer !== "auto" && layer !== "netns" && layer !== "loopback") throw new Error("--layer: auto, netns or loopback");
   const rate = Number(values.rate);
   if (!(rate > 0 && rate <= 500)) throw new Error("--rate: ops per second per publisher, 1..500");
+  const snapshotEntries = values["snapshot-entries"] === undefined ? undefined : Number(values["snapshot-entries"]);
+  if (snapshotEntries !== undefined && !(Number.isInteger(snapshotEntries) && snapshotEntries >= 1)) throw new Error("--snapshot-entries: a positive integer");
   const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new Error("--seed: a non-negative integer");
   return {
     seed, timeMs, faults: parseFaults(values.faults), nodes, layer, rate, command: defaults.command,
     ...(values.out !== undefined ? { outDir: values.out } : {}),
     ...(values.unsafe !== undefined ? { unsafe: values.unsafe } : {}),
+    ...(snapshotEntries !== undefined ? { snapshotEntries } : {}),
     keepData: values["keep-data"], handleSignals: true,
   } as const;
 }
