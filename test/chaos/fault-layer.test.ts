@@ -56,8 +56,8 @@ describe.each([
     await waitFor("probe nodes", async () => {
       const codes = await Promise.all(IDS.map((id) => layer.http(id, "/", 1000)));
       return codes.every((c) => c.status === 200) ? true : undefined;
-    }, 30_000);
-  }, 60_000);
+    }, 150_000);
+  }, 180_000);
 
   afterAll(async () => {
     if (skip) return;

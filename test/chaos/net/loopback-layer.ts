@@ -53,12 +53,13 @@ export class LoopbackLayer implements FaultLayer {
     for (const id of ids) ports.set(id, { peer: await freePort(), client: await freePort() });
     for (const a of ids) for (const b of ids) if (a < b) links.set(`${a}>${b}`, await freePort());
     const layer = new LoopbackLayer(ids, registry, ports, links);
-    for (const [i, id] of ids.entries()) {
+    // Started together: each is a Node process, slow to start on a busy machine.
+    await Promise.all(ids.map(async (id, i) => {
       const listeners = ids.filter((d) => d < id).map((d) => ({ host: HOST, port: links.get(`${d}>${id}`)!, dialer: d }));
       layer.sidecars.set(id, await SidecarProcess.start(registry, {
         node: id, seed: seed + i, peerTarget: { host: HOST, port: ports.get(id)!.peer }, listeners,
       }, [], logFd));
-    }
+    }));
     return layer;
   }
 

@@ -76,15 +76,18 @@ export class NetnsLayer implements FaultLayer {
     sh("ip", ["-n", br, "-batch", "-"], batch.join("\n") + "\n");
     const sourceIps = Object.fromEntries(ids.map((id) => [layer.ip(id), id]));
     for (const id of ids) {
-      const ns = layer.ns(id);
-      sh("ip", ["-n", ns, "-batch", "-"], `link set lo up\naddr add ${layer.ip(id)}/24 dev eth0\nlink set eth0 up\n`);
+      sh("ip", ["-n", layer.ns(id), "-batch", "-"], `link set lo up\naddr add ${layer.ip(id)}/24 dev eth0\nlink set eth0 up\n`);
       layer.applyNft(id, []);
+    }
+    // Started together: each is a Node process, slow to start on a busy machine.
+    await Promise.all(ids.map(async (id) => {
+      const ns = layer.ns(id);
       layer.sidecars.set(id, await SidecarProcess.start(registry, {
         node: id, seed: seed + ids.indexOf(id), peerTarget: { host: "127.0.0.1", port: PEER_PORT },
         listeners: [{ host: layer.ip(id), port: PEER_PORT }], sourceIps,
         clientRelay: { socketPath: layer.sock(id), host: "127.0.0.1", port: CLIENT_PORT },
       }, ["ip", "netns", "exec", ns], logFd));
-    }
+    }));
     return layer;
   }
 

@@ -36,7 +36,7 @@ export class SidecarProcess {
     await waitFor(`sidecar of ${config.node}`, () => {
       if (proc.exitCode !== null) throw new Error(`sidecar of ${config.node} exited with ${proc.exitCode}`);
       return s.ready ? true : undefined;
-    }, 30_000, 20);
+    }, 120_000, 20);
     return s;
   }
 
