@@ -9,7 +9,7 @@
  * - `ack-before-commit`: the leader commits (and so acknowledges) an entry
  *   as soon as it holds it itself, without a majority;
  * - `follower-no-fsync`: followers acknowledge appends without making them
- *   durable — their writes wait in memory for a second, as an OS page cache
+ *   durable — their writes wait in memory for 5 s, as an OS page cache
  *   that a power cut would lose (a kill -9 stands in for the power cut);
  * - `skip-dedup`: the broker stores a resent message again instead of
  *   answering with the original (publisher deduplication off).

@@ -127,7 +127,8 @@ export class LevelStorage implements WritableStorage {
 
   /**
    * follower-no-fsync (test-only): keep an unsynced batch in memory for up to
-   * a second, as an OS page cache that a power cut (here: kill -9) loses.
+   * 5 s (Linux's default dirty-page writeback interval), as an OS page cache
+   * that a power cut (here: kill -9) loses.
    */
   private holdVolatile(ops: BatchOp[]): void {
     if (this.volatile.length === 0) {
@@ -136,7 +137,7 @@ export class LevelStorage implements WritableStorage {
           const held = this.volatile.splice(0);
           if (held.length > 0 && !this.closed) await this.db.batch(held, batchOptions(false));
         }).catch(() => undefined);
-      }, 1000);
+      }, 5000);
     }
     this.volatile.push(...ops);
   }
