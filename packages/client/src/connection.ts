@@ -49,7 +49,9 @@ function detach(socket: WebSocketLike): void {
   socket.onopen = null;
   socket.onmessage = null;
   socket.onclose = null;
-  socket.onerror = null;
+  // Not null: closing a socket that is still connecting makes Node's `ws`
+  // emit 'error', and an 'error' event with no listener crashes the process.
+  socket.onerror = () => undefined;
 }
 
 function closeQuietly(socket: WebSocketLike, code: number, reason: string): void {
