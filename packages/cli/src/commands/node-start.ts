@@ -29,7 +29,8 @@ export function nodeStartOptions(y: Argv): Argv {
     .option("strict-topics", { type: "boolean" })
     .option("session-timeout", { type: "string", describe: "e.g. 30s" })
     .option("log-level", { type: "string", describe: "default level: trace, debug, info, warn, error, silent" })
-    .option("log-levels", { type: "string", describe: "per component, e.g. raft=debug,session=debug" });
+    .option("log-levels", { type: "string", describe: "per component, e.g. raft=debug,session=debug" })
+    .option("sys", { type: "string", describe: "system-event settings as JSON, e.g. '{\"health\":{\"periodic\":true}}'" });
 }
 
 /** Build the config from the three sources (later wins). */
@@ -40,7 +41,7 @@ export function configFromArgs(args: Record<string, unknown>, env: NodeJS.Proces
     peers: args["peers"], clusterId: args["cluster-id"], clusterSecret: args["cluster-secret"], tickMs: args["tick-ms"],
     electionTicks: args["election-ticks"], snapshotEntries: args["snapshot-entries"], maxPayloadBytes: args["max-payload-bytes"],
     strictTopics: args["strict-topics"], sessionTimeoutMs: args["session-timeout"], logLevel: args["log-level"],
-    logLevels: args["log-levels"],
+    logLevels: args["log-levels"], sys: args["sys"],
   };
   // A flag given twice means the last one wins (yargs would hand us an array).
   for (const [k, v] of Object.entries(flags)) if (Array.isArray(v)) flags[k] = v[v.length - 1];
