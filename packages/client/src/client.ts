@@ -133,6 +133,15 @@ export class RaftbusClient {
     return this.#session.isClosed;
   }
 
+  /**
+   * Every server the client may connect to: the configured ones and the
+   * members' addresses the cluster announced (members it no longer lists
+   * are dropped).
+   */
+  get servers(): readonly string[] {
+    return this.#session.servers;
+  }
+
   /** The current connection, or undefined while reconnecting. */
   get info(): ConnectionInfo | undefined {
     const welcome = this.#session.welcome;

@@ -15,6 +15,7 @@ import {
   RaftbusError,
   type PushFrame, type RequestBodies, type RequestKind, type ResponseBodies, type ServerLimits, type WelcomeFrame,
 } from "./protocol/index.ts";
+import { ServerPool } from "./server-pool.ts";
 import type { WebSocketFactory } from "./transport.ts";
 import type { SysKey } from "./protocol/index.ts";
 import { backoffDelayMs, type BackoffBounds } from "./util/backoff.ts";
@@ -89,10 +90,25 @@ const REQUEST_ATTEMPTS_MAX = 1000;
 const REDIRECTS_MAX = 8;
 /** Retry delays of a single request (NO_LEADER during an election lasts a few hundred ms). */
 const REQUEST_RETRY_BACKOFF: BackoffBounds = { initialMs: 50, maxMs: 1000 };
+/**
+ * Longest the client stays on a server that knows no leader (NO_LEADER
+ * answers, a welcome or leader-changed without one) before it tries another:
+ * an election takes about one election timeout, a partitioned node has no
+ * leader until the partition heals.
+ */
+const LEADERLESS_MOVE_MS = 1000;
+/** How long a server that failed the client is avoided while others are worth trying, by failure. */
+const COOL_DOWN_MS: Readonly<Record<string, number>> = {
+  NOT_MEMBER: 60_000,
+  SHUTTING_DOWN: 10_000,
+  NO_LEADER: 5_000,
+  CONNECTION_CLOSED: 2_000,
+  TIMEOUT: 2_000,
+};
 /** Codes after which retrying cannot help: the client ends. */
 const FATAL_CONNECT_CODES = new Set(["UNAUTHORIZED", "UNSUPPORTED_VERSION", "FORBIDDEN"]);
 
-type RetryAction = "fail" | "redirect" | "reconnect" | "backoff";
+type RetryAction = "fail" | "redirect" | "reconnect" | "backoff" | "elsewhere";
 
 interface Waiter {
   readonly resolve: (connection: Connection) => void;
@@ -111,8 +127,10 @@ export class Session {
   #connection: Connection | undefined;
   #ready = false;
   #leaderHint: string | undefined;
-  #avoid: string | undefined;
-  #cursor = 0;
+  readonly #pool: ServerPool;
+  /** The leader the current connection's node last named (welcome, leader-changed, NO_LEADER). */
+  #connectionLeader: string | null = null;
+  #leaderlessTimer: TimerHandle | undefined;
   #closing = false;
   #closeError: Error | undefined;
   #wake: (() => void) | undefined;
@@ -124,6 +142,7 @@ export class Session {
   private constructor(options: SessionOptions) {
     this.#options = options;
     this.systemKeys = options.systemKeys ?? [];
+    this.#pool = new ServerPool(options.servers);
     this.#closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
@@ -228,7 +247,10 @@ export class Session {
           this.#follow(connection, err.leaderHint, err);
         } else if (action === "reconnect") {
           if (connection.isOpen) this.#drop(connection, err);
+        } else if (action === "elsewhere") {
+          this.recover(connection, err);
         } else {
+          if (err.code === "NO_LEADER") this.#leaderUnknown(connection);
           await this.#sleep(Math.min(backoffDelayMs(attempt, REQUEST_RETRY_BACKOFF, this.#options.random), deadline - Date.now()));
         }
       }
@@ -254,7 +276,7 @@ export class Session {
         timer: setTimeout(() => {
           this.#waiters.delete(waiter);
           const cause = lastError ?? this.#lastError;
-          reject(new RaftbusError("TIMEOUT", `no connection to the raftbus leader (servers ${this.#options.servers.join(", ")})${cause ? `: ${cause.code}: ${cause.message}` : ""}`));
+          reject(new RaftbusError("TIMEOUT", `no connection to the raftbus leader (servers ${this.#pool.all.join(", ")})${cause ? `: ${cause.code}: ${cause.message}` : ""}`));
         }, Math.max(0, deadline - Date.now())),
       };
       this.#waiters.add(waiter);
@@ -267,8 +289,14 @@ export class Session {
    * when `connection` is no longer the current one.
    */
   recover(connection: Connection, reason: RaftbusError): void {
+    if (this.#connection === connection) this.#coolDown(connection.url, reason);
     if (reason.leaderHint !== undefined) this.#follow(connection, reason.leaderHint, reason);
     else if (this.#connection === connection) this.#drop(connection, reason);
+  }
+
+  /** The servers the client knows: configured ones and those the cluster announced. */
+  get servers(): readonly string[] {
+    return this.#pool.all;
   }
 
   /** End the session: close the connection, fail waiting requests, stop reconnecting. Idempotent. */
@@ -318,18 +346,7 @@ export class Session {
       this.#leaderHint = undefined;
       return hint;
     }
-    const servers = this.#options.servers;
-    for (let i = 0; i < servers.length; i++) {
-      const candidate = servers[this.#cursor++ % servers.length];
-      if (candidate !== undefined && (candidate !== this.#avoid || servers.length === 1)) {
-        this.#avoid = undefined;
-        return candidate;
-      }
-    }
-    this.#avoid = undefined;
-    const first = servers[0];
-    if (first === undefined) throw new Error("assertion failed: connect() validated a non-empty server list");
-    return first;
+    return this.#pool.next();
   }
 
   /** The reconnect loop. Ends only when the session closes. */
@@ -361,6 +378,13 @@ export class Session {
           void this.close(error);
           break;
         }
+        this.#coolDown(target, error);
+        // A node that is not a member names the leader when it knows it.
+        if (error.code === "NOT_MEMBER" && error.leaderHint !== undefined && error.leaderHint !== target && redirects < REDIRECTS_MAX) {
+          redirects++;
+          this.#leaderHint = error.leaderHint;
+          continue;
+        }
         failures++;
         if (!(await this.#backOff(failures, everReady))) break;
         continue;
@@ -370,6 +394,7 @@ export class Session {
         break;
       }
       const { welcome } = connection;
+      if (welcome.servers !== undefined) this.#pool.learn(welcome.servers);
       if (welcome.leaderId !== null && welcome.leaderId !== welcome.nodeId && welcome.leaderAddress !== null && redirects < REDIRECTS_MAX) {
         // A follower: go to the leader it names.
         redirects++;
@@ -385,6 +410,7 @@ export class Session {
       if (this.#closing) break;
       this.#emit({ type: "disconnected", server: connection.url, reason });
       if (reason.code === "NOT_LEADER" || this.#leaderHint !== undefined) continue; // follow the leader at once
+      this.#coolDown(connection.url, reason);
       if (this.#options.reconnect === false) {
         void this.close(reason);
         break;
@@ -404,7 +430,7 @@ export class Session {
       return false;
     }
     // Try every server once quickly, then back off exponentially.
-    const servers = this.#options.servers.length;
+    const servers = this.#pool.all.length;
     const delayMs = failures < servers ? 0 : backoffDelayMs(failures - servers + 1, bounds, this.#options.random);
     if (delayMs > 0) this.#emit({ type: "reconnecting", attempt: failures, delayMs });
     await this.#sleep(delayMs);
@@ -415,6 +441,8 @@ export class Session {
   async #serve(connection: Connection): Promise<RaftbusError> {
     this.#connection = connection;
     this.#ready = false;
+    this.#connectionLeader = connection.welcome.leaderId;
+    if (this.#connectionLeader === null) this.#leaderUnknown(connection);
     const pinger = this.#startPings(connection);
     try {
       try {
@@ -440,6 +468,8 @@ export class Session {
       return await connection.closed;
     } finally {
       if (pinger !== undefined) clearInterval(pinger);
+      clearTimeout(this.#leaderlessTimer);
+      this.#leaderlessTimer = undefined;
       this.#ready = false;
       if (this.#connection === connection) this.#connection = undefined;
     }
@@ -458,8 +488,31 @@ export class Session {
 
   /** Close `connection` (if still the current one) so the loop reconnects. */
   #drop(connection: Connection, reason: RaftbusError): void {
-    if (reason.code === "SHUTTING_DOWN") this.#avoid = connection.url;
     connection.close(reason);
+  }
+
+  /** Avoid `server` for a while after it failed with `reason` (see COOL_DOWN_MS). */
+  #coolDown(server: string, reason: RaftbusError): void {
+    const ms = COOL_DOWN_MS[reason.code] ?? 0;
+    if (ms > 0) this.#pool.coolDown(server, ms);
+  }
+
+  /**
+   * The current connection's node knows no leader: unless it names one
+   * within LEADERLESS_MOVE_MS, drop it and try another server (a node cut
+   * off from the majority has no leader until the partition heals).
+   */
+  #leaderUnknown(connection: Connection): void {
+    if (this.#connection !== connection) return;
+    this.#connectionLeader = null;
+    if (this.#leaderlessTimer !== undefined) return;
+    this.#leaderlessTimer = setTimeout(() => {
+      this.#leaderlessTimer = undefined;
+      if (this.#connection !== connection || !connection.isOpen || this.#connectionLeader !== null) return;
+      const reason = new RaftbusError("NO_LEADER", `${connection.url} has known no leader for ${LEADERLESS_MOVE_MS} ms; trying another server`);
+      this.#coolDown(connection.url, reason);
+      this.#drop(connection, reason);
+    }, LEADERLESS_MOVE_MS);
   }
 
   /** Move to the leader at `address`, if `connection` is still the current one. */
@@ -489,16 +542,27 @@ export class Session {
     switch (frame.t) {
       case "leader-changed":
         this.#emit({ type: "leader-changed", leaderId: frame.leaderId, leaderAddress: frame.leaderAddress });
+        if (frame.leaderId === null) {
+          this.#leaderUnknown(connection);
+        } else if (this.#connection === connection) {
+          this.#connectionLeader = frame.leaderId;
+          clearTimeout(this.#leaderlessTimer);
+          this.#leaderlessTimer = undefined;
+        }
         if (frame.leaderId !== null && frame.leaderAddress !== null && frame.leaderId !== connection.welcome.nodeId) {
           this.#followWhenIdle(connection, frame.leaderAddress, new RaftbusError("NOT_LEADER", `leader is now ${frame.leaderId}`));
         }
         return;
       case "goaway": {
         const reason = RaftbusError.fromInfo(frame.reason);
+        this.#coolDown(connection.url, reason);
         if (frame.reconnectTo !== undefined) this.#follow(connection, frame.reconnectTo, reason);
-        else this.#drop(connection, reason.code === "NOT_LEADER" ? reason : new RaftbusError("SHUTTING_DOWN", reason.message));
+        else this.#drop(connection, reason.code === "NOT_LEADER" || reason.code === "NOT_MEMBER" ? reason : new RaftbusError("SHUTTING_DOWN", reason.message));
         return;
       }
+      case "members-changed":
+        this.#pool.learn(frame.servers);
+        return;
       default:
         for (const listener of this.#pushListeners) listener(frame);
     }
@@ -515,6 +579,8 @@ function classify(err: RaftbusError, idempotent: boolean): RetryAction {
       return "backoff";
     case "SHUTTING_DOWN":
       return "reconnect";
+    case "NOT_MEMBER":
+      return "elsewhere";
     case "CONNECTION_CLOSED":
       return err.details?.["sent"] === false || idempotent ? "reconnect" : "fail";
     case "PROPOSAL_DROPPED":

@@ -145,6 +145,12 @@ export class FakeCluster {
   intercept: (req: SeenRequest) => Intercept = () => undefined;
   /** When true, acks are answered but not recorded (a lost ack). */
   loseAcks = false;
+  /** Nodes cut off from the leader (a partition): they know no leader and answer NO_LEADER. */
+  readonly leaderless = new Set<string>();
+  /** Nodes removed from the cluster: they refuse hellos with NOT_MEMBER (naming the leader when `hint`). */
+  readonly removed = new Map<string, { readonly hint: boolean }>();
+  /** Member addresses announced in welcomes (none when undefined). */
+  servers: string[] | undefined;
   #nextSub = 1;
   #nextSession = 1;
   #index = 0;
@@ -184,6 +190,20 @@ export class FakeCluster {
   /** Messages stored in `topic`. */
   log(topic: string): StoredMessage[] {
     return this.topics.get(topic) ?? [];
+  }
+
+  /** The leader as node `id` sees it. */
+  leaderOf(id: string): string | null {
+    return this.leaderless.has(id) ? null : this.leaderId;
+  }
+
+  /** Cut node `id` off from the leader (or heal it); it pushes leader-changed to its clients. */
+  partition(id: string, cut: boolean): void {
+    if (cut) this.leaderless.add(id);
+    else this.leaderless.delete(id);
+    const leaderId = this.leaderOf(id);
+    const leaderAddress = leaderId === null ? null : this.node(leaderId).address;
+    for (const conn of this.node(id).conns) conn.send({ t: "leader-changed", leaderId, leaderAddress, term: 3 });
   }
 
   /** Move leadership; `push` sends leader-changed to every client of every node. */
@@ -227,10 +247,21 @@ export class FakeCluster {
         conn.ws.close();
         return;
       }
+      const removed = this.removed.get(conn.node.id);
+      if (removed !== undefined) {
+        const hint = removed.hint && this.leaderId !== null ? { leaderHint: this.node(this.leaderId).address } : {};
+        conn.send({ t: "refused", error: { code: "NOT_MEMBER", message: `${conn.node.id} is not a member`, ...hint } });
+        conn.ws.close();
+        return;
+      }
       conn.sessionId = `s${this.#nextSession++}`;
       conn.clientId = frame.clientId;
-      const leaderAddress = this.leaderId === null ? null : this.node(this.leaderId).address;
-      conn.send({ t: "welcome", version: 1, nodeId: conn.node.id, leaderId: this.leaderId, leaderAddress, sessionId: conn.sessionId, limits: this.limits });
+      const leaderId = this.leaderOf(conn.node.id);
+      const leaderAddress = leaderId === null ? null : this.node(leaderId).address;
+      conn.send({
+        t: "welcome", version: 1, nodeId: conn.node.id, leaderId, leaderAddress, sessionId: conn.sessionId, limits: this.limits,
+        ...(this.servers !== undefined ? { servers: this.servers } : {}),
+      });
       return;
     }
     const seen: SeenRequest = { node: conn.node.id, session: conn.sessionId, frame };
@@ -245,8 +276,9 @@ export class FakeCluster {
       conn.ws.terminate();
       return;
     }
-    if (conn.node.id !== this.leaderId && !FOLLOWER_KINDS.includes(frame.kind)) {
-      const leaderHint = this.leaderId === null ? undefined : this.node(this.leaderId).address;
+    if (conn.node.id !== this.leaderOf(conn.node.id) && !FOLLOWER_KINDS.includes(frame.kind)) {
+      const leaderId = this.leaderOf(conn.node.id);
+      const leaderHint = leaderId === null ? undefined : this.node(leaderId).address;
       const error: ErrorInfo = leaderHint === undefined
         ? { code: "NO_LEADER", message: "election in progress" }
         : { code: "NOT_LEADER", message: `${conn.node.id} is a follower`, leaderHint };

@@ -24,6 +24,10 @@ export interface NodeStatus {
   readonly commitIndex: number;
   readonly appliedIndex: number;
   readonly lastIndex: number;
+  /** False for a removed node (or one not in its configuration); `notMemberReason` then says why. */
+  readonly member: boolean;
+  readonly notMemberReason?: string;
+  /** The configuration: the node's own, or for a removed node the committed one its leader reported. */
   readonly voters: readonly string[];
   readonly learners: readonly string[];
   readonly peers: readonly { id: string; matchIndex: number | null; lastContactMs: number | null; clientAddress: string | null }[];
@@ -49,9 +53,9 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, src: Statu
       return true;
     case "/readyz": {
       const s = src.status();
-      const reason = s.leaderId === null ? "no known leader"
+      const reason = !s.member ? `not a member: ${s.notMemberReason ?? "removed from the cluster"}`
+        : s.leaderId === null ? "no known leader"
         : s.commitIndex - s.appliedIndex > READY_APPLY_LAG_MAX ? `applied index ${s.appliedIndex} trails commit ${s.commitIndex}`
-        : !s.voters.includes(s.nodeId) && !s.learners.includes(s.nodeId) ? "not a member of the cluster"
         : undefined;
       json(res, reason === undefined ? 200 : 503, reason === undefined ? { ready: true, leaderId: s.leaderId } : { ready: false, reason });
       return true;

@@ -22,6 +22,7 @@ import type { NodeConfig, PeerSpec } from "./config.ts";
 import { DeliveryPath } from "./delivery/delivery-path.ts";
 import type { DeliveryPort } from "./delivery/delivery-path.ts";
 import { clientAddress } from "./config.ts";
+import { effectiveConf, memberAddresses, notMemberError, notMemberReason } from "./membership.ts";
 import { toErrorInfo } from "./errors.ts";
 import type { NodeStatus } from "./http-routes.ts";
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
@@ -226,7 +227,9 @@ export class NodeServer {
         const id = this.parts.raft.leaderId();
         return { id, address: this.leaderAddress(id) ?? null };
       },
-      authenticate: (_hello: HelloFrame): ErrorInfo | undefined => undefined,
+      // A removed node accepts no clients: they go to another server (the leader when known).
+      authenticate: (_hello: HelloFrame): ErrorInfo | undefined => this.notMember()?.toInfo(),
+      servers: () => this.memberAddresses(),
       handle: (session: ClientSession, req: AnyRequestFrame) => this.handle(session, req),
       errorInfo: (err: unknown) => this.errorInfo(err),
       opened: (session: ClientSession) => {
@@ -242,6 +245,8 @@ export class NodeServer {
 
   private async handle(session: ClientSession, req: AnyRequestFrame): Promise<unknown> {
     if (this.stopping) throw new RaftbusError("SHUTTING_DOWN", "node is shutting down");
+    const notMember = req.kind === "ping" ? undefined : this.notMember();
+    if (notMember !== undefined) throw notMember;
     const h = this.parts.handlers[req.kind];
     if (h === undefined) throw new RaftbusError("BAD_REQUEST", `request kind "${req.kind}" is not supported by this server`);
     const refusal = systemTopicRefusal(req);
@@ -290,6 +295,17 @@ export class NodeServer {
     return info;
   }
 
+  /** NOT_MEMBER when this node is not a member of the cluster (removed), else undefined. */
+  private notMember(): RaftbusError | undefined {
+    const raft = this.parts.raft;
+    return notMemberError(raft.status(), this.leaderAddress(raft.leaderId()));
+  }
+
+  /** Client addresses of the cluster's members, for welcome and members-changed. */
+  memberAddresses(): string[] {
+    return memberAddresses(effectiveConf(this.parts.raft.status()), this.members);
+  }
+
   /** Client address of a member, when known. */
   leaderAddress(id: string | null): string | undefined {
     if (id === null) return undefined;
@@ -329,6 +345,8 @@ export class NodeServer {
       }
     }
     this.onMembersChanged?.(this.members);
+    const servers = this.memberAddresses();
+    for (const s of this.sessions) s.send({ t: "members-changed", servers });
   }
 
   private lastSoft: SoftState | undefined;
@@ -336,7 +354,9 @@ export class NodeServer {
   private onLeaderChange(soft: SoftState): void {
     this.parts.metrics.roleChanged(soft.role, soft.leader !== null && soft.leader !== this.lastSoft?.leader);
     this.sys.leaderChanged(soft, this.lastSoft);
+    const wasMember = this.lastSoft?.member ?? true;
     this.lastSoft = soft;
+    if (wasMember && !soft.member) this.sendClientsElsewhere();
     const address = this.leaderAddress(soft.leader) ?? null;
     if (soft.role !== "leader") {
       this.delivery.unlead();
@@ -349,6 +369,17 @@ export class NodeServer {
     for (const s of this.sessions) s.send({ t: "leader-changed", leaderId: soft.leader, leaderAddress: address, term: soft.term });
     this.parts.onLeadership?.(soft.role === "leader");
     this.parts.logger.info({ role: soft.role, leader: soft.leader, term: soft.term }, "raft role changed");
+  }
+
+  /** This node learned that it is not a member: every client goes to another server. */
+  private sendClientsElsewhere(): void {
+    const reason = this.notMember();
+    if (reason === undefined) return;
+    this.parts.logger.warn({ reason: reason.message }, "this node is not a member of the cluster; sending clients elsewhere");
+    for (const s of [...this.sessions]) {
+      s.send({ t: "goaway", reason: reason.toInfo(), ...(reason.leaderHint !== undefined ? { reconnectTo: reason.leaderHint } : {}) });
+      s.close(1001, "not a member");
+    }
   }
 
   // ------------------------------------------------------------ status
@@ -364,10 +395,12 @@ export class NodeServer {
       const at = contact.get(id);
       return { id, matchIndex: pr?.match ?? null, lastContactMs: at === undefined ? null : now - at, clientAddress: this.leaderAddress(id) ?? null };
     });
+    const conf = s.removal?.conf ?? s.conf;
     return {
       nodeId: s.id, role: s.role, term: s.term, leaderId: s.leader, leaderAddress: this.leaderAddress(s.leader) ?? null,
       commitIndex: s.commit, appliedIndex: this.parts.stateMachine.appliedIndex(), lastIndex: s.lastIndex,
-      voters: s.conf.voters, learners: s.conf.learners, peers, sessions: this.sessions.size, startedAt: this.startedAt,
+      member: s.member, ...(s.member ? {} : { notMemberReason: notMemberReason(s) ?? "" }),
+      voters: conf.voters, learners: conf.learners, peers, sessions: this.sessions.size, startedAt: this.startedAt,
     };
   }
 

@@ -17,6 +17,8 @@ export interface SessionHost {
   leader(): { id: string | null; address: string | null };
   /** Check a hello's token; returns an error to refuse it. */
   authenticate(hello: HelloFrame): ErrorInfo | undefined;
+  /** Client addresses of the cluster's members (welcome `servers`). */
+  servers(): string[];
   /** The session said hello and was accepted. */
   opened(session: ClientSession): void;
   /** Run one request; resolves with the response body or throws. */
@@ -100,7 +102,7 @@ export class ClientSession {
     const leader = this.host.leader();
     this.send({
       t: "welcome", version: PROTOCOL_VERSION, nodeId: this.host.nodeId, leaderId: leader.id,
-      leaderAddress: leader.address, sessionId: this.id, limits: this.host.limits,
+      leaderAddress: leader.address, sessionId: this.id, limits: this.host.limits, servers: this.host.servers(),
     });
   }
 

@@ -9,6 +9,7 @@ import type { ErrorInfo as ErrorInfoSchema } from "./schemas/messages.ts";
 export const ERROR_CODES = [
   "NOT_LEADER",          // write/subscribe sent to a follower; `leaderHint` says where to go
   "NO_LEADER",           // no leader known right now (election in progress); retry
+  "NOT_MEMBER",          // this node is not a member of the cluster (removed); use another server (`leaderHint` when known)
   "PROPOSAL_DROPPED",    // the log entry was lost to a leader change; safe to retry idempotently
   "TIMEOUT",             // no answer within the deadline; outcome unknown
   "TOPIC_NOT_FOUND",

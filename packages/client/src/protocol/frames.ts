@@ -5,7 +5,8 @@
  *
  *   client → server: hello, req
  *   server → client: welcome | refused (answer to hello), res (answer to req),
- *                    and the pushes deliver, subscription-closed, leader-changed, goaway
+ *                    and the pushes deliver, subscription-closed, leader-changed,
+ *                    members-changed, goaway
  */
 import type { ErrorInfo } from "./errors.ts";
 import type { RequestBodies, RequestKind, ResponseBodies } from "./requests.ts";
@@ -67,6 +68,8 @@ export type DeliverFrame = Wire<typeof F.DeliverFrame>;
 export type SubscriptionClosedFrame = Wire<typeof F.SubscriptionClosedFrame>;
 /** Push: the leader changed (hint; the SDK moves to the new leader's address). */
 export type LeaderChangedFrame = Wire<typeof F.LeaderChangedFrame>;
+/** Push: the cluster's members changed (their client addresses; the SDK's server list follows). */
+export type MembersChangedFrame = Wire<typeof F.MembersChangedFrame>;
 /**
  * Push: the server is about to close this connection: it is shutting down
  * (SHUTTING_DOWN) or sends the client elsewhere (NOT_LEADER with
@@ -90,7 +93,7 @@ export interface UnknownFrame {
 /** Frames a client sends. */
 export type ClientFrame = HelloFrame | AnyRequestFrame;
 /** Frames the server pushes without a request. */
-export type PushFrame = DeliverFrame | SubscriptionClosedFrame | LeaderChangedFrame | GoAwayFrame;
+export type PushFrame = DeliverFrame | SubscriptionClosedFrame | LeaderChangedFrame | MembersChangedFrame | GoAwayFrame;
 /** Frames a server sends. */
 export type ServerFrame = WelcomeFrame | RefusedFrame | ResponseFrame | PushFrame;
 /** Any frame. */
@@ -100,5 +103,5 @@ export type Frame = ClientFrame | ServerFrame;
 export const CLIENT_FRAME_TYPES = ["hello", "req"] as const satisfies readonly ClientFrame["t"][];
 /** The `t` values of server frames. */
 export const SERVER_FRAME_TYPES = [
-  "welcome", "refused", "res", "deliver", "subscription-closed", "leader-changed", "goaway",
+  "welcome", "refused", "res", "deliver", "subscription-closed", "leader-changed", "members-changed", "goaway",
 ] as const satisfies readonly ServerFrame["t"][];

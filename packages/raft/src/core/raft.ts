@@ -21,7 +21,7 @@ import type { Storage } from "./storage.ts";
 import { entrySize } from "./storage.ts";
 import type {
   AppendMessage, AppendResponseMessage, ConfChange, ConfState, Entry, EntryType, HardState,
-  HeartbeatMessage, HeartbeatResponseMessage, Message, NodeId, ReadState, Ready, Role,
+  HeartbeatMessage, HeartbeatResponseMessage, Message, NodeId, NotMemberMessage, ReadState, Ready, Role,
   SnapshotMessage, SoftState, VoteMessage, VoteResponseMessage,
 } from "./types.ts";
 
@@ -67,6 +67,20 @@ export interface RaftStatus {
   readonly transferee: NodeId | null;
   /** Leader only: replication progress of every member. */
   readonly peers: readonly PeerStatus[];
+  /** False when this node is not in its configuration or a leader said it was removed (see `removal`). */
+  readonly member: boolean;
+  /** What the leader that told this node it is not a member said, until a leader replicates to it again. */
+  readonly removal: Removal | null;
+}
+
+/** A leader's word that this node is not a member (a NotMemberMessage received). */
+export interface Removal {
+  /** The leader that said so, in `term`. */
+  readonly by: NodeId;
+  readonly term: number;
+  /** The committed configuration in force as of `confIndex`, which excludes this node. */
+  readonly confIndex: number;
+  readonly conf: ConfState;
 }
 
 type CampaignKind = "pre" | "real" | "transfer";
@@ -95,6 +109,12 @@ export class RaftCore {
   private confMarks: ConfMark[] = [];
   /** Effective configuration: the latest one in the log, committed or not (thesis §4.1). */
   conf: ConfState;
+  /**
+   * Set when the leader of a term ≥ ours said our committed configuration
+   * excludes us; cleared when a leader replicates to us again (only members
+   * get appends, heartbeats and snapshots). While set we never campaign.
+   */
+  private removal: Removal | null = null;
 
   private readonly progress = new Map<NodeId, Progress>();
   private readonly votes = new Map<NodeId, boolean>();
@@ -151,6 +171,12 @@ export class RaftCore {
   step(m: Message): void {
     assert(m.to === this.id, () => `message for ${m.to} stepped into ${this.id}`);
     if (m.from === this.id) return;
+    if (this.role === "leader" && !isMember(this.conf, m.from)) {
+      // A non-member's messages count for nothing here (its votes, acks and terms
+      // included); tell it that it is not a member so it stops campaigning.
+      this.maybeTellNotMember(m.from);
+      return;
+    }
     if (m.term > this.term) {
       if (!this.acceptHigherTerm(m)) return;
     } else if (m.term < this.term) {
@@ -161,6 +187,8 @@ export class RaftCore {
       this.handleVoteRequest(m);
       return;
     }
+    // The current term's leader replicates to us: we are a member (again).
+    if (m.type === "app" || m.type === "heartbeat" || m.type === "snap") this.removal = null;
     this.stepRole(m);
   }
 
@@ -174,7 +202,7 @@ export class RaftCore {
     }
     if (m.type === "preVote") return true; // a pre-vote never changes our term
     if (m.type === "preVoteResp" && !m.reject) return true; // grant for the term we will campaign in
-    const fromLeader = m.type === "app" || m.type === "heartbeat" || m.type === "snap";
+    const fromLeader = m.type === "app" || m.type === "heartbeat" || m.type === "snap" || m.type === "notMember";
     this.becomeFollower(m.term, fromLeader ? m.from : null);
     return true;
   }
@@ -383,7 +411,7 @@ export class RaftCore {
   }
 
   private promotable(): boolean {
-    return this.conf.voters.includes(this.id) && this.log.unstableSnapshot() === undefined;
+    return this.conf.voters.includes(this.id) && this.removal === null && this.log.unstableSnapshot() === undefined;
   }
 
   // ---------------------------------------------------------------- elections
@@ -467,6 +495,9 @@ export class RaftCore {
       case "timeoutNow":
         this.campaign("transfer");
         return;
+      case "notMember":
+        this.handleNotMember(m);
+        return;
       default:
         return; // stale responses from an earlier role
     }
@@ -492,6 +523,10 @@ export class RaftCore {
         return;
       case "voteResp":
         if (this.role === "candidate") this.recordVote(m.from, !m.reject);
+        return;
+      case "notMember":
+        this.becomeFollower(this.term, m.from);
+        this.handleNotMember(m);
         return;
       default:
         return;
@@ -549,6 +584,18 @@ export class RaftCore {
       }
     }
     this.send<AppendResponseMessage>({ type: "appResp", to: m.from, term: this.term, reject: false, index, hintIndex: 0, hintTerm: 0 });
+  }
+
+  /**
+   * The leader of our term says its committed configuration excludes us.
+   * Only a leader of a term ≥ ours gets here (step() drops older terms), and
+   * a committed configuration is never undone, so this is not stale news:
+   * stop campaigning until a leader replicates to us again (re-added).
+   */
+  private handleNotMember(m: NotMemberMessage): void {
+    if (isMember(m.conf, this.id)) return; // nothing to learn
+    this.leader = m.from;
+    this.removal = { by: m.from, term: m.term, confIndex: m.confIndex, conf: m.conf };
   }
 
   // ---------------------------------------------------------------- leader handlers
@@ -705,6 +752,13 @@ export class RaftCore {
     this.becomeFollower(this.term, null);
   }
 
+  /** Tell `to` it is not a member, once our latest configuration is committed (before that it may still be undone). */
+  private maybeTellNotMember(to: NodeId): void {
+    const confIndex = this.confMarks[this.confMarks.length - 1]?.index ?? this.log.snapshot().index;
+    if (confIndex > this.log.committed) return;
+    this.send<NotMemberMessage>({ type: "notMember", to, term: this.term, confIndex, conf: this.conf });
+  }
+
   private committedInTerm(): boolean {
     return this.log.term(this.log.committed) === this.term;
   }
@@ -774,7 +828,12 @@ export class RaftCore {
   // ---------------------------------------------------------------- ready / advance
 
   private softState(): SoftState {
-    return { role: this.role, leader: this.leader, term: this.term };
+    return { role: this.role, leader: this.leader, term: this.term, member: this.isMember() };
+  }
+
+  /** In our configuration, and no leader said otherwise (see `removal`). */
+  private isMember(): boolean {
+    return isMember(this.conf, this.id) && this.removal === null;
   }
 
   private hardState(): HardState {
@@ -862,12 +921,13 @@ export class RaftCore {
       id: this.id, role: this.role, term: this.term, vote: this.vote, leader: this.leader,
       commit: this.log.committed, applied: this.log.applied, firstIndex: this.log.firstIndex(),
       lastIndex: this.log.lastIndex(), conf: this.conf, transferee: this.transferee, peers,
+      member: this.isMember(), removal: this.removal,
     };
   }
 }
 
 function sameSoft(a: SoftState, b: SoftState): boolean {
-  return a.role === b.role && a.leader === b.leader && a.term === b.term;
+  return a.role === b.role && a.leader === b.leader && a.term === b.term && a.member === b.member;
 }
 
 function sameHard(a: HardState, b: HardState): boolean {

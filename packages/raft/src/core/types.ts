@@ -128,6 +128,20 @@ export interface TimeoutNowMessage extends MessageBase {
   readonly type: "timeoutNow";
 }
 
+/**
+ * The leader of `term` tells a node that is not a member of its committed
+ * configuration so: the configuration in force as of index `confIndex`
+ * (committed: an entry never undone) is `conf`, and it excludes `to`.
+ * Sent in answer to any message from a non-member, so a removed node that
+ * missed the entry removing it (the leader stops replicating to it as soon
+ * as the entry is appended) stops campaigning instead of pre-voting forever.
+ */
+export interface NotMemberMessage extends MessageBase {
+  readonly type: "notMember";
+  readonly confIndex: number;
+  readonly conf: ConfState;
+}
+
 /** Every message peers exchange. */
 export type Message =
   | AppendMessage
@@ -137,12 +151,13 @@ export type Message =
   | HeartbeatMessage
   | HeartbeatResponseMessage
   | SnapshotMessage
-  | TimeoutNowMessage;
+  | TimeoutNowMessage
+  | NotMemberMessage;
 
 /** The message kinds, for validation of what comes off the wire. */
 export const MESSAGE_TYPES: ReadonlySet<Message["type"]> = new Set([
   "app", "appResp", "vote", "preVote", "voteResp", "preVoteResp",
-  "heartbeat", "heartbeatResp", "snap", "timeoutNow",
+  "heartbeat", "heartbeatResp", "snap", "timeoutNow", "notMember",
 ]);
 
 /** A confirmed linearizable read: once `index` is applied, reads for `ctx` may be served. */
@@ -156,6 +171,12 @@ export interface SoftState {
   readonly role: Role;
   readonly leader: NodeId | null;
   readonly term: number;
+  /**
+   * False while this node is not in its configuration or a leader told it
+   * that its committed configuration excludes it (a removed node): it then
+   * never campaigns, and its server sends clients elsewhere.
+   */
+  readonly member: boolean;
 }
 
 /**

@@ -117,7 +117,7 @@ export class RaftNode<R = unknown> {
   private readsToApply: { index: number; waiter: Waiter<number> }[] = [];
   private readCtx = 0;
   private transfers: { to: NodeId; waiter: Waiter<void> }[] = [];
-  private soft: SoftState = { role: "follower", leader: null, term: 0 };
+  private soft: SoftState = { role: "follower", leader: null, term: 0, member: true };
   private appliedConf: ConfState = { voters: [], learners: [] };
   private snapshotting = false;
   /** When the running storage write began (scheduler ms); undefined when none is running. */

@@ -136,6 +136,8 @@ export function readMessage(v: unknown, path: string): Message {
       return { ...base, type: "snap", snapshot: readSnapshotMeta(f["snapshot"], `${path}.snapshot`) };
     case "timeoutNow":
       return { ...base, type: "timeoutNow" };
+    case "notMember":
+      return { ...base, type: "notMember", confIndex: u("confIndex"), conf: readConfState(f["conf"], `${path}.conf`) };
   }
 }
 

@@ -80,11 +80,13 @@ describe("ready() / advance()", () => {
     expect(n.core.hasReady()).toBe(false);
   });
 
-  it("softState reports role, leader and term changes once", () => {
+  it("softState reports role, leader, term and membership changes once", () => {
     const n = newNode();
     n.core.step(heartbeat("n2", "n1", 1, 0));
-    expect(persist(n).softState).toEqual({ role: "follower", leader: "n2", term: 1 });
+    expect(persist(n).softState).toEqual({ role: "follower", leader: "n2", term: 1, member: true });
     n.core.step(heartbeat("n2", "n1", 1, 0));
     expect(persist(n).softState).toBeUndefined();
+    n.core.step({ type: "notMember", from: "n2", to: "n1", term: 1, confIndex: 5, conf: { voters: ["n2", "n3"], learners: [] } });
+    expect(persist(n).softState).toEqual({ role: "follower", leader: "n2", term: 1, member: false });
   });
 });

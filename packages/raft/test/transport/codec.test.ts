@@ -100,6 +100,8 @@ describe("codec: round trips", () => {
       fc.record({ type: fc.constant("heartbeat"), from: id, to: id, term: u, commit: u, readSeq: u }),
       fc.record({ type: fc.constant("heartbeatResp"), from: id, to: id, term: u, readSeq: u }),
       fc.record({ type: fc.constant("timeoutNow"), from: id, to: id, term: u }),
+      fc.record({ type: fc.constant("notMember"), from: id, to: id, term: u, confIndex: u,
+        conf: fc.record({ voters: fc.array(id, { maxLength: 5 }), learners: fc.array(id, { maxLength: 3 }) }) }),
     ) as fc.Arbitrary<Message>;
     fc.assert(fc.property(msg, (m) => {
       expect(decodePacket(encodeFrame({ v: 1, kind: "raft", msg: m } as Frame))).toEqual([{ v: 1, kind: "raft", msg: m }]);

@@ -24,6 +24,7 @@ export function sampleMessages(from: NodeId, to: NodeId, term = 3): Message[] {
     { ...base, type: "heartbeat", commit: 10, readSeq: 4 },
     { ...base, type: "heartbeatResp", readSeq: 4 },
     { ...base, type: "timeoutNow" },
+    { ...base, type: "notMember", confIndex: 9, conf: { voters: ["n1", "n2"], learners: [] } },
   ];
 }
 

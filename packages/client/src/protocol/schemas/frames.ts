@@ -8,6 +8,9 @@ import { REQUEST_ID_MAX } from "../limits.ts";
 import { Delivery, ErrorInfo, ServerLimits } from "./messages.ts";
 import { arr, lit, nat, nonEmptyStr, nullable, opt, pos, shape, str } from "./wire.ts";
 
+/** Most member addresses a server lists (a cluster is a handful of nodes; the bound is for hostile input). */
+export const MEMBERS_MAX = 64;
+
 /** A request id: chosen by the client, unique among its outstanding requests. */
 export const requestId = (description = "client-chosen request id, unique among the connection's outstanding requests") =>
   Type.Integer({ minimum: 1, maximum: REQUEST_ID_MAX, description });
@@ -30,6 +33,7 @@ export const WelcomeFrame = shape("WelcomeFrame", {
   leaderAddress: nullable(nonEmptyStr(), "the leader's client address (ws://host:port); null when unknown"),
   sessionId: nonEmptyStr("server-assigned id of this session"),
   limits: ServerLimits,
+  servers: opt(arr(nonEmptyStr(), "client addresses (ws://host:port) of the cluster's members as this node knows them; the SDK adds them to its server list and drops those no longer listed", MEMBERS_MAX)),
 });
 
 /** The server's answer to an unacceptable hello; it then closes. */
@@ -83,6 +87,12 @@ export const LeaderChangedFrame = shape("LeaderChangedFrame", {
   term: nat("the term"),
 });
 
+/** Push: the cluster's membership changed; `servers` replaces the member list of the welcome. */
+export const MembersChangedFrame = shape("MembersChangedFrame", {
+  t: lit("members-changed"),
+  servers: arr(nonEmptyStr(), "client addresses (ws://host:port) of the cluster's members", MEMBERS_MAX),
+});
+
 /** Push: the server is about to close this connection. */
 export const GoAwayFrame = shape("GoAwayFrame", {
   t: lit("goaway"),
@@ -98,6 +108,7 @@ export const FRAME_SCHEMAS = {
   deliver: DeliverFrame,
   "subscription-closed": SubscriptionClosedFrame,
   "leader-changed": LeaderChangedFrame,
+  "members-changed": MembersChangedFrame,
   goaway: GoAwayFrame,
 } as const;
 
@@ -106,6 +117,7 @@ export const PUSH_SCHEMAS = {
   deliver: DeliverFrame,
   "subscription-closed": SubscriptionClosedFrame,
   "leader-changed": LeaderChangedFrame,
+  "members-changed": MembersChangedFrame,
   goaway: GoAwayFrame,
 } as const;
 
