@@ -69,6 +69,20 @@ describe("node server", () => {
     client.close();
   });
 
+  it("a request whose body fails validation is answered with its own id, however many there are", async () => {
+    const leader = await cluster.leader();
+    const { client } = await RawClient.connect(`ws://127.0.0.1:${leader.clientPort}`);
+    // More than malformedFramesMax (16): a bad body is a bad request, not a broken connection.
+    for (let i = 0; i < 20; i++) {
+      const res = await client.request("publish", { messages: "not a list" } as never);
+      expect(res).toMatchObject({ t: "res", ok: false, error: { code: "BAD_REQUEST", message: expect.stringMatching(/messages/) } });
+      expect((res as { id: number }).id).toBeGreaterThan(0);
+    }
+    expect(await client.request("topic.info", { name: 42 } as never)).toMatchObject({ ok: false, error: { code: "BAD_REQUEST" } });
+    expect(await client.request("ping", {})).toMatchObject({ ok: true, body: { nodeId: leader.id } });
+    client.close();
+  });
+
   it("an oversized frame closes that connection with 1009; the node keeps serving others", async () => {
     const leader = await cluster.leader();
     const { client } = await RawClient.connect(`ws://127.0.0.1:${leader.clientPort}`);

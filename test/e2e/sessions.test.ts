@@ -34,6 +34,22 @@ describe("sessions and flow control", () => {
     await waitFor("the ephemeral subscription to expire", async () => ((await ephemeral()).length === 0 ? true : undefined), 20_000, 200);
   });
 
+  it("session expiry survives subscriptions vanishing mid-round: every orphaned session expires, the round never fails", async () => {
+    const leader = await cluster.leader();
+    const url = `ws://127.0.0.1:${leader.clientPort}`;
+    // One session with several ephemeral subscriptions (expiring it removes them all at once) and another session.
+    const { client: a } = await RawClient.connect(url);
+    for (const pattern of ["round.a1", "round.a2", "round.a3"]) expect(await a.request("subscribe", { pattern })).toMatchObject({ ok: true });
+    const { client: b } = await RawClient.connect(url);
+    expect(await b.request("subscribe", { pattern: "round.b" })).toMatchObject({ ok: true });
+    const ephemeral = async () => (await admin.subscriptions.list()).filter((s) => !s.durable && s.pattern.startsWith("round."));
+    expect(await ephemeral()).toHaveLength(4);
+    a.close();
+    b.close();
+    await waitFor("every orphaned subscription to expire", async () => ((await ephemeral()).length === 0 ? true : undefined), 20_000, 200);
+    expect(cluster.log(leader)).not.toMatch(/session expiry round failed/);
+  });
+
   it("a durable subscription outlives its session", async () => {
     const leader = await cluster.leader();
     const { client } = await RawClient.connect(`ws://127.0.0.1:${leader.clientPort}`);

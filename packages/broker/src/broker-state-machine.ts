@@ -22,10 +22,10 @@ import type { BrokerConfig } from "./config.ts";
 import { Dispatcher } from "./dispatcher/dispatcher.ts";
 import type { DispatchRequest, DispatcherOptions, PlannedDelivery } from "./dispatcher/dispatcher.ts";
 import {
-  dlqList, listSubscriptions, listTopics, readDeliveries, readMessages, stats, subscriptionInfo, topicInfo,
+  dlqList, ephemeralSessions, listSubscriptions, listTopics, readDeliveries, readMessages, stats, subscriptionInfo, topicInfo,
 } from "./queries/queries.ts";
 import type {
-  BrokerStats, DeliveredMessage, DeliveryRef, DlqEntry, SubscriptionInfo, SubscriptionSummary, TopicInfo, TopicSummary,
+  BrokerStats, DeliveredMessage, EphemeralSession, DeliveryRef, DlqEntry, SubscriptionInfo, SubscriptionSummary, TopicInfo, TopicSummary,
 } from "./queries/queries.ts";
 import { metricsSnapshot } from "./queries/metrics-snapshot.ts";
 import type { BrokerFigures } from "./queries/metrics-snapshot.ts";
@@ -279,6 +279,11 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
   /** All subscriptions. */
   async listSubscriptions(): Promise<SubscriptionSummary[]> {
     return this.read(async () => listSubscriptions(this.state));
+  }
+
+  /** The sessions owning ephemeral subscriptions (read at one point, so none vanishes half-way). */
+  async ephemeralSessions(): Promise<EphemeralSession[]> {
+    return this.read(async () => ephemeralSessions(this.state));
   }
 
   /** One subscription's info; SUBSCRIPTION_NOT_FOUND. */

@@ -173,6 +173,25 @@ export function listSubscriptions(state: BrokerState): SubscriptionSummary[] {
   }));
 }
 
+/** A session that owns ephemeral subscriptions, and their names. */
+export interface EphemeralSession {
+  readonly sessionId: string;
+  readonly subscriptions: readonly string[];
+}
+
+/** The sessions that own ephemeral subscriptions, by session id, with their subscriptions' names (for session expiry). */
+export function ephemeralSessions(state: BrokerState): EphemeralSession[] {
+  const bySession = new Map<string, string[]>();
+  for (const s of [...state.subsByName.values()].sort(byName)) {
+    const sid = s.spec.sessionId;
+    if (!s.spec.ephemeral || sid === undefined) continue;
+    const names = bySession.get(sid);
+    if (names === undefined) bySession.set(sid, [s.name]);
+    else names.push(s.name);
+  }
+  return [...bySession.keys()].sort().map((sessionId) => ({ sessionId, subscriptions: bySession.get(sessionId) ?? [] }));
+}
+
 /** Details of one subscription; SUBSCRIPTION_NOT_FOUND when absent. */
 export function subscriptionInfo(state: BrokerState, name: string): SubscriptionInfo {
   const s = state.subsByName.get(name);

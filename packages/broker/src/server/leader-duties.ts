@@ -14,6 +14,7 @@
  */
 import type { Logger, RaftNode } from "@raftbus/raft";
 import type { BrokerStateMachine } from "../broker-state-machine.ts";
+import type { EphemeralSession } from "../queries/queries.ts";
 import type { TickCommand } from "../commands/types.ts";
 import type { NodeConfig } from "./config.ts";
 import type { NodeServer } from "./node-server.ts";
@@ -101,30 +102,36 @@ export class LeaderDuties {
     }
   }
 
-  /** Ephemeral subscriptions die with their session, after the session timeout (SPEC §5). */
+  /**
+   * Ephemeral subscriptions die with their session, after the session
+   * timeout (SPEC §5). The owning sessions are read at one point; one
+   * session's failed expiry (a lost proposal, leadership gone) is logged and
+   * retried next round without holding up the others.
+   */
   private async expireSessions(): Promise<void> {
     if (this.stopped) return;
     const live = new Set([...this.p.server.sessions].map((s) => s.id));
     const now = Date.now();
-    const seen = new Set<string>();
+    let owners: EphemeralSession[];
     try {
-      for (const s of await this.p.broker.listSubscriptions()) {
-        if (!s.ephemeral) continue;
-        const info = await this.p.broker.subscriptionInfo(s.name);
-        const sid = info.sessionId;
-        if (sid === undefined || live.has(sid)) continue;
-        seen.add(sid);
-        const since = this.orphanSince.get(sid) ?? now;
-        this.orphanSince.set(sid, since);
-        if (now - since >= this.p.config.sessionTimeoutMs) {
-          await proposeCommand(this.p.raft, this.p.broker.checkProposal({ type: "expireSession", now, sessionId: sid }) as { type: "expireSession"; now: number; sessionId: string });
-          this.p.server.sys.subscription("expired", s.name, { ephemeral: true });
-          this.orphanSince.delete(sid);
-        }
-      }
+      owners = await this.p.broker.ephemeralSessions();
     } catch (err) {
       this.p.logger.warn({ err: String(err) }, "session expiry round failed");
+      return;
     }
-    for (const sid of [...this.orphanSince.keys()]) if (!seen.has(sid)) this.orphanSince.delete(sid);
+    const orphans = owners.filter((o) => !live.has(o.sessionId));
+    for (const sid of [...this.orphanSince.keys()]) if (!orphans.some((o) => o.sessionId === sid)) this.orphanSince.delete(sid);
+    for (const { sessionId: sid, subscriptions } of orphans) {
+      const since = this.orphanSince.get(sid) ?? now;
+      this.orphanSince.set(sid, since);
+      if (this.stopped || now - since < this.p.config.sessionTimeoutMs) continue;
+      try {
+        await proposeCommand(this.p.raft, this.p.broker.checkProposal({ type: "expireSession", now, sessionId: sid }) as { type: "expireSession"; now: number; sessionId: string });
+        for (const name of subscriptions) this.p.server.sys.subscription("expired", name, { ephemeral: true });
+        this.orphanSince.delete(sid);
+      } catch (err) {
+        this.p.logger.warn({ err: String(err), sessionId: sid }, "session expiry failed; retrying next round");
+      }
+    }
   }
 }

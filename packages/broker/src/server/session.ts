@@ -73,7 +73,13 @@ export class ClientSession {
     try {
       frame = decodeClientFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     } catch (err) {
-      return this.badFrame(0, err instanceof RaftbusError ? err.message : "undecodable frame");
+      const message = err instanceof RaftbusError ? err.message : "undecodable frame";
+      // A request whose envelope could be read (its id) is answered as itself: the client's
+      // request fails at once with BAD_REQUEST instead of waiting for its deadline, and a bad
+      // body is a bad request, not a broken connection.
+      const id = err instanceof RaftbusError ? err.details?.["requestId"] : undefined;
+      if (this.greeted && typeof id === "number" && Number.isSafeInteger(id) && id > 0) return this.badRequest(id, message);
+      return this.badFrame(0, message);
     }
     if (frame.t === "hello") return this.onHello(frame);
     if (!this.greeted) {
@@ -120,6 +126,11 @@ export class ClientSession {
     } finally {
       this.pending--;
     }
+  }
+
+  /** A well-framed request whose body is invalid: answered with its own id; the connection stays. */
+  private badRequest(id: number, message: string): void {
+    this.send({ t: "res", id, ok: false, error: { code: "BAD_REQUEST", message } });
   }
 
   private badFrame(id: number, message: string): void {
