@@ -71,10 +71,11 @@ describe("clients move off nodes that cannot serve them", () => {
       const ack = await c.publish("iso.events", { during: true }, { timeoutMs: 20_000 });
       const movedAfterMs = Date.now() - cutAt;
       expect(ack.duplicate).toBe(false);
-      expect(["n1", "n2"]).toContain(c.info?.nodeId);
-      // Check-quorum step-down (≤ 2 election timeouts), the election, then at most 1 s on a leaderless node.
-      expect(movedAfterMs).toBeLessThan(10_000);
-      expect((await statusOf(n3))?.role).not.toBe("leader");
+      expect(["n1", "n2"], `published through ${c.info?.nodeId}`).toContain(c.info?.nodeId);
+      // Check-quorum step-down (≤ 2 election timeouts), the election, then about 1 s per leaderless node tried
+      // (generous: a loaded CI machine slows elections down).
+      expect(movedAfterMs).toBeLessThan(15_000);
+      expect((await statusOf(n3))?.role, "the cut-off node still leads").not.toBe("leader");
     } finally {
       block.heal();
     }
