@@ -20,6 +20,8 @@ import type { BrokerStateMachine } from "../broker-state-machine.ts";
 import type { ConsumerRegistry } from "./consumers.ts";
 import type { NodeConfig, PeerSpec } from "./config.ts";
 import { DeliveryPath } from "./delivery/delivery-path.ts";
+import { PublishCoalescer } from "./publish/coalescer.ts";
+import type { PublishPort } from "./publish/coalescer.ts";
 import type { DeliveryPort } from "./delivery/delivery-path.ts";
 import { clientAddress } from "./config.ts";
 import { effectiveConf, memberAddresses, notMemberError, notMemberReason } from "./membership.ts";
@@ -53,6 +55,8 @@ export interface HandlerContext {
   readonly server: NodeServer;
   /** Consumers, credit, acks and fails (the delivery path's narrow interface). */
   readonly delivery: DeliveryPort;
+  /** Publishes join the leader's open batch: one command per Raft turn. */
+  readonly publishes: PublishPort;
 }
 
 /** Everything the node server runs. */
@@ -106,6 +110,8 @@ export class NodeServer {
   /** Peer addresses learned from membership changes, on top of the static list. */
   private readonly members = new Map<string, PeerSpec>();
   /** Consumers attached on this node and, while it leads, the pump and the delivery recorder. */
+  /** The leader's publish batch (group commit of concurrent publishes). */
+  readonly publishes: PublishCoalescer;
   readonly delivery: DeliveryPath;
   /** Told when membership changes, with every member's peer address (to update the transport). */
   onMembersChanged: ((members: ReadonlyMap<string, PeerSpec>) => void) | undefined;
@@ -132,6 +138,11 @@ export class NodeServer {
     this.sessionLimits = { ...DEFAULT_SESSION_LIMITS, ...parts.sessionLimits };
     this.limits = { ...DEFAULT_SERVER_LIMITS, maxPayloadBytes: parts.config.maxPayloadBytes, sessionTimeoutMs: parts.config.sessionTimeoutMs };
     for (const p of parts.config.peers) this.members.set(p.id, p);
+    this.publishes = new PublishCoalescer({
+      propose: (encode) => parts.raft.propose(encode),
+      messagesMax: parts.stateMachine.config.limits.batchMessagesMax,
+      bytesMax: parts.stateMachine.config.limits.batchBytesMax,
+    });
     this.delivery = new DeliveryPath({
       broker: parts.stateMachine,
       propose: (command) => proposeCommand(parts.raft, command),
@@ -259,7 +270,7 @@ export class NodeServer {
     const started = performance.now();
     let failed: unknown;
     try {
-      const res = await h({ requestId, log, config: this.config, raft: this.parts.raft, broker: this.parts.stateMachine, server: this, delivery: this.delivery }, session, req.body as never);
+      const res = await h({ requestId, log, config: this.config, raft: this.parts.raft, broker: this.parts.stateMachine, server: this, delivery: this.delivery, publishes: this.publishes }, session, req.body as never);
       this.report(session, req, res);
       return res;
     } catch (err) {

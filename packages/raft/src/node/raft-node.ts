@@ -79,7 +79,8 @@ interface Waiter<T> {
 }
 
 interface QueuedProposal<R> {
-  readonly data: Uint8Array;
+  /** The entry's bytes, or a function producing them when the proposal joins a turn (see propose). */
+  readonly data: Uint8Array | (() => Uint8Array);
   readonly waiter: Waiter<R>;
 }
 
@@ -193,8 +194,12 @@ export class RaftNode<R = unknown> {
   /**
    * Propose an application entry. Resolves with the state machine's result
    * once it is committed (on a majority's disks) and applied here.
+   *
+   * `data` may be a function: it is called when the proposal joins a turn's
+   * append (group commit), so a caller can keep adding requests to one
+   * entry until then — one entry per turn, encoded once. It must not throw.
    */
-  propose(data: Uint8Array): Promise<R> {
+  propose(data: Uint8Array | (() => Uint8Array)): Promise<R> {
     const refusal = this.refuseWrite();
     if (refusal) return Promise.reject(refusal);
     if (this.queue.length >= this.o.proposalQueueMax) {
@@ -358,7 +363,7 @@ export class RaftNode<R = unknown> {
     if (this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
-    const r = this.core.propose(batch.map((q) => q.data));
+    const r = this.core.propose(batch.map((q) => (typeof q.data === "function" ? q.data() : q.data)));
     if (!r.ok) {
       const err = new RaftError(r.code, r.reason, r.leader);
       for (const q of batch) this.settle(q.waiter, err);

@@ -71,6 +71,22 @@ afterEach(async () => {
 });
 
 describe("RaftNode driver (in-memory transport)", () => {
+  it("a proposal given as a function is encoded when it joins a turn's append (group commit)", async () => {
+    const { nodes: ns } = await startCluster();
+    const leader = await leaderOf(ns);
+    const keys: string[] = [];
+    let encodedAt = -1;
+    const p = leader.node.propose(() => {
+      encodedAt = keys.length;
+      return encodeKv({ key: "lazy", value: keys.join(",") });
+    });
+    keys.push("a", "b"); // added after propose() returned, before the driver's turn
+    expect(encodedAt).toBe(-1);
+    await p;
+    expect(encodedAt).toBe(2);
+    await waitFor(() => (ns.every((n) => n.kv.get("lazy") === "a,b") ? true : undefined));
+  });
+
   it("elects a leader and commits proposals with apply results", async () => {
     const { nodes: ns } = await startCluster();
     const leader = await leaderOf(ns);

@@ -1,0 +1,138 @@
+/**
+ * Publish coalescing (group commit for publishes): every publish request the
+ * leader accepts while a Raft turn is busy joins ONE open batch, proposed
+ * lazily — the batch is closed and encoded, once, at the moment the driver
+ * takes it into its next turn. So concurrent single-message publishes from
+ * any number of clients become one command, one log entry and one apply per
+ * turn, instead of one each.
+ *
+ * Each request is stamped and validated on its own before it joins (a bad
+ * message fails its request, not its neighbours'); the merged batch is not
+ * validated again on the leader. Outcomes come back in request order, each
+ * request getting the slice of the batch's results that belongs to it.
+ */
+import { RaftbusError } from "@raftbus/client/protocol";
+import { encodeCommand } from "../../commands/codec.ts";
+import type { CommandMessage, PublishCommand } from "../../commands/types.ts";
+import { assert } from "../../raft-api.ts";
+import type { CommandResult, PublishOutcome } from "../../state/results.ts";
+
+/** What the coalescer needs. */
+export interface CoalescerParts {
+  /**
+   * Propose an entry whose bytes are produced by `encode` when the driver
+   * takes it into a turn (RaftNode.propose with a function); resolves with
+   * the applied result.
+   */
+  readonly propose: (encode: () => Uint8Array) => Promise<unknown>;
+  /** Most messages in one merged command (the configured batch limit). */
+  readonly messagesMax: number;
+  /** Most payload bytes in one merged command. */
+  readonly bytesMax: number;
+}
+
+interface Part {
+  readonly start: number;
+  readonly count: number;
+  resolve(outcomes: PublishOutcome[]): void;
+  reject(err: unknown): void;
+}
+
+interface OpenBatch {
+  readonly first: PublishCommand;
+  readonly messages: CommandMessage[];
+  readonly parts: Part[];
+  now: number;
+  bytes: number;
+  /** Set when the driver took the batch: later requests open a new one. */
+  closed: boolean;
+}
+
+/** What the publish handler may do: join a validated command to the open batch. */
+export interface PublishPort {
+  publish(command: PublishCommand): Promise<PublishOutcome[]>;
+}
+
+/** Merges concurrent publish commands into one per driver turn; see the module comment. */
+export class PublishCoalescer implements PublishPort {
+  private open: OpenBatch | undefined;
+  /** Commands proposed so far, and requests they carried (for metrics and tests). */
+  readonly stats = { commands: 0, requests: 0, messages: 0 };
+
+  constructor(private readonly p: CoalescerParts) {
+    assert(p.messagesMax >= 1 && p.bytesMax >= 1, "coalescer limits must be positive");
+  }
+
+  /** Joins a validated publish command to the open batch; resolves with its messages' outcomes once committed. */
+  publish(command: PublishCommand): Promise<PublishOutcome[]> {
+    const bytes = payloadBytes(command);
+    let batch = this.open;
+    if (batch === undefined || batch.closed || !fits(batch, command, bytes, this.p)) batch = this.start(command);
+    else {
+      batch.messages.push(...command.messages);
+      batch.now = Math.max(batch.now, command.now);
+      batch.bytes += bytes;
+    }
+    const start = batch.messages.length - command.messages.length;
+    return new Promise<PublishOutcome[]>((resolve, reject) => {
+      (batch as OpenBatch).parts.push({ start, count: command.messages.length, resolve, reject });
+    });
+  }
+
+  private start(command: PublishCommand): OpenBatch {
+    if (this.open !== undefined) this.open.closed = true;
+    const batch: OpenBatch = { first: command, messages: [...command.messages], parts: [], now: command.now, bytes: payloadBytes(command), closed: false };
+    this.open = batch;
+    this.p.propose(() => this.close(batch)).then(
+      (result) => settle(batch, result),
+      (err: unknown) => {
+        // Refused before or after the driver took it: either way no later request may join it.
+        batch.closed = true;
+        if (this.open === batch) this.open = undefined;
+        for (const part of batch.parts) part.reject(err);
+      },
+    );
+    return batch;
+  }
+
+  /** The driver takes the batch: close it and encode the merged command, once. */
+  private close(batch: OpenBatch): Uint8Array {
+    batch.closed = true;
+    if (this.open === batch) this.open = undefined;
+    this.stats.commands += 1;
+    this.stats.requests += batch.parts.length;
+    this.stats.messages += batch.messages.length;
+    const merged: PublishCommand = { ...batch.first, now: batch.now, messages: batch.messages };
+    return encodeCommand(merged);
+  }
+}
+
+/** Whether `command` may join `batch`: same settings, and the merged batch stays within the limits. */
+function fits(batch: OpenBatch, command: PublishCommand, bytes: number, p: CoalescerParts): boolean {
+  const a = batch.first;
+  return batch.messages.length + command.messages.length <= p.messagesMax && batch.bytes + bytes <= p.bytesMax &&
+    a.autoCreate === command.autoCreate && a.dedupWindowMs === command.dedupWindowMs &&
+    sameRetention(a.defaultRetention, command.defaultRetention);
+}
+
+function sameRetention(a: PublishCommand["defaultRetention"], b: PublishCommand["defaultRetention"]): boolean {
+  return a.maxMessages === b.maxMessages && a.maxAgeMs === b.maxAgeMs && a.maxBytes === b.maxBytes;
+}
+
+function payloadBytes(command: PublishCommand): number {
+  let n = 0;
+  for (const m of command.messages) n += m.payload.length;
+  return n;
+}
+
+/** Hands each request its slice of the batch's results (or the batch's error). */
+function settle(batch: OpenBatch, result: unknown): void {
+  const r = result as CommandResult | undefined;
+  if (r === undefined || !r.ok || r.type !== "publish") {
+    const err = r !== undefined && !r.ok ? RaftbusError.fromInfo(r.error) : new RaftbusError("INTERNAL", "no publish result for an applied batch");
+    for (const part of batch.parts) part.reject(err);
+    return;
+  }
+  assert(r.results.length === batch.messages.length, () => `publish batch of ${batch.messages.length} got ${r.results.length} results`);
+  for (const part of batch.parts) part.resolve(r.results.slice(part.start, part.start + part.count));
+}
