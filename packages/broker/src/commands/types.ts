@@ -75,8 +75,19 @@ export interface SubscriptionRef extends MessageRef {
   readonly subscription: string;
 }
 
+/**
+ * Where the leader's plan found a message in a subscription's pending
+ * queue: its global sequence number and priority queue (0 = critical).
+ * A hint: apply checks it against the pending reference and, when it does
+ * not match, finds the message the long way.
+ */
+export interface QueueHint {
+  readonly seq?: number;
+  readonly queue?: number;
+}
+
 /** One ack. `attempt` is informational: any attempt's ack settles the message. */
-export interface AckItem extends SubscriptionRef {
+export interface AckItem extends SubscriptionRef, QueueHint {
   readonly attempt?: number;
 }
 
@@ -87,7 +98,7 @@ export interface FailItem extends SubscriptionRef {
 }
 
 /** One delivery attempt the leader made or is about to make (attempt 1 = first delivery). */
-export interface DeliverItem extends MessageRef {
+export interface DeliverItem extends MessageRef, QueueHint {
   readonly subscription: string;
   readonly attempt: number;
   readonly consumerId: string;

@@ -23,7 +23,7 @@ import { compilePattern } from "../pattern/pattern.ts";
 import { validateHeaders, validateTopicName } from "../topic/topic-name.ts";
 import { COMMAND_TYPES } from "./types.ts";
 import type {
-  AckItem, Command, CommandMessage, CommandType, DeliverItem, FailItem, MaintenanceAction,
+  AckItem, Command, CommandMessage, CommandType, DeliverItem, FailItem, MaintenanceAction, QueueHint,
   StartPosition, SubscriptionChanges, SubscriptionSpec,
 } from "./types.ts";
 
@@ -215,7 +215,13 @@ function validateDelivery(o: Record<string, unknown>, now: number, ctx: Ctx): Co
 function ackItem(v: unknown, path: string, ctx: Ctx): AckItem {
   const o = object(v, path);
   const attempt = optional(o["attempt"], (a) => intIn(a, `${path}.attempt`, 1, MAX_RETRIES_MAX + 1));
-  return { subscription: subscriptionName(o["subscription"]), ...messageRef(o, path, ctx), ...(attempt !== undefined ? { attempt } : {}) };
+  return { subscription: subscriptionName(o["subscription"]), ...messageRef(o, path, ctx), ...(attempt !== undefined ? { attempt } : {}), ...queueHint(o, path) };
+}
+
+/** The optional queue hint of a delivery item: seq and queue, both or neither. */
+function queueHint(o: Record<string, unknown>, path: string): QueueHint {
+  if (o["seq"] === undefined && o["queue"] === undefined) return {};
+  return { seq: nonNegativeInt(o["seq"], `${path}.seq`), queue: intIn(o["queue"], `${path}.queue`, 0, 3) };
 }
 
 function failItem(v: unknown, path: string, ctx: Ctx): FailItem {
@@ -232,6 +238,7 @@ function deliverItem(v: unknown, path: string, ctx: Ctx): DeliverItem {
     ...messageRef(o, path, ctx),
     attempt: intIn(o["attempt"], `${path}.attempt`, 1, MAX_RETRIES_MAX + 1),
     consumerId: idString(o["consumerId"], `${path}.consumerId`),
+    ...queueHint(o, path),
   };
 }
 

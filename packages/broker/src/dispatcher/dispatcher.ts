@@ -105,9 +105,12 @@ export function deliverCommand(batches: DeliveryBatch | readonly DeliveryBatch[]
   return { type: "delivery", now, delivered: list.flatMap((b) => b.items.map(deliverItemOf)), acked: [], failed: [] };
 }
 
-/** The recorded form of a planned delivery. */
+/** The recorded form of a planned delivery (with its queue hint, when it has one). */
 export function deliverItemOf(i: DeliverItem): DeliverItem {
-  return { subscription: i.subscription, topic: i.topic, offset: i.offset, attempt: i.attempt, consumerId: i.consumerId };
+  return {
+    subscription: i.subscription, topic: i.topic, offset: i.offset, attempt: i.attempt, consumerId: i.consumerId,
+    ...(i.seq !== undefined && i.queue !== undefined ? { seq: i.seq, queue: i.queue } : {}),
+  };
 }
 
 /** Plans deliveries; see the module comment. */
@@ -240,7 +243,11 @@ export class Dispatcher {
       credits[rr] = (credits[rr] as number) - 1;
       const consumer = consumers[rr] as ConsumerCredit;
       rr = (rr + 1) % consumers.length;
-      out.push({ subscription: sub.name, topic: c.topic, offset: c.offset, attempt: c.attempt, consumerId: consumer.consumerId, priority: PRIORITIES[p] as Priority });
+      out.push({
+        subscription: sub.name, topic: c.topic, offset: c.offset, attempt: c.attempt, consumerId: consumer.consumerId, priority: PRIORITIES[p] as Priority,
+        // First deliveries name their pending reference, so recording them reads no message.
+        ...(c.attempt === 1 ? { seq: c.seq, queue: p } : {}),
+      });
       reserved.set(reservationKey(c.topic, c.offset), { at: now, kind: c.attempt > 1 ? "retry" : "new" });
     }
     this.nextConsumer.set(sub.name, rr);

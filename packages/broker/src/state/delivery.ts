@@ -5,11 +5,14 @@
  * Every time comes from the log (ctx.now, deadlines stored in the log's
  * terms), so retry counts and backoff survive failover and restarts.
  */
-import type { AckItem, DeliverItem, DeliveryCommand, FailItem } from "../commands/types.ts";
+import { GUARANTEES } from "@raftbus/client/protocol";
+import type { Guarantee } from "@raftbus/client/protocol";
+import type { AckItem, DeliverItem, DeliveryCommand, FailItem, QueueHint, SubscriptionRef } from "../commands/types.ts";
 import { BUDGETS } from "../config.ts";
 import type { Backoff } from "../config.ts";
 import { assert } from "../raft-api.ts";
-import { dlqKey, outstandingKey, pendingKey } from "../store/keys.ts";
+import { decodePendingValue, dlqKey, outstandingKey, pendingKey } from "../store/keys.ts";
+import type { PendingValue } from "../store/keys.ts";
 import { encodeDlq, encodeOutstanding, expiresAtOf, priorityIndex, rateAdd } from "../store/records.ts";
 import type { Outstanding } from "../store/records.ts";
 import type { ApplyContext } from "./context.ts";
@@ -39,6 +42,7 @@ export async function applyDelivery(ctx: ApplyContext, cmd: DeliveryCommand): Pr
   const delivered: DeliveredItem[] = [];
   const rejected: RejectedDelivery[] = [];
   const touched = new Set<SubState>();
+  await prefetchHinted(ctx, [...cmd.delivered, ...cmd.acked]);
   for (const item of cmd.delivered) {
     const reason = await deliverOne(ctx, item);
     const { subscription, topic, offset } = item;
@@ -75,6 +79,52 @@ async function refillBackfill(ctx: ApplyContext, sub: SubState): Promise<void> {
   await runBackfill(ctx, sub, BUDGETS.backfillRefill);
 }
 
+/** A message's reference in a subscription's pending queue. */
+interface FoundPending {
+  readonly key: Uint8Array;
+  /** Priority queue (0 = critical). */
+  readonly p: number;
+  readonly seq: number;
+  readonly ref: PendingValue;
+}
+
+/**
+ * The pending reference of message (tid, offset) in `sub`'s queue: through
+ * the leader's hint when it names a matching reference (no message read),
+ * else the long way through the message. A rejection reason when there is
+ * none: the message is gone, has expired (unless `expiredToo`), or is not
+ * pending (stale).
+ */
+async function findPending(ctx: ApplyContext, sub: SubState, tid: number, offset: number, hint: QueueHint, expiredToo = false): Promise<FoundPending | DeliveryRejection> {
+  if (hint.seq !== undefined && hint.queue !== undefined && sub.pendingOf(tid, hint.queue) > 0) {
+    const key = pendingKey(sub.id, hint.queue, hint.seq);
+    const v = await ctx.txn.get(key);
+    const ref = v === undefined ? undefined : decodePendingValue(v);
+    if (ref !== undefined && ref.tid === tid && ref.offset === offset) {
+      // A reference exists only while its message does; it carries the message's expiry.
+      return !expiredToo && isExpired(ref.expiresAt, ctx.now) ? "expired" : { key, p: hint.queue, seq: hint.seq, ref };
+    }
+  }
+  const rec = await readMessage(ctx.txn, tid, offset);
+  if (rec === undefined) return "gone";
+  if (!expiredToo && isExpired(expiresAtOf(rec), ctx.now)) return "expired";
+  const p = priorityIndex(rec.priority);
+  if (sub.pendingOf(tid, p) === 0) return "stale";
+  const key = pendingKey(sub.id, p, rec.seq);
+  const v = await ctx.txn.get(key);
+  return v === undefined ? "stale" : { key, p, seq: rec.seq, ref: decodePendingValue(v) };
+}
+
+/** Reads the pending references the items' hints name, in one round trip. */
+async function prefetchHinted(ctx: ApplyContext, items: readonly (SubscriptionRef & QueueHint)[]): Promise<void> {
+  const keys: Uint8Array[] = [];
+  for (const i of items) {
+    const sub = ctx.state.subsByName.get(i.subscription);
+    if (sub !== undefined && i.seq !== undefined && i.queue !== undefined) keys.push(pendingKey(sub.id, i.queue, i.seq));
+  }
+  if (keys.length > 0) await ctx.txn.prefetch(keys);
+}
+
 async function deliverOne(ctx: ApplyContext, item: DeliverItem): Promise<DeliveryRejection | undefined> {
   const { state, txn } = ctx;
   const sub = state.subsByName.get(item.subscription);
@@ -96,23 +146,19 @@ async function deliverOne(ctx: ApplyContext, item: DeliverItem): Promise<Deliver
     countDelivery(ctx, sub);
     return undefined;
   }
-  const rec = await readMessage(txn, topic.id, item.offset);
-  if (rec === undefined) return "gone";
-  const expiresAt = expiresAtOf(rec);
-  if (isExpired(expiresAt, ctx.now)) return "expired";
-  const p = priorityIndex(rec.priority);
-  if (item.attempt !== 1 || sub.pendingOf(topic.id, p) === 0) return "stale";
-  const pk = pendingKey(sub.id, p, rec.seq);
-  if ((await txn.get(pk)) === undefined) return "stale";
-  const guarantee = effectiveGuarantee(sub.spec.guarantee, rec.guarantee);
+  const found = await findPending(ctx, sub, topic.id, item.offset, item.attempt === 1 ? item : {});
+  if (typeof found === "string") return found;
+  if (item.attempt !== 1) return "stale";
+  const { ref, p } = found;
+  const guarantee = effectiveGuarantee(sub.spec.guarantee, GUARANTEES[ref.guarantee] as Guarantee);
   if (guarantee !== "at-most-once" && sub.outstanding.size >= sub.spec.maxInFlight) return "no-capacity";
-  txn.del(pk);
+  txn.del(found.key);
   sub.removePending(topic.id, p);
   if (guarantee !== "at-most-once") {
     const o: Outstanding = {
-      seq: rec.seq, tid: topic.id, offset: item.offset, priority: p, attempt: 1, state: "inflight",
-      deadline: ctx.now + sub.spec.ackTimeoutMs, consumerId: item.consumerId, expiresAt,
-      maxRetries: rec.maxRetries ?? sub.spec.maxRetries,
+      seq: found.seq, tid: topic.id, offset: item.offset, priority: p, attempt: 1, state: "inflight",
+      deadline: ctx.now + sub.spec.ackTimeoutMs, consumerId: item.consumerId, expiresAt: ref.expiresAt,
+      maxRetries: ref.maxRetries ?? sub.spec.maxRetries,
     };
     sub.putOutstanding(o);
     txn.put(outstandingKey(sub.id, o.seq), encodeOutstanding(o));
@@ -143,7 +189,7 @@ async function ackOne(ctx: ApplyContext, item: AckItem): Promise<boolean> {
   if (sub === undefined || topic === undefined) return false;
   const out = sub.outstandingAt(topic.id, item.offset);
   if (out !== undefined) settle(ctx, sub, out);
-  else if (!(await takePending(ctx, sub, topic.id, item.offset))) return false;
+  else if (!(await takePending(ctx, sub, topic.id, item.offset, item))) return false;
   sub.rec.stats.acked += 1;
   rateAdd(sub.rec.stats.ackRate, ctx.now, 1);
   state.touchSub(sub);
@@ -151,16 +197,13 @@ async function ackOne(ctx: ApplyContext, item: AckItem): Promise<boolean> {
 }
 
 /** Removes a never-recorded delivery from the pending queue, counted as delivered. */
-async function takePending(ctx: ApplyContext, sub: SubState, tid: number, offset: number): Promise<boolean> {
+async function takePending(ctx: ApplyContext, sub: SubState, tid: number, offset: number, hint: QueueHint): Promise<boolean> {
   if (!sub.holds(tid)) return false;
-  const rec = await readMessage(ctx.txn, tid, offset);
-  if (rec === undefined) return false;
-  const p = priorityIndex(rec.priority);
-  if (sub.pendingOf(tid, p) === 0) return false;
-  const pk = pendingKey(sub.id, p, rec.seq);
-  if ((await ctx.txn.get(pk)) === undefined) return false;
-  ctx.txn.del(pk);
-  sub.removePending(tid, p);
+  // A message pushed before its TTL passed may be acked after: it still leaves the queue.
+  const found = await findPending(ctx, sub, tid, offset, hint, true);
+  if (typeof found === "string") return false;
+  ctx.txn.del(found.key);
+  sub.removePending(tid, found.p);
   ctx.state.updateHolder(sub, tid);
   countDelivery(ctx, sub);
   return true;

@@ -4,6 +4,7 @@
  * removal also drops the references subscriptions hold to the message, so
  * queue counters stay exact.
  */
+import { GUARANTEES } from "@raftbus/client/protocol";
 import type { Guarantee, Priority } from "@raftbus/client/protocol";
 import { assert } from "../raft-api.ts";
 import {
@@ -91,7 +92,9 @@ export function wants(sub: SubState, rec: MessageRecord): boolean {
 /** Adds a pending reference to `sub`'s queue at the message's priority, ordered by seq. */
 export function enqueue(ctx: ApplyContext, sub: SubState, tid: number, offset: number, rec: MessageRecord): void {
   const p = priorityIndex(rec.priority);
-  ctx.txn.put(pendingKey(sub.id, p, rec.seq), encodePendingValue(tid, offset, expiresAtOf(rec)));
+  ctx.txn.put(pendingKey(sub.id, p, rec.seq), encodePendingValue({
+    tid, offset, expiresAt: expiresAtOf(rec), guarantee: GUARANTEES.indexOf(rec.guarantee), maxRetries: rec.maxRetries,
+  }));
   sub.addPending(tid, p);
   ctx.state.updateHolder(sub, tid);
   ctx.state.touchSub(sub);

@@ -8,7 +8,7 @@
  *   e  expiresAt:8 tid:4 offset:8       TTL index (empty value)
  *   s  sid:4                            subscription spec (written on create/update)
  *   c  sid:4                            subscription counters: queue sizes, schedule cursor, stats
- *   p  sid:4 priority:1 seq:8           pending (never delivered) reference → tid:4 offset:8 expiresAt:8
+ *   p  sid:4 priority:1 seq:8           pending (never delivered) reference → tid:4 offset:8 expiresAt:8 guarantee:1 maxRetries:4
  *   o  sid:4 seq:8                      outstanding delivery (in flight or waiting to retry)
  *   u  tid:4 kind:1 ...                 dedup record (kind 0: message id; 1: producer id + sequence)
  *   x  expiresAt:8 <u key>              dedup expiry index (empty value)
@@ -100,18 +100,39 @@ export const META_KEY = Uint8Array.of(TAG.meta);
 
 /** Key of topic `tid`'s record. */
 export const topicKey = (tid: number): Uint8Array => key(TAG.topic, [4, tid]);
-/** Key of message `offset` of topic `tid`. */
-export const logKey = (tid: number, offset: number): Uint8Array => key(TAG.log, [4, tid], [8, offset]);
+/** Key of message `offset` of topic `tid` (hot: built without the generic builder). */
+export function logKey(tid: number, offset: number): Uint8Array {
+  const buf = new Uint8Array(13);
+  buf[0] = TAG.log;
+  writeU32(buf, 1, tid);
+  writeU64(buf, 5, offset);
+  return buf;
+}
 /** Key of the TTL index entry of a message. */
 export const ttlKey = (expiresAt: number, tid: number, offset: number): Uint8Array => key(TAG.ttl, [8, expiresAt], [4, tid], [8, offset]);
 /** Key of subscription `sid`'s record. */
 export const subKey = (sid: number): Uint8Array => key(TAG.sub, [4, sid]);
 /** Key of subscription `sid`'s counters. */
 export const subCountersKey = (sid: number): Uint8Array => key(TAG.subCounters, [4, sid]);
-/** Key of a pending reference in subscription `sid`'s queue for `priority` (0 = critical). */
-export const pendingKey = (sid: number, priority: number, seq: number): Uint8Array => key(TAG.pending, [4, sid], [1, priority], [8, seq]);
-/** Key of an outstanding delivery of subscription `sid`. */
-export const outstandingKey = (sid: number, seq: number): Uint8Array => key(TAG.outstanding, [4, sid], [8, seq]);
+/** Key of a pending reference in subscription `sid`'s queue for `priority` (0 = critical). Hot: built directly. */
+export function pendingKey(sid: number, priority: number, seq: number): Uint8Array {
+  assert(priority >= 0 && priority < 4, () => `bad priority queue ${priority}`);
+  const buf = new Uint8Array(14);
+  buf[0] = TAG.pending;
+  writeU32(buf, 1, sid);
+  buf[5] = priority;
+  writeU64(buf, 6, seq);
+  return buf;
+}
+
+/** Key of an outstanding delivery of subscription `sid`. Hot: built directly. */
+export function outstandingKey(sid: number, seq: number): Uint8Array {
+  const buf = new Uint8Array(13);
+  buf[0] = TAG.outstanding;
+  writeU32(buf, 1, sid);
+  writeU64(buf, 5, seq);
+  return buf;
+}
 /** Key of DLQ entry `id` of topic `tid`. */
 export const dlqKey = (tid: number, id: number): Uint8Array => key(TAG.dlq, [4, tid], [8, id]);
 
@@ -204,19 +225,36 @@ export function parseDlqKey(k: Uint8Array): { tid: number; id: number } {
   return { tid: readU32(k, 1), id: readU64(k, 5) };
 }
 
-/** Pending reference value: where the message is and when it expires (0 = never). */
-export function encodePendingValue(tid: number, offset: number, expiresAt: number): Uint8Array {
-  const buf = new Uint8Array(20);
-  writeU32(buf, 0, tid);
-  writeU64(buf, 4, offset);
-  writeU64(buf, 12, expiresAt);
+/** What a pending reference holds: enough to record a first delivery without reading the message. */
+export interface PendingValue {
+  readonly tid: number;
+  readonly offset: number;
+  /** 0 = never. */
+  readonly expiresAt: number;
+  /** Index into GUARANTEES of the message's guarantee. */
+  readonly guarantee: number;
+  /** The message's own maxRetries, or null (the subscription's applies). */
+  readonly maxRetries: number | null;
+}
+
+const NO_MAX_RETRIES = 0xffffffff;
+
+/** Pending reference value: where the message is, when it expires, its guarantee and maxRetries. */
+export function encodePendingValue(v: PendingValue): Uint8Array {
+  const buf = new Uint8Array(25);
+  writeU32(buf, 0, v.tid);
+  writeU64(buf, 4, v.offset);
+  writeU64(buf, 12, v.expiresAt);
+  buf[20] = v.guarantee;
+  writeU32(buf, 21, v.maxRetries ?? NO_MAX_RETRIES);
   return buf;
 }
 
 /** Decodes a pending reference value. */
-export function decodePendingValue(v: Uint8Array): { tid: number; offset: number; expiresAt: number } {
-  assert(v.length === 20, "malformed pending value read back from disk");
-  return { tid: readU32(v, 0), offset: readU64(v, 4), expiresAt: readU64(v, 12) };
+export function decodePendingValue(v: Uint8Array): PendingValue {
+  assert(v.length === 25 && (v[20] as number) < 3, "malformed pending value read back from disk");
+  const maxRetries = readU32(v, 21);
+  return { tid: readU32(v, 0), offset: readU64(v, 4), expiresAt: readU64(v, 12), guarantee: v[20] as number, maxRetries: maxRetries === NO_MAX_RETRIES ? null : maxRetries };
 }
 
 /** A string form of key bytes that sorts like the bytes (one char per byte). */

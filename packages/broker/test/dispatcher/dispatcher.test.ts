@@ -25,7 +25,8 @@ describe("dispatcher", () => {
     const cmd = deliverCommand(batches, h.now); // one entry for the whole round
     expect(cmd).toEqual({
       type: "delivery", now: h.now, acked: [], failed: [],
-      delivered: batches.flatMap((b) => b.items.map(({ subscription, topic, offset, attempt, consumerId }) => ({ subscription, topic, offset, attempt, consumerId }))),
+      // Each first delivery names its pending reference (seq, queue), so recording it reads no message.
+      delivered: batches.flatMap((b) => b.items.map(({ subscription, topic, offset, attempt, consumerId, seq, queue }) => ({ subscription, topic, offset, attempt, consumerId, seq, queue }))),
     });
     const r = await h.ok(cmd);
     expect(r.delivered).toHaveLength(7);

@@ -401,3 +401,22 @@ describe("push first, record after: the delivery entry", () => {
     expect(got).toBe(3000); // no tick in between
   });
 });
+
+describe("queue hints: recording a first delivery without reading the message", () => {
+  it("a hint that names another message's reference, or none, is checked and the message found the long way", async () => {
+    h = await Harness.open();
+    await h.subscribe({ name: "s", pattern: "t" });
+    await h.pub("t", 0, { priority: "high" });
+    await h.pub("t", 1, { priority: "high" });
+    const item = (offset: number, seq: number, queue: number) => ({ subscription: "s", topic: "t", offset, attempt: 1, consumerId: "c", seq, queue });
+    // t@0 is seq 0 in queue 1 (high): a hint with t@1's seq, and one with a queue that holds nothing.
+    const r = await h.ok({ type: "delivery", now: h.now, delivered: [item(0, 1, 1), item(1, 1, 3)], acked: [], failed: [] });
+    expect(r.delivered.map((d) => d.offset)).toEqual([0, 1]);
+    expect(r.rejected).toEqual([]);
+    expect(await h.bsm.subscriptionInfo("s")).toMatchObject({ inFlight: 2, lag: 2, pending: { high: 0 } });
+    // A correct hint for a message already delivered: stale, nothing changes.
+    const again = await h.ok({ type: "delivery", now: h.now, delivered: [item(0, 0, 1)], acked: [{ subscription: "s", topic: "t", offset: 5, seq: 0, queue: 1 }], failed: [] });
+    expect(again.rejected).toEqual([{ subscription: "s", topic: "t", offset: 0, reason: "stale" }]);
+    expect(again.acked).toEqual([false]);
+  });
+});

@@ -87,9 +87,16 @@ export class DeliveryRecorder {
   /** Acks; resolves with one boolean per item (true: it settled the message). */
   ack(items: readonly AckItem[]): Promise<boolean[]> {
     this.checkRoom(items.length);
-    // A push acked before its record left needs no record of its own.
-    for (const i of items) if (this.pushes.delete(keyOf(i))) this.waitingItems -= 1;
-    return this.enqueue(this.acks, items) as Promise<boolean[]>;
+    // A push acked before its record left needs no record of its own; the ack takes over its queue hint.
+    const acks = items.map((i): AckItem => {
+      const k = keyOf(i);
+      const push = this.pushes.get(k);
+      if (push === undefined) return i;
+      this.pushes.delete(k);
+      this.waitingItems -= 1;
+      return push.seq !== undefined && push.queue !== undefined ? { ...i, seq: push.seq, queue: push.queue } : i;
+    });
+    return this.enqueue(this.acks, acks) as Promise<boolean[]>;
   }
 
   /** Fails; resolves with one outcome per item. */
