@@ -6,7 +6,7 @@
  * `cluster status`, and the same three through `pnpm raftbus` for reference
  * (pnpm itself adds its own start-up).
  *
- *   pnpm bench cli-startup [--runs 15]
+ *   pnpm bench:micro cli-startup [--runs 15]
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";

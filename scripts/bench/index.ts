@@ -1,6 +1,8 @@
 /**
- * `pnpm bench [name…]`: run the benchmarks (all by default), one after the
- * other so they do not compete for the two cores. Each prints its own table.
+ * `pnpm bench:micro [name…]`: the component benchmarks here (broker apply,
+ * Raft core and commit, failover, CLI start-up), one after the other so they
+ * do not compete for the two cores. Each prints its own table. The
+ * client-level suite is `pnpm bench` (`raftbus bench`).
  */
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";

@@ -8,6 +8,7 @@
  */
 import yargs from "yargs";
 import type { Argv } from "yargs";
+import { benchCommand } from "./commands/bench.ts";
 import { clusterCommands } from "./commands/cluster.ts";
 import { globalOptions, runHandler, type Act } from "./commands/context.ts";
 import { dlqCommands } from "./commands/dlq.ts";
@@ -74,6 +75,7 @@ export async function run(argv: readonly string[], io: Io = processIo()): Promis
     .command(["subscription", "subs"], "list subscriptions", (y: Argv) => subscriptionCommands(y, act))
     .command("sys", "the cluster's own events ($sys.*): status, enable, disable, set, diagnose, key", (y: Argv) => sysCommands(y, act));
   cli = statsCommand(cli, act);
+  cli = benchCommand(cli, act);
   cli = globalOptions(cli)
     .demandCommand(1, "say what to do; try raftbus --help")
     .strict()
