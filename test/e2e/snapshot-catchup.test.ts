@@ -163,6 +163,9 @@ describe("snapshot catch-up over the real transport", () => {
     // No more writes: wait until every node applied what the leader committed, then stop them all.
     const target = (await cluster.status(leader))?.commitIndex ?? 0;
     for (const n of cluster.nodes) await waitFor(`${n.id} at ${target}`, () => appliedAtLeast(n, target), 30_000);
+    // cluster status compares the state digests at one applied index: the restored replicas agree with the leader.
+    const st = await client.cluster.status();
+    expect(st.agreement, st.agreement?.summary).toMatchObject({ agree: true, compared: ["n1", "n2", "n3", "n4"] });
     for (const n of cluster.nodes) await cluster.stop(n);
     const want = await topicLogs(leader);
     expect(want.get("cu.big")).toHaveLength(BIG_MESSAGES);

@@ -33,6 +33,7 @@ import { OldestTimestamps, nextTimeWork } from "./queries/time-work.ts";
 import { StorageCorruptError, assert } from "./raft-api.ts";
 import type { Entry, SnapshotMeta, StateMachine } from "./raft-api.ts";
 import { applyEntry } from "./state/apply.ts";
+import { DigestHistory, chainDigest } from "./state/digest.ts";
 import type { ApplyEffects } from "./state/context.ts";
 import type { CommandResult } from "./state/results.ts";
 import { BrokerState } from "./state/state.ts";
@@ -64,6 +65,8 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
   private tail: Promise<unknown> = Promise.resolve();
   /** Applied index as of the last committed batch (what the disk holds). */
   private applied: number;
+  /** State digests of the last entries applied here (state/digest.ts), for comparing replicas at one index. */
+  private readonly digests = new DigestHistory();
   /** Set when apply() failed with a bug: the in-memory state is no longer trustworthy. */
   private failure: unknown;
   private closed = false;
@@ -79,6 +82,7 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
     opts: BrokerOpenOptions,
   ) {
     this.applied = state.meta.appliedIndex;
+    this.digests.add(state.meta.appliedIndex, state.meta.digest);
     this.dispatcher = new Dispatcher({
       state: () => this.state,
       db: () => this.store.db,
@@ -128,6 +132,7 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
       const txn = new Txn(this.store.db);
       const effects: ApplyEffects = { settledReservations: [], deletedSubscriptions: [], compactRequested: false };
       const results: (CommandResult | undefined)[] = [];
+      const digests: [number, Uint8Array][] = [];
       let changed = false;
       try {
         for (const e of entries) {
@@ -136,8 +141,11 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
             continue;
           }
           assert(e.index === state.meta.appliedIndex + 1, () => `apply: entry ${e.index} after applied index ${state.meta.appliedIndex} (gap)`);
-          results.push(e.type === "normal" ? await applyEntry(state, txn, effects, e.index, e.data) : undefined);
+          const result = e.type === "normal" ? await applyEntry(state, txn, effects, e.index, e.data) : undefined;
+          results.push(result);
           state.meta.appliedIndex = e.index;
+          state.meta.digest = chainDigest(state.meta.digest, e, result);
+          digests.push([e.index, state.meta.digest]);
           changed = true;
         }
         if (changed) {
@@ -149,6 +157,7 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
         throw err;
       }
       this.applied = state.meta.appliedIndex;
+      for (const [index, digest] of digests) this.digests.add(index, digest);
       this.dispatcher.settle(effects.settledReservations);
       for (const name of effects.deletedSubscriptions) this.dispatcher.forget(name);
       if (effects.compactRequested) await this.store.compact();
@@ -164,6 +173,18 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
    */
   onApplied(listener: () => void): void {
     this.appliedListeners.push(listener);
+  }
+
+  /** The state digest at appliedIndex() (state/digest.ts), hex. */
+  stateDigest(): { readonly index: number; readonly digest: string } {
+    const digest = this.digests.at(this.applied);
+    assert(digest !== undefined, "the digest at the applied index is always remembered");
+    return { index: this.applied, digest };
+  }
+
+  /** The state digest after entry `index`, hex, while this node still remembers it (its last DIGEST_HISTORY_MAX entries). */
+  digestAt(index: number): string | undefined {
+    return this.digests.at(index);
   }
 
   /** Index of the last entry whose effects are on disk. */
@@ -194,6 +215,8 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
       });
       this.state = await BrokerState.load(this.store.db);
       this.applied = this.state.meta.appliedIndex;
+      this.digests.reset();
+      this.digests.add(this.applied, this.state.meta.digest);
       this.failure = undefined;
       this.dispatcher.reset();
       this.ageCache.clear();

@@ -62,11 +62,16 @@ describe("raftbus CLI against a local cluster", () => {
     const lines = ok(table).stdout.split("\n");
     // A node slower than the status fan-out deadline on a loaded machine shows as down: only the leader's row is certain.
     expect(lines[0]).toMatch(/^leader n[123] · term \d+ · commit \d+ · [1-3]\/3 nodes up \(as seen by n[123]\)$/);
-    expect(lines[2]).toMatch(/^NODE\s+ROLE\s+TERM\s+COMMIT\s+APPLIED\s+MATCH\s+LAG\s+LAST CONTACT\s+HEALTH\s+ADDRESS$/);
+    expect(lines[2]).toMatch(/^NODE\s+ROLE\s+TERM\s+COMMIT\s+APPLIED\s+DIGEST\s+MATCH\s+LAG\s+LAST CONTACT\s+HEALTH\s+ADDRESS$/);
+    // Each node's applied index and digest, and one verdict compared at one index (SPEC §5).
+    expect(lines.filter((l) => /^n[123]\*?\s+leader\s+\d+\s+\d+\s+\d+\s+[0-9a-f]{12}\s/.test(l))).toHaveLength(1);
+    expect(lines).toContainEqual(expect.stringMatching(/^replicas agree at index \d+ \(digest [0-9a-f]{12}; n[123](, n[123])*\)/));
     expect(lines.filter((l) => /^n[123]\*?\s+(leader|follower|unknown)\s+/.test(l))).toHaveLength(3);
     expect(lines.filter((l) => /\bleader\b.*\bok\b/.test(l))).toHaveLength(1);
 
-    const st = json<{ leaderId: string; nodes: { id: string; role: string; healthy: boolean }[] }>(doc);
+    const st = json<{ leaderId: string; nodes: { id: string; role: string; healthy: boolean; stateDigest?: string }[]; agreement?: { agree: boolean | null } }>(doc);
+    expect(st.agreement?.agree).toBe(true);
+    expect(st.nodes.find((n) => n.id === st.leaderId)?.stateDigest).toMatch(/^[0-9a-f]{64}$/);
     expect(st.nodes.map((n) => n.id)).toEqual(["n1", "n2", "n3"]);
     expect(st.nodes.filter((n) => n.role === "leader").map((n) => n.id)).toEqual([st.leaderId]);
     expect(st.nodes.find((n) => n.id === st.leaderId)?.healthy).toBe(true);

@@ -8,6 +8,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 /** What the routes read from the node. */
 export interface StatusSource {
   status(): NodeStatus;
+  /** The state digest after entry `index`, when this node still remembers it (see /v1/digest). */
+  digestAt(index: number): string | undefined;
   /** The Prometheus exposition and its content type. */
   metricsText(): Promise<{ readonly contentType: string; readonly text: string }>;
   /** System-event settings and signing of this node (`sys.status`). */
@@ -23,6 +25,8 @@ export interface NodeStatus {
   readonly leaderAddress: string | null;
   readonly commitIndex: number;
   readonly appliedIndex: number;
+  /** The state digest at appliedIndex (broker state/digest.ts), hex. */
+  readonly stateDigest: string;
   readonly lastIndex: number;
   /** False for a removed node (or one not in its configuration); `notMemberReason` then says why. */
   readonly member: boolean;
@@ -42,7 +46,7 @@ const READY_APPLY_LAG_MAX = 1000;
 export function handleHttp(req: IncomingMessage, res: ServerResponse, src: StatusSource): boolean {
   const path = (req.url ?? "/").split("?")[0];
   if (req.method !== "GET" && req.method !== "HEAD") {
-    if (path === "/healthz" || path === "/readyz" || path === "/v1/status" || path === "/v1/sys" || path === "/metrics") {
+    if (path === "/healthz" || path === "/readyz" || path === "/v1/status" || path === "/v1/digest" || path === "/v1/sys" || path === "/metrics") {
       json(res, 405, { error: { code: "BAD_REQUEST", message: "use GET" } });
       return true;
     }
@@ -63,6 +67,17 @@ export function handleHttp(req: IncomingMessage, res: ServerResponse, src: Statu
     case "/v1/status":
       json(res, 200, src.status());
       return true;
+    case "/v1/digest": {
+      // ?index=N: the state digest after entry N, for comparing replicas at one index (cluster status).
+      const raw = new URLSearchParams((req.url ?? "").split("?")[1] ?? "").get("index");
+      const index = raw === null || !/^\d{1,15}$/.test(raw) ? Number.NaN : Number(raw);
+      if (!Number.isSafeInteger(index)) {
+        json(res, 400, { error: { code: "INVALID_ARGUMENT", message: "give ?index=<applied index>" } });
+        return true;
+      }
+      json(res, 200, { index, digest: src.digestAt(index) ?? null });
+      return true;
+    }
     case "/v1/sys":
       json(res, 200, src.sysStatus());
       return true;

@@ -317,6 +317,11 @@ export class NodeServer {
     return memberAddresses(effectiveConf(this.parts.raft.status()), this.members);
   }
 
+  /** The state digest after entry `index` (HTTP /v1/digest), while remembered. */
+  digestAt(index: number): string | undefined {
+    return this.parts.stateMachine.digestAt(index);
+  }
+
   /** Client address of a member, when known. */
   leaderAddress(id: string | null): string | undefined {
     if (id === null) return undefined;
@@ -407,9 +412,10 @@ export class NodeServer {
       return { id, matchIndex: pr?.match ?? null, lastContactMs: at === undefined ? null : now - at, clientAddress: this.leaderAddress(id) ?? null };
     });
     const conf = s.removal?.conf ?? s.conf;
+    const digest = this.parts.stateMachine.stateDigest();
     return {
       nodeId: s.id, role: s.role, term: s.term, leaderId: s.leader, leaderAddress: this.leaderAddress(s.leader) ?? null,
-      commitIndex: s.commit, appliedIndex: this.parts.stateMachine.appliedIndex(), lastIndex: s.lastIndex,
+      commitIndex: s.commit, appliedIndex: digest.index, stateDigest: digest.digest, lastIndex: s.lastIndex,
       member: s.member, ...(s.member ? {} : { notMemberReason: notMemberReason(s) ?? "" }),
       voters: conf.voters, learners: conf.learners, peers, sessions: this.sessions.size, startedAt: this.startedAt,
     };

@@ -365,16 +365,20 @@ export interface MetaRecord {
   nextSeq: number;
   nextDlqId: number;
   gc: GcJob[];
+  /** The state digest after entry `appliedIndex` (state/digest.ts); 32 zero bytes before the first entry. */
+  digest: Uint8Array;
 }
 
 /** Meta of an empty broker. */
-export const emptyMeta = (): MetaRecord => ({ appliedIndex: 0, logNow: 0, nextTopicId: 1, nextSubId: 1, nextSeq: 0, nextDlqId: 1, gc: [] });
+export const emptyMeta = (): MetaRecord => ({
+  appliedIndex: 0, logNow: 0, nextTopicId: 1, nextSubId: 1, nextSeq: 0, nextDlqId: 1, gc: [], digest: new Uint8Array(32),
+});
 
 /** Encodes the meta record. */
 export function encodeMeta(m: MetaRecord): Uint8Array {
   return pack({
     version: 1, appliedIndex: m.appliedIndex, logNow: m.logNow, nextTopicId: m.nextTopicId, nextSubId: m.nextSubId,
-    nextSeq: m.nextSeq, nextDlqId: m.nextDlqId, gc: m.gc.map((j) => [j.gte, j.lt]),
+    nextSeq: m.nextSeq, nextDlqId: m.nextDlqId, gc: m.gc.map((j) => [j.gte, j.lt]), digest: m.digest,
   });
 }
 
@@ -385,7 +389,11 @@ export function decodeMeta(bytes: Uint8Array): MetaRecord {
   const gc = o["gc"];
   assert(Array.isArray(gc), "malformed meta gc");
   const nat = (k: string): number => natField(o, k, "meta");
+  // Absent in state written before digests existed: the chain starts from zero there.
+  const digest = o["digest"] ?? new Uint8Array(32);
+  assert(digest instanceof Uint8Array && digest.byteLength === 32, "malformed meta digest");
   return {
+    digest: Uint8Array.from(digest),
     appliedIndex: nat("appliedIndex"), logNow: nat("logNow"), nextTopicId: nat("nextTopicId"), nextSubId: nat("nextSubId"),
     nextSeq: nat("nextSeq"), nextDlqId: nat("nextDlqId"),
     gc: gc.map((j: unknown) => {

@@ -49,6 +49,7 @@ export function statusColumns(status: ClusterStatusResponse): Column<ClusterNode
     { header: "TERM", value: (n) => num(n.term), align: "right" },
     { header: "COMMIT", value: (n) => num(n.commitIndex), align: "right" },
     { header: "APPLIED", value: (n) => num(n.appliedIndex), align: "right" },
+    { header: "DIGEST", value: (n) => (n.stateDigest === undefined ? "-" : n.stateDigest.slice(0, 12)), style: () => "dim" },
     { header: "MATCH", value: (n) => num(n.matchIndex), align: "right" },
     { header: "LAG", value: (n) => num(lagOf(n, status) ?? null), align: "right", style: (n) => ((lagOf(n, status) ?? 0) > LAG_WARN_ENTRIES ? "yellow" : undefined) },
     { header: "LAST CONTACT", value: (n) => (n.id === status.nodeId ? "-" : n.lastContactMs === null ? "?" : formatDuration(n.lastContactMs)) },
@@ -64,7 +65,14 @@ export function statusLines(status: ClusterStatusResponse, style: Styler): strin
     ? style("red", "no leader (an election is running, or too few nodes are up)")
     : `leader ${style("bold", status.leaderId)} · term ${status.term} · commit ${status.commitIndex}`;
   const health = down === 0 ? style("green", `${status.nodes.length}/${status.nodes.length} nodes up`) : style("red", `${status.nodes.length - down}/${status.nodes.length} nodes up`);
-  return [`${summary} · ${health} ${style("dim", `(as seen by ${status.nodeId})`)}`, "", ...renderTable(statusColumns(status), status.nodes, { style })];
+  return [`${summary} · ${health} ${style("dim", `(as seen by ${status.nodeId})`)}`, "", ...renderTable(statusColumns(status), status.nodes, { style }), "", agreementLine(status, style)];
+}
+
+/** Whether the replicas agree, in one line (DIGEST is each node's digest at its own APPLIED index). */
+export function agreementLine(status: ClusterStatusResponse, style: Styler): string {
+  const a = status.agreement;
+  if (a === undefined) return style("yellow", "replica agreement: unknown (no member answered)");
+  return style(a.agree === true ? "green" : a.agree === false ? "red" : "yellow", a.summary);
 }
 
 /** The watch interval of `--watch [interval]`, or undefined when not watching. @throws UsageError */

@@ -197,6 +197,8 @@ export type PingResponse = Wire<typeof Admin.PingResponse>;
 export type ClusterNodeStatus = Wire<typeof Cluster.ClusterNodeStatus>;
 /** `cluster.status` response. */
 export type ClusterStatusResponse = Wire<typeof Cluster.ClusterStatusResponse>;
+/** Whether the replicas' state digests agree at one applied index (part of `cluster.status`). */
+export type ReplicaAgreement = Wire<typeof Cluster.ReplicaAgreement>;
 /** A member of the Raft configuration. */
 export type ClusterMember = Wire<typeof Cluster.ClusterMember>;
 /** `cluster.add-node` request. */

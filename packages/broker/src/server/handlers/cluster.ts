@@ -10,6 +10,7 @@ import type {
 import type { PeerSpec } from "../config.ts";
 import type { NodeStatus } from "../http-routes.ts";
 import type { HandlerContext } from "../node-server.ts";
+import { compareReplicas } from "./agreement.ts";
 
 /** How long cluster status waits for a member's own status. */
 const MEMBER_STATUS_TIMEOUT_MS = 1500;
@@ -17,6 +18,17 @@ const MEMBER_STATUS_TIMEOUT_MS = 1500;
 /** `ping`. */
 export async function ping(ctx: HandlerContext): Promise<PingResponse> {
   return { nodeId: ctx.config.id, time: Date.now() };
+}
+
+async function fetchDigest(p: PeerSpec, index: number): Promise<string | null> {
+  try {
+    const res = await fetch(`http://${p.host}:${p.clientPort}/v1/digest?index=${index}`, { signal: AbortSignal.timeout(MEMBER_STATUS_TIMEOUT_MS) });
+    if (!res.ok) return null;
+    const body = (await res.json()) as { digest?: unknown };
+    return typeof body.digest === "string" ? body.digest : null;
+  } catch {
+    return null; // did not answer: reported as not compared
+  }
 }
 
 async function fetchStatus(p: PeerSpec): Promise<NodeStatus | undefined> {
@@ -49,9 +61,23 @@ export async function clusterStatus(ctx: HandlerContext): Promise<ClusterStatusR
       appliedIndex: st?.appliedIndex ?? null,
       matchIndex: id === self.nodeId ? self.lastIndex : view?.matchIndex ?? null,
       lastContactMs: id === self.nodeId ? 0 : view?.lastContactMs ?? null,
+      ...(typeof st?.stateDigest === "string" ? { stateDigest: st.stateDigest } : {}),
     };
   }));
-  return { nodeId: self.nodeId, leaderId: self.leaderId, term: self.term, commitIndex: self.commitIndex, nodes };
+  const compared = await compareReplicas(nodes.map((n) => ({
+    id: n.id,
+    appliedIndex: n.appliedIndex,
+    digestAt: async (index: number) => {
+      if (n.id === self.nodeId) return ctx.broker.digestAt(index) ?? null;
+      const spec = members.get(n.id);
+      return spec === undefined ? null : fetchDigest(spec, index);
+    },
+  })));
+  return {
+    nodeId: self.nodeId, leaderId: self.leaderId, term: self.term, commitIndex: self.commitIndex,
+    nodes: compared === undefined ? nodes : nodes.map((n) => (compared.digests.has(n.id) ? { ...n, comparedDigest: compared.digests.get(n.id) ?? null } : n)),
+    ...(compared !== undefined ? { agreement: compared.agreement } : {}),
+  };
 }
 
 /** `cluster.transfer-leader`. */

@@ -15,7 +15,16 @@ export const ClusterNodeStatus = shape("ClusterNodeStatus", {
   appliedIndex: nullable(nat(), "null when unreachable"),
   matchIndex: nullable(nat(), "leader's view of its replicated index; null when not known"),
   lastContactMs: nullable(nat(), "since the leader last heard from it"),
-  stateDigest: opt(str("digest of the replicated state at appliedIndex; equal digests at equal indexes show replicas agree")),
+  stateDigest: opt(str("digest of the replicated state at appliedIndex (a SHA-256 chain over every applied entry and its result); equal digests at equal indexes show replicas agree")),
+  comparedDigest: opt(nullable(str(), "its state digest at the agreement index; null when it no longer remembers that index")),
+});
+
+/** Whether the replicas' state digests agree, compared at one applied index. */
+export const ReplicaAgreement = shape("ReplicaAgreement", {
+  index: nat("the applied index the digests were compared at: the lowest applied index among the reachable members"),
+  agree: nullable(bool(), "true: every compared member has the same digest there; false: they differ; null: could not compare"),
+  compared: arr(nonEmptyStr(), "the members compared"),
+  summary: str("the verdict in words"),
 });
 
 /** `cluster.status` response. */
@@ -25,6 +34,7 @@ export const ClusterStatusResponse = shape("ClusterStatusResponse", {
   term: nat("current term"),
   commitIndex: nat("commit index"),
   nodes: arr(ClusterNodeStatus, "every member"),
+  agreement: opt(ReplicaAgreement),
 });
 
 /** A member of the Raft configuration. */
