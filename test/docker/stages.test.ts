@@ -7,9 +7,9 @@
  * HEALTHCHECK command passes) and stop cleanly on SIGTERM.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { basename, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort, waitFor } from "../support/local-cluster.ts";
@@ -74,12 +74,16 @@ describe("docker/Dockerfile", () => {
     for (const { op, args } of build.instructions) {
       if (op === "WORKDIR") mkdirSync(workdir = rewrite(args), { recursive: true });
       if (op === "COPY") {
+        // Docker's rules: a directory's contents go to the destination; a file goes into
+        // it when the destination ends in "/" or there are several sources.
         const parts = args.split(/\s+/);
-        const dest = join(workdir, parts.pop()!);
+        const destArg = parts.pop()!;
+        const dest = join(workdir, destArg);
+        const intoDir = parts.length > 1 || destArg.endsWith("/");
         for (const src of parts) {
-          cpSync(join(ROOT, src), parts.length > 1 ? join(dest, src) : dest, {
-            recursive: true, filter: (from) => !isIgnored(relative(ROOT, from)),
-          });
+          const from = join(ROOT, src);
+          const to = !statSync(from).isDirectory() && intoDir ? join(dest, basename(src)) : dest;
+          cpSync(from, to, { recursive: true, filter: (f) => !isIgnored(relative(ROOT, f)) });
         }
       }
       if (op === "RUN") {
@@ -121,6 +125,12 @@ describe("docker/Dockerfile", () => {
         const r = spawnSync(process.execPath, health.slice(1), { env: nodeEnv, timeout: 5000 });
         return r.status === 0 ? true : undefined;
       }, 120_000, 250);
+      // The image serves the live dashboard: its page and the bundle built in the build stage.
+      const page = await fetch(`http://127.0.0.1:${clientPort}/`);
+      expect(page.status).toBe(200);
+      const script = /src="([^"]+\.js)"/.exec(await page.text())?.[1];
+      expect(script, "the dashboard page loads a script").toBeDefined();
+      expect((await fetch(new URL(script!, `http://127.0.0.1:${clientPort}/`))).status).toBe(200);
     } finally {
       node.kill("SIGTERM");
     }

@@ -57,9 +57,10 @@ function run(from: number, count: number, term: number, bumps: readonly number[]
   return out;
 }
 
-function nextHardState(m: MemoryStorage, bump: number, vote: number, commit: number): HardState {
+/** A hard state for the model's log as it will stand after the write: `lastIndex` bounds the commit. */
+function nextHardState(m: MemoryStorage, bump: number, vote: number, commit: number, lastIndex = m.lastIndex()): HardState {
   const term = Math.max(m.getHardState().term + bump, lastTerm(m));
-  return { term, vote: [null, "a", "b"][vote] ?? null, commit: pick(0, m.lastIndex(), commit) };
+  return { term, vote: [null, "a", "b"][vote] ?? null, commit: pick(0, lastIndex, commit) };
 }
 
 type Step = { update: StorageUpdate } | { compact: { index: number; keep: number } } | { restart: true };
@@ -72,7 +73,8 @@ function interpret(m: MemoryStorage, op: RawOp): Step {
       // state committing past the log (a lost tail): appends start above commit.
       const from = pick(Math.max(m.firstIndex(), m.snapshot().index + 1, m.getHardState().commit + 1), m.lastIndex() + 1, op.at);
       const es = run(from, op.count, m.term(from - 1) ?? 0, op.bumps);
-      const hs = op.hs ? nextHardState(m, 0, 1, 50) : undefined;
+      // The commit is bounded by the log as the append leaves it (an append may shorten it).
+      const hs = op.hs ? nextHardState(m, 0, 1, 50, from + op.count - 1) : undefined;
       return { update: { entries: es, ...(hs ? { hardState: hs } : {}) } };
     }
     case "compact":
