@@ -69,6 +69,7 @@ export class NodeMetrics {
   private readonly sysPublished: Counter<"family">;
   private readonly sysDropped: Counter<"family" | "reason">;
   private readonly leaderChanges: Counter;
+  private readonly timeEntries: Counter;
 
   constructor(o: NodeMetricsOptions) {
     this.topics = new LabelCap(o.topicLabelsMax ?? 100);
@@ -91,6 +92,7 @@ export class NodeMetrics {
     this.failed = topicCounter("raftbus_messages_failed_total", "Fails this node recorded as leader, by topic");
     this.elections = new Counter({ name: "raftbus_raft_elections_total", help: "Elections this node started (became candidate)", registers: r });
     this.leaderChanges = new Counter({ name: "raftbus_raft_leader_changes_total", help: "Leader changes this node observed", registers: r });
+    this.timeEntries = new Counter({ name: "raftbus_time_entries_total", help: "Time entries (ticks) this node wrote as leader: one per leadership to catch up, then only when time-driven work fell due", registers: r });
     this.sysPublished = new Counter({ name: "raftbus_sys_events_published_total", help: "System events this node handed to the log, by family", labelNames: ["family"] as const, registers: r });
     this.sysDropped = new Counter({ name: "raftbus_sys_events_dropped_total", help: "System events dropped (rate limit, full queue, no leader), by family and reason", labelNames: ["family", "reason"] as const, registers: r });
     this.raftCollectors(r);
@@ -118,6 +120,11 @@ export class NodeMetrics {
   roleChanged(role: Role, leaderChanged: boolean): void {
     if (role === "candidate") this.elections.inc();
     if (leaderChanged) this.leaderChanges.inc();
+  }
+
+  /** A time entry this node proposed as leader. */
+  timeEntryWritten(): void {
+    this.timeEntries.inc();
   }
 
   /** A publish request committed after `seconds`; `topics` lists each stored message's topic. */

@@ -96,7 +96,9 @@ export class LeaderDuties {
     if (this.ticking) return;
     this.ticking = true;
     try {
-      await proposeCommand(this.p.raft, this.p.broker.checkProposal({ type: "tick", now: Date.now() }) as TickCommand);
+      const tick = this.p.broker.checkProposal({ type: "tick", now: Date.now() }) as TickCommand;
+      this.p.server.metrics.timeEntryWritten();
+      await proposeCommand(this.p.raft, tick);
     } finally {
       this.ticking = false;
     }
