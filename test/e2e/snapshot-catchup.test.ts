@@ -20,13 +20,19 @@ import type { TestNode } from "../support/local-cluster.ts";
 
 /** Entries between snapshots; with the driver's 1,000 trailing entries a node > ~1,150 behind needs a snapshot. */
 const SNAPSHOT_ENTRIES = 150;
+/** Log entries the follower must miss before the big state: past the trailing entries and a compaction more. */
+const BEHIND_ENTRIES = 1000 + SNAPSHOT_ENTRIES;
 /** 64 × 64 KiB ≈ 4 MiB of state: about 16 transport chunks of 256 KiB. */
 const BIG_MESSAGES = 64;
 const BIG_PAYLOAD = "b".repeat(64 * 1024);
-const SMALL_MESSAGES = 1100;
+/** Small messages per round of publishing towards an entry count (a bound on the rounds keeps it finite). */
+const ROUND = 50;
+const ROUNDS_MAX = 400;
 
 let cluster: LocalCluster;
 let client: RaftbusClient;
+/** Small messages published in all (the last test compares every node's copy). */
+let smallPublished = 0;
 
 beforeAll(async () => {
   // 50 ms ticks (elections after 0.5–1 s): heavy snapshotting on two cores must not look like a dead leader.
@@ -39,7 +45,11 @@ afterAll(async () => {
   await cluster?.destroy();
 });
 
-/** Publishes messages `from`…`to - 1` as separate requests (each its own log entry), `parallel` at a time. */
+/**
+ * Publishes messages `from`…`to - 1` as separate requests, `parallel` at a
+ * time. Concurrent publishes may share a log entry (publish coalescing):
+ * callers that need entries count entries, not messages (publishUntil).
+ */
 async function publishMany(topic: string, from: number, to: number, payload: (i: number) => Record<string, unknown>, parallel = 32): Promise<void> {
   let next = from;
   await Promise.all(Array.from({ length: parallel }, async () => {
@@ -48,6 +58,24 @@ async function publishMany(topic: string, from: number, to: number, payload: (i:
       await client.publish(topic, payload(i), { id: `${topic}-${i}` });
     }
   }));
+}
+
+/**
+ * Publishes small messages to `topic` from offset `from`, a round at a time,
+ * until `done()`; returns the next offset. Bounded: fails after ROUNDS_MAX rounds.
+ */
+async function publishUntil(topic: string, from: number, what: string, done: () => Promise<boolean>): Promise<number> {
+  let next = from;
+  for (let round = 0; !(await done()); round++) {
+    if (round >= ROUNDS_MAX) throw new Error(`${what}: not reached after ${ROUNDS_MAX * ROUND} messages`);
+    await publishMany(topic, next, next + ROUND, (i) => ({ i }), 4);
+    next += ROUND;
+  }
+  return next;
+}
+
+async function commitIndex(node: TestNode): Promise<number> {
+  return (await cluster.status(node))?.commitIndex ?? 0;
 }
 
 function snapshotsTaken(node: TestNode): number {
@@ -118,12 +146,16 @@ describe("snapshot catch-up over the real transport", () => {
     await publishMany("cu.small", 0, 20, (i) => ({ i }));
     await cluster.kill(follower);
     const takenBefore = snapshotsTaken(leader);
+    const missedFrom = await commitIndex(leader);
 
-    // Small entries first: the compactions they cause stay cheap; the big state comes last.
-    await publishMany("cu.small", 20, 20 + SMALL_MESSAGES, (i) => ({ i }));
+    // Small entries first: the compactions they cause stay cheap; the big state comes last, and a
+    // compaction after it puts it in the snapshot. Counted in log entries, which is what compaction counts.
+    let small = await publishUntil("cu.small", 20, `${BEHIND_ENTRIES} entries missed`, async () => (await commitIndex(leader)) - missedFrom >= BEHIND_ENTRIES);
     await publishMany("cu.big", 0, BIG_MESSAGES, (i) => ({ i, pad: BIG_PAYLOAD }), 8);
-    await publishMany("cu.small", 20 + SMALL_MESSAGES, 20 + SMALL_MESSAGES + SNAPSHOT_ENTRIES, (i) => ({ i }));
-    const target = (await cluster.status(leader))?.commitIndex ?? 0;
+    const takenWithoutBig = snapshotsTaken(leader);
+    small = await publishUntil("cu.small", small, "a compaction after the big state", async () => snapshotsTaken(leader) > takenWithoutBig);
+    smallPublished = small;
+    const target = await commitIndex(leader);
     expect(snapshotsTaken(leader) - takenBefore).toBeGreaterThanOrEqual(3);
 
     const cutMidway = await restartAndCutTransfer(follower);
@@ -137,7 +169,7 @@ describe("snapshot catch-up over the real transport", () => {
     expect(await metric(follower, "raftbus_raft_snapshots_restored_total")).toBeGreaterThanOrEqual(1);
     expect(cluster.log(follower)).not.toMatch(/raft node turn failed|received snapshot refused/);
     await cluster.waitReady();
-  });
+  }, 180_000);
 
   it("a new empty node added after compaction catches up by snapshot", async () => {
     // The joining node's transport admits only the peers it knows: make sure it knows the leader.
@@ -156,7 +188,7 @@ describe("snapshot catch-up over the real transport", () => {
       throw new Error(`${String(e)}\n${cluster.log(n4).slice(-3000)}`);
     });
     expect(await metric(n4, "raftbus_raft_snapshots_restored_total")).toBeGreaterThanOrEqual(1);
-  });
+  }, 120_000);
 
   it("afterwards every node's topic logs equal the leader's", async () => {
     const leader = await cluster.leader();
@@ -169,12 +201,12 @@ describe("snapshot catch-up over the real transport", () => {
     for (const n of cluster.nodes) await cluster.stop(n);
     const want = await topicLogs(leader);
     expect(want.get("cu.big")).toHaveLength(BIG_MESSAGES);
-    expect(want.get("cu.small")).toHaveLength(20 + SMALL_MESSAGES + SNAPSHOT_ENTRIES);
+    expect(want.get("cu.small")).toHaveLength(smallPublished);
     for (const n of cluster.nodes) {
       if (n === leader) continue;
       const got = await topicLogs(n);
       expect([...got.keys()].sort(), n.id).toEqual([...want.keys()].sort());
       for (const [topic, msgs] of want) expect(got.get(topic), `${n.id} ${topic}`).toEqual(msgs);
     }
-  });
+  }, 120_000);
 });
