@@ -31,6 +31,15 @@ export interface BenchOptions {
   readonly nodeExecArgv?: readonly string[];
   readonly keepData?: boolean;
   readonly progress: Progress;
+  /** Ctrl-C / SIGTERM: stop after stopping the started cluster (its nodes must not outlive the benchmark). */
+  readonly signal?: AbortSignal;
+}
+
+/** The benchmark was interrupted; the cluster it started is stopped. */
+export class BenchInterrupted extends Error {
+  constructor() {
+    super("interrupted");
+  }
 }
 
 /** One run of one workload. */
@@ -69,6 +78,14 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     ? await startCluster({ nodes: 3, ...(o.nodeExecArgv !== undefined ? { execArgv: o.nodeExecArgv } : {}), ...(o.keepData !== undefined ? { keepData: o.keepData } : {}) })
     : connectedCluster(o.servers);
   const runs: WorkloadRun[] = [];
+  // A workload cannot be cut short from outside: an interruption abandons it (the process exits next).
+  let onAbort: (() => void) | undefined;
+  const interrupted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new BenchInterrupted());
+    if (o.signal?.aborted === true) onAbort();
+    else o.signal?.addEventListener("abort", onAbort, { once: true });
+  });
+  interrupted.catch(() => undefined);
   try {
     const probe = new Probe(cluster);
     for (let run = 1; run <= o.runs; run++) {
@@ -77,10 +94,11 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
           runs.push({ name: w.name, title: w.title, run, messages: 0, figures: {}, error: "needs a cluster this benchmark starts (leave out --servers)" });
           continue;
         }
-        runs.push(await runOne(w, run, cluster, probe, o));
+        runs.push(await Promise.race([runOne(w, run, cluster, probe, o), interrupted]));
       }
     }
   } finally {
+    if (onAbort !== undefined) o.signal?.removeEventListener("abort", onAbort);
     o.progress.note("stopping the cluster…");
     await cluster.close();
     o.progress.done();

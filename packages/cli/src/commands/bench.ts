@@ -15,9 +15,11 @@ import { EXIT } from "../util/exit-codes.ts";
 import type { Act, CommandContext } from "./context.ts";
 
 const COMMAND = "bench";
+/** 128 + SIGINT, as a shell reports a command stopped by Ctrl-C. */
+const EXIT_INTERRUPTED = 130;
 
 async function bench(args: Args, ctx: CommandContext): Promise<number> {
-  const { runBench, selectWorkloads } = await import("../bench/runner.ts");
+  const { BenchInterrupted, runBench, selectWorkloads } = await import("../bench/runner.ts");
   const { reportLines } = await import("../bench/report.ts");
   const { streamProgress } = await import("../bench/progress.ts");
   const names = stringList(args, "workload");
@@ -32,13 +34,21 @@ async function bench(args: Args, ctx: CommandContext): Promise<number> {
   const profileDir = optString(args, "cpu-prof");
   if (profileDir !== undefined && servers !== undefined) throw new UsageError("--cpu-prof profiles nodes this benchmark starts; leave out --servers", COMMAND);
   const report = await runBench({
+    signal: ctx.io.interrupted(),
     workloads: names, scale, quick: flag(args, "quick"),
     runs: optInt(args, "runs", COMMAND, { min: 1, max: 100 }) ?? 1,
     ...(servers !== undefined ? { servers } : {}),
     ...(profileDir !== undefined ? { nodeExecArgv: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] } : {}),
     keepData: flag(args, "keep-data"),
     progress: streamProgress(process.stderr),
+  }).catch((err: unknown) => {
+    if (err instanceof BenchInterrupted) return undefined;
+    throw err;
   });
+  if (report === undefined) {
+    ctx.err.line("raftbus bench: interrupted; the cluster it started is stopped");
+    return EXIT_INTERRUPTED;
+  }
   if (ctx.json) ctx.out.json(report);
   else ctx.out.line(...reportLines(report));
   return report.runs.some((r) => r.error !== undefined) ? EXIT.FAILED : EXIT.OK;
