@@ -60,6 +60,8 @@ export interface RaftStatus {
   readonly vote: NodeId | null;
   readonly leader: NodeId | null;
   readonly commit: number;
+  /** Term of the entry at the commit index (0 before anything is committed). */
+  readonly commitTerm: number;
   readonly applied: number;
   readonly firstIndex: number;
   readonly lastIndex: number;
@@ -919,7 +921,8 @@ export class RaftCore {
     }
     return {
       id: this.id, role: this.role, term: this.term, vote: this.vote, leader: this.leader,
-      commit: this.log.committed, applied: this.log.applied, firstIndex: this.log.firstIndex(),
+      commit: this.log.committed, commitTerm: this.log.term(this.log.committed) ?? 0,
+      applied: this.log.applied, firstIndex: this.log.firstIndex(),
       lastIndex: this.log.lastIndex(), conf: this.conf, transferee: this.transferee, peers,
       member: this.isMember(), removal: this.removal,
     };

@@ -280,6 +280,11 @@ export class RaftNode<R = unknown> {
     return this.core !== undefined && this.core.role === "leader";
   }
 
+  /** The core's commit index (cheap: for status pages and checks that poll it). */
+  commitIndex(): number {
+    return this.core === undefined ? 0 : this.core.log.committed;
+  }
+
   leaderId(): NodeId | null {
     return this.core === undefined ? null : this.core.leader;
   }

@@ -1,0 +1,13 @@
+/**
+ * The default sweep of the broker application (see the raft package's
+ * test/sim/sweep.ts): 100 seeds × 2,000 steps = 200,000 seed·steps.
+ */
+import type { SweepBatch } from "../../../raft/test/sim/sweep.ts";
+import { SWEEP_STEPS } from "../../../raft/test/sim/sweep.ts";
+
+export const BROKER_SWEEP: readonly SweepBatch[] = [
+  { file: "sweep-broker-1.test.ts", from: 1, count: 25, steps: SWEEP_STEPS },
+  { file: "sweep-broker-2.test.ts", from: 26, count: 25, steps: SWEEP_STEPS },
+  { file: "sweep-broker-3.test.ts", from: 51, count: 25, steps: SWEEP_STEPS },
+  { file: "sweep-broker-4.test.ts", from: 76, count: 25, steps: SWEEP_STEPS },
+];
