@@ -9,17 +9,15 @@
  *       entry at k (its no-op), which reaches nobody; n5 crashes.
  *   (c) n1 restarts and is elected for t3 by n2, n3; it replicates A to n3,
  *       so A is on a majority (n1, n2, n3), but n1's own t3 entry never
- *       arrives. A correct leader does not commit A; with the
- *       `commitOldTermEntries` fault it does, and applies it.
+ *       arrives. A correct leader does not commit A (the checker's
+ *       "commit only entries of the leader's term" catches one that does).
  *   (d) n1 crashes; n5 restarts and is elected for t4 by n2, n3, n4 (its
  *       last term t2 beats their t1) and overwrites A at k.
  *
- * With a correct core A is never applied anywhere. With the fault the
- * checker flags the leader of t4 (leader completeness): it lacks an entry
- * that was applied.
+ * With a correct core A is never applied anywhere.
  */
 import type { Message, NodeId } from "../../src/core/types.ts";
-import type { ScenarioCluster } from "./scenario-harness.ts";
+import type { ScenarioCluster } from "./scenario.ts";
 
 /** What the scenario observed; `k` is the contested index. */
 export interface Figure8Outcome {
@@ -36,59 +34,59 @@ export interface Figure8Outcome {
 export const FIGURE8_VALUE = 8888;
 
 /** Run Figure 8 on `c`, a fresh five-voter ScenarioCluster. Throws if the checker finds a violation. */
-export function runFigure8(c: ScenarioCluster): Figure8Outcome {
+export async function runFigure8(c: ScenarioCluster): Promise<Figure8Outcome> {
   const [n1, n2, n3, n4, n5] = ["n1", "n2", "n3", "n4", "n5"] as const;
   const T = c.electionTicks;
   const maxT = 30 * T;
-  c.waitLeader();
+  await c.waitLeader();
   if (c.leader() !== n1) {
-    c.forceCampaign(n1);
-    c.waitLeader();
+    await c.forceCampaign(n1);
+    await c.waitLeader();
   }
-  c.proposeAndWait(1, 5);
+  await c.proposeAndWait(1, 5);
 
   // (a) n1 (term t1) gets A to n2 only.
   const t1 = c.core(n1).term;
   c.partition([n1, n2], [n3, n4, n5]);
-  const a = c.propose(FIGURE8_VALUE, n1);
+  const a = await c.propose(FIGURE8_VALUE, n1);
   if (a === undefined) throw new Error("(a): n1 refused A");
   const k = a.index;
-  c.runUntil(() => c.core(n2).log.term(k) === t1, T / 2, "(a): A on n2");
+  await c.runUntil(() => c.core(n2).log.term(k) === t1, T / 2, "(a): A on n2");
   c.crash(n1);
 
   // (b) n5 wins t2 with n3 and n4; its entry at k reaches nobody.
   c.partition([n3, n4, n5], [n2]);
   c.dropIf = (m) => m.from === n5 && m.type === "app";
-  c.forceCampaign(n5);
-  c.runUntil(() => c.core(n5).role === "leader", maxT, "(b): n5 to lead");
+  await c.forceCampaign(n5);
+  await c.runUntil(() => c.core(n5).role === "leader", maxT, "(b): n5 to lead");
   const t2 = c.core(n5).term;
   if (c.core(n5).log.term(k) !== t2) throw new Error("(b): n5 has no entry of its term at k");
   c.crash(n5);
   c.dropIf = undefined;
 
   // (c) n1 wins t3 with n2 and n3 and copies A to n3; its own t3 entries are lost.
-  c.restart(n1);
+  await c.restart(n1);
   c.partition([n1, n2, n3], [n4]);
   c.rewrite = (m: Message) => m.type === "app" && m.from === n1
     ? { ...m, entries: m.entries.filter((e) => e.term < m.term) }
     : m;
-  c.forceCampaign(n1);
-  c.runUntil(() => c.core(n1).role === "leader", maxT, "(c): n1 to lead");
+  await c.forceCampaign(n1);
+  await c.runUntil(() => c.core(n1).role === "leader", maxT, "(c): n1 to lead");
   const t3 = c.core(n1).term;
-  c.runUntil(() => c.core(n3).log.term(k) === t1, maxT, "(c): A on n3");
-  c.run(3); // the acknowledgements reach n1
+  await c.runUntil(() => c.core(n3).log.term(k) === t1, maxT, "(c): A on n3");
+  await c.run(3); // the acknowledgements reach n1
   const holdersOfAAfterC = [n1, n2, n3, n4].filter((id) => c.core(id).log.term(k) === t1);
   const commitAfterC = c.core(n1).log.committed;
   c.crash(n1);
   c.rewrite = undefined;
 
   // (d) n5 wins t4 with n2, n3, n4 and overwrites A.
-  c.restart(n5);
+  await c.restart(n5);
   c.heal();
-  c.forceCampaign(n5);
-  c.runUntil(() => c.core(n5).role === "leader", maxT, "(d): n5 to lead");
+  await c.forceCampaign(n5);
+  await c.runUntil(() => c.core(n5).role === "leader", maxT, "(d): n5 to lead");
   const t4 = c.core(n5).term;
-  c.restart(n1);
-  c.settle();
+  await c.restart(n1);
+  await c.settle();
   return { k, terms: [t1, t2, t3, t4], commitAfterC, holdersOfAAfterC };
 }

@@ -157,7 +157,7 @@ export class SimCluster {
     if (this.steps % DIGEST_EVERY_STEPS === 0) this.checkpointDigests();
     if (this.steps % STATUS_EVERY_STEPS === 0) {
       this.checkIndexOrder();
-      if (chaos) this.liveness.step(this.steps);
+      if (chaos && this.mode.faults) this.liveness.step(this.steps);
     }
   }
 

@@ -64,6 +64,10 @@ const linkKey = (from: NodeId, to: NodeId): string => `${from}>${to}`;
 /** The network between the simulated nodes. */
 export class SimNetwork {
   faults: NetFaults = { ...CALM_NETWORK };
+  /** Sees every message put on the wire; may replace it, or drop it (undefined). Scenario tests' targeted faults. */
+  intercept: ((m: Message) => Message | undefined) | undefined;
+  /** Snapshots delivered to each node. */
+  readonly snapshotsTo = new Map<NodeId, number>();
   private readonly blocked = new Set<string>();
   private readonly endpoints = new Map<NodeId, SimTransport>();
   inFlight = 0;
@@ -121,8 +125,13 @@ export class SimNetwork {
   }
 
   /** @internal Puts `m` on the wire: lost, delivered once, or twice, after a random delay. */
-  post(m: Message): void {
+  post(sent: Message): void {
     this.stats.sent++;
+    const m = this.intercept === undefined ? sent : this.intercept(sent);
+    if (m === undefined) {
+      this.stats.dropped++;
+      return;
+    }
     if (!this.canReach(m.from, m.to) || this.inFlight >= this.inFlightMax || this.rand.chance(this.faults.dropRate)) {
       this.stats.dropped++;
       return;
@@ -202,8 +211,11 @@ export class SimTransport implements Transport {
     if (!this.running || this.clock.dead) return;
     for (const m of messages) {
       this.net.monitor.sent(m);
-      if (m.type === "snap") this.startSnapshot(m);
-      else {
+      if (m.type === "snap") {
+        const kept = this.net.intercept === undefined ? m : this.net.intercept(m);
+        if (kept?.type === "snap") this.startSnapshot(kept);
+        else this.clock.defer(() => this.running && this.snapshotHandler?.(m.to, false)); // lost: the transport reports it
+      } else {
         if (!this.net.canReach(m.from, m.to)) this.reportUnreachable(m.to);
         this.net.post(m);
       }
@@ -297,6 +309,7 @@ export class SimTransport implements Transport {
     this.outgoing.delete(m.to);
     if (ok) {
       this.net.stats.snapshotsDelivered++;
+      this.net.snapshotsTo.set(m.to, (this.net.snapshotsTo.get(m.to) ?? 0) + 1);
       this.net.deliver(m);
     } else {
       this.net.stats.snapshotsFailed++;

@@ -61,6 +61,7 @@ export interface NodeEnvironment {
 /** The running process. */
 interface Incarnation {
   readonly clock: NodeClock;
+  readonly storage: LevelStorage;
   readonly raft: RaftNode<Applied>;
   readonly sm: CheckedStateMachine;
   readonly app: AppInstance;
@@ -127,6 +128,21 @@ export class SimNode implements CheckedNode {
     return Math.floor(this.clockOffsetMs + this.clockRate * this.env.time.now);
   }
 
+  /** The Raft storage of the running process (what it wrote, as it reads it back); undefined unless up. */
+  get storage(): LevelStorage | undefined {
+    return this.state === "up" ? this.current?.storage : undefined;
+  }
+
+  /** Term of the entry at `index` in the log this process wrote (undefined when compacted, absent, or down). */
+  logTerm(index: number): number | undefined {
+    return this.state === "up" ? this.current?.storage.term(index) : undefined;
+  }
+
+  /** Snapshots delivered to this node by leaders, over all its incarnations. */
+  get snapshotsInstalled(): number {
+    return this.env.net.snapshotsTo.get(this.id) ?? 0;
+  }
+
   /** The core's status, if up. */
   status(): RaftStatus | undefined {
     return this.raft?.status();
@@ -181,7 +197,7 @@ export class SimNode implements CheckedNode {
       logger: this.logger(),
     });
     checked.status = () => raft.status();
-    this.current = { clock, raft, sm, app, transport };
+    this.current = { clock, storage, raft, sm, app, transport };
     await raft.start();
     if (clock.dead) return false; // crashed while starting
     this.state = "up";
