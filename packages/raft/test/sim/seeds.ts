@@ -22,6 +22,9 @@ export interface SeedBatch {
   readonly mustExercise?: readonly string[];
 }
 
+/** A seed takes a second or two; on a machine shared with other test runs it may take many times that. */
+const SEED_TIMEOUT_MS = 600_000;
+
 /** What every default batch must exercise. */
 export const EXERCISED: readonly string[] = [
   "acked", "readsServed", "crashes", "powerCuts", "crashPointsArmed", "partitions", "lateDeliveries", "lostWrites",
@@ -38,7 +41,7 @@ export function registerSeeds(batch: SeedBatch): void {
     ran++;
     for (const [k, v] of Object.entries(r.stats)) total[k] = (total[k] ?? 0) + v;
     if (!r.ok) expect.fail(failureMessage(r));
-  });
+  }, SEED_TIMEOUT_MS);
   const must = batch.mustExercise ?? EXERCISED;
   it(`the ${batch.count} seeds exercised ${must.join(", ")}`, (ctx) => {
     if (ran < batch.count) ctx.skip(); // -t picked single seeds: nothing to sum

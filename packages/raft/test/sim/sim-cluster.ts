@@ -37,7 +37,7 @@ export interface ClusterMode {
 /** Steps between index-order and liveness checks (status pages are not free; the liveness window is counted in steps). */
 const STATUS_EVERY_STEPS = 4;
 /** Steps between replica digest checkpoints. */
-const DIGEST_EVERY_STEPS = 25;
+const DIGEST_EVERY_STEPS = 50;
 
 /** One simulated cluster. */
 export class SimCluster {
