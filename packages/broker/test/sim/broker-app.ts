@@ -29,6 +29,14 @@ const GUARANTEES: Guarantee[] = ["at-most-once", "at-least-once", "exactly-once"
 /** Deliveries remembered for acks and fails (a bound). */
 const OUTSTANDING_MAX = 64;
 
+/** A delivery attempt the broker recorded, not yet acked or failed by the workload. */
+interface Outstanding {
+  readonly subscription: string;
+  readonly topic: string;
+  readonly offset: number;
+  readonly attempt: number;
+}
+
 class BrokerInstance implements AppInstance {
   constructor(readonly stateMachine: BrokerStateMachine) {}
 
@@ -50,7 +58,7 @@ class BrokerWorkload implements AppWorkload {
   private readonly publishedTo = new Map<string, number>();
   /** For read topics: [history index, messages published so far] at each publish. */
   private readonly readCounts = new Map<string, [number, number][]>();
-  private readonly outstanding: { subscription: string; topic: string; offset: number; attempt: number }[] = [];
+  private readonly outstanding: Outstanding[] = [];
   private readonly subs = new Set<string>();
 
   command(via: AppInstance, r: SeededRand, now: number): Uint8Array {
@@ -89,17 +97,22 @@ class BrokerWorkload implements AppWorkload {
       const topic = pick(TOPICS);
       const count = this.publishedTo.get(topic) ?? 0;
       cmd = {
-        type: "deliver", now,
-        items: Array.from({ length: 1 + r.int(3) }, () => ({
+        type: "delivery", now,
+        delivered: Array.from({ length: 1 + r.int(3) }, () => ({
           subscription: pick([...this.subs]), topic, offset: r.int(count + 1), attempt: 1 + r.int(2), consumerId: pick(["c1", "c2"]),
+          // A stale or wrong queue hint now and then: apply must check it and find the message the long way.
+          ...(r.chance(0.2) ? { seq: r.int(count + 2), queue: r.int(4) } : {}),
         })),
+        // The delivery path's group commit mixes acks and fails of earlier deliveries into the same entry.
+        acked: this.settleSome(r, 0.3, (o) => ({ subscription: o.subscription, topic: o.topic, offset: o.offset, attempt: o.attempt })),
+        failed: [],
       };
     } else if (x < 0.9 && this.outstanding.length > 0) {
       const o = this.outstanding.splice(r.int(this.outstanding.length), 1)[0]!;
-      const ref = { topic: o.topic, offset: o.offset };
+      const ref = { subscription: o.subscription, topic: o.topic, offset: o.offset };
       cmd = r.chance(0.6)
-        ? { type: "ack", now, subscription: o.subscription, items: [{ ...ref, attempt: o.attempt }] }
-        : { type: "fail", now, subscription: o.subscription, items: [{ ...ref, reason: "sim", ...(r.chance(0.5) ? { attempt: o.attempt } : {}) }] };
+        ? { type: "delivery", now, delivered: [], acked: [{ ...ref, attempt: o.attempt }], failed: [] }
+        : { type: "delivery", now, delivered: [], acked: [], failed: [{ ...ref, reason: "sim", ...(r.chance(0.5) ? { attempt: o.attempt } : {}) }] };
     } else {
       cmd = pick<Command>([
         { type: "updateRetention", now, topic: "s.x", retention: { maxMessages: 3 + r.int(10) } },
@@ -118,11 +131,20 @@ class BrokerWorkload implements AppWorkload {
 
   acked(result: unknown): void {
     const res = result as CommandResult | undefined;
-    if (res === undefined || !res.ok || res.type !== "deliver") return;
+    if (res === undefined || !res.ok || res.type !== "delivery") return;
     for (const d of res.delivered) {
       this.outstanding.push({ subscription: d.subscription, topic: d.topic, offset: d.offset, attempt: d.attempt });
       if (this.outstanding.length > OUTSTANDING_MAX) this.outstanding.shift();
     }
+  }
+
+  /** Takes each outstanding delivery with probability `p` (at most 3) and maps it to an item. */
+  private settleSome<T>(r: SeededRand, p: number, item: (o: Outstanding) => T): T[] {
+    const out: T[] = [];
+    for (let i = this.outstanding.length - 1; i >= 0 && out.length < 3; i--) {
+      if (r.chance(p)) out.push(item(this.outstanding.splice(i, 1)[0]!));
+    }
+    return out;
   }
 
   query(r: SeededRand): string {

@@ -7,6 +7,7 @@
  */
 import type { AppNodeContext } from "../../../raft/test/sim/app.ts";
 import type { SimLevel } from "../../../raft/test/sim/sim-disk.ts";
+import { CHECKED_VALUES } from "../../src/store/checksum.ts";
 import type { BinaryDb, StoreVolume, SyncOption } from "../../src/store/volume.ts";
 
 const META_DISK = "broker-meta";
@@ -50,7 +51,7 @@ export class SimVolume implements StoreVolume {
   }
 
   async open(generation: number): Promise<BinaryDb> {
-    const db = this.ctx.disk(`broker-state-${generation}`).open(this.ctx.clock);
+    const db = this.ctx.disk(`broker-state-${generation}`).open(this.ctx.clock, { valueEncoding: CHECKED_VALUES });
     await db.open();
     return db;
   }

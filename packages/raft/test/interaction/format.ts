@@ -49,6 +49,8 @@ export function formatMessage(m: Message): string {
       return `${head} snapshot=${formatSnapshot(m.snapshot)}`;
     case "timeoutNow":
       return head;
+    case "notMember":
+      return `${head} conf=${formatConf(m.conf)}@${m.confIndex}`;
   }
 }
 
@@ -59,7 +61,7 @@ function formatHard(h: HardState): string {
 /** The Ready, section by section, indented under the node's name. */
 export function formatReady(id: string, rd: Ready): string[] {
   const out: string[] = [`> ${id} handling Ready`];
-  if (rd.softState) out.push(`  State: ${rd.softState.role} term=${rd.softState.term} leader=${rd.softState.leader ?? "none"}`);
+  if (rd.softState) out.push(`  State: ${rd.softState.role} term=${rd.softState.term} leader=${rd.softState.leader ?? "none"}${rd.softState.member ? "" : " NOT A MEMBER"}`);
   if (rd.hardState) out.push(`  HardState ${formatHard(rd.hardState)}${rd.mustSync ? "" : " (no fsync)"}`);
   if (rd.snapshot) out.push(`  Snapshot ${formatSnapshot(rd.snapshot)}`);
   if (rd.entries.length > 0) out.push("  Entries:", ...rd.entries.map((e) => `    ${formatEntry(e)}`));

@@ -99,8 +99,8 @@ export class SimDisk {
    * A fresh database handle for a (re)started process whose clock is
    * `clock`: it holds every write the OS kept. Open it before use.
    */
-  open(clock: NodeClock): SimLevel {
-    const db = new SimLevel(this, clock);
+  open(clock: NodeClock, options: SimLevelOptions = {}): SimLevel {
+    const db = new SimLevel(this, clock, options);
     this.flush(); // recovery syncs what the OS kept
     const image = new Map(this.durable);
     this.lastOpenCorrupt = false;
@@ -218,6 +218,15 @@ function isBinaryOp(op: Op): boolean {
   return op.key instanceof Uint8Array && (op.type === "del" || (op.type === "put" && op.value instanceof Uint8Array));
 }
 
+/** How a process opens a simulated database. */
+export interface SimLevelOptions {
+  /**
+   * abstract-level's value encoding (an encoding object such as the broker's
+   * checksummed one); default "view", raw bytes. Keys are always raw bytes.
+   */
+  readonly valueEncoding?: string | object;
+}
+
 /** The private hooks of abstract-level that memory-level implements (not in its type declarations). */
 interface MemoryLevelHooks {
   _batch(operations: Op[], options: object): Promise<void>;
@@ -233,8 +242,9 @@ const MemoryLevelWithHooks = MemoryLevel as unknown as new (options: object) => 
  * writes only.
  */
 export class SimLevel extends MemoryLevelWithHooks {
-  constructor(private readonly disk: SimDisk, private readonly clock: NodeClock) {
-    super({ storeEncoding: "view", keyEncoding: "view", valueEncoding: "view" });
+  constructor(private readonly disk: SimDisk, private readonly clock: NodeClock, options: SimLevelOptions = {}) {
+    super({ storeEncoding: "view", keyEncoding: "view", valueEncoding: options.valueEncoding ?? "view" });
+    if (options.valueEncoding !== undefined) return; // values are encoded: no fast path
     // Fast path for array batches of binary keys and values on an open database (what the
     // storages write): abstract-level's per-operation encoding and cloning is most of the
     // simulator's storage cost, and with "view" encodings it changes nothing.
