@@ -3,10 +3,13 @@
  * implementations and replicated state machines have shipped (etcd,
  * hashicorp/raft, LogCabin, TigerBeetle's and Jepsen's reports), each as a
  * source patch. `pnpm mutate` applies them one at a time to a copy of the
- * repository and checks that the simulator's default sweep or the fast
+ * repository and checks that the simulator's sweep or the fast
  * tests catch every one. A patch whose text no longer matches the source
- * fails loudly ("stale"): update it with the code it mutates.
+ * fails loudly ("stale"): update it with the code it mutates (a default
+ * test, packages/raft/test/sim/mutate-catalogue.test.ts, checks that).
  */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 
 /** One exact text replacement in one file (the text must occur exactly once). */
 export interface Patch {
@@ -48,7 +51,7 @@ export const CATALOGUE: readonly Mutant[] = [
   {
     id: "acks-before-write",
     bug: "the driver sends votes and acknowledgements before storage.write",
-    patches: [{ file: "packages/raft/src/node/message-order.ts", find: "new Set([\"app\", \"heartbeat\", \"snap\", \"timeoutNow\"])", replace: "new Set([\"app\", \"heartbeat\", \"snap\", \"timeoutNow\", \"appResp\", \"voteResp\"])" }],
+    patches: [{ file: "packages/raft/src/node/message-order.ts", find: "new Set([\"app\", \"heartbeat\", \"snap\", \"timeoutNow\", \"notMember\"])", replace: "new Set([\"app\", \"heartbeat\", \"snap\", \"timeoutNow\", \"notMember\", \"appResp\", \"voteResp\"])" }],
   },
   {
     id: "prevote-bumps-term",
@@ -74,12 +77,12 @@ export const CATALOGUE: readonly Mutant[] = [
   {
     id: "learners-in-quorum",
     bug: "learners are counted in the commit quorum",
-    patches: [{ file: RAFT, find: "const mci = committedIndex(this.conf.voters, ", replace: "const mci = committedIndex([...this.conf.voters, ...this.conf.learners], " }],
+    patches: [{ file: RAFT, find: ": committedIndex(this.conf.voters, ", replace: ": committedIndex([...this.conf.voters, ...this.conf.learners], " }],
   },
   {
     id: "conflict-suffix-kept-on-disk",
     bug: "storage does not delete the conflicting suffix beyond newly appended entries",
-    patches: [{ file: "packages/raft/src/storage/level-plan.ts", find: "  checkSnapshotKept(snap, first.index, newLast, entries);\n  deleteRange(ops, newLast + 1, shape.last);", replace: "  checkSnapshotKept(snap, first.index, newLast, entries);" }],
+    patches: [{ file: "packages/raft/src/storage/level-plan.ts", find: "  checkSnapshotKept(shape.snap, first.index, newLast, entries);\n  deleteRange(ops, newLast + 1, shape.last);", replace: "  checkSnapshotKept(shape.snap, first.index, newLast, entries);" }],
   },
   {
     id: "apply-beyond-commit",
@@ -158,3 +161,19 @@ export const CATALOGUE: readonly Mutant[] = [
     patches: [{ file: "packages/broker/src/state/apply.ts", find: "state.meta.logNow = Math.max(state.meta.logNow, command.now);", replace: "state.meta.logNow = Math.max(state.meta.logNow, Date.now());" }],
   },
 ];
+
+/**
+ * The patches of `mutants` whose text to replace does not occur exactly
+ * once in its file under `root` (the code moved on: update the catalogue).
+ */
+export async function stalePatches(root: string, mutants: readonly Mutant[]): Promise<string[]> {
+  const stale: string[] = [];
+  for (const m of mutants) {
+    for (const p of m.patches) {
+      const text = await readFile(join(root, p.file), "utf8");
+      const n = text.split(p.find).length - 1;
+      if (n !== 1) stale.push(`${m.id}: ${p.file}: the text to replace occurs ${n} times`);
+    }
+  }
+  return stale;
+}

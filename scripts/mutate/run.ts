@@ -18,7 +18,8 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import type { Mutant } from "./catalogue.ts";
-import { CATALOGUE } from "./catalogue.ts";
+import { CATALOGUE, stalePatches } from "./catalogue.ts";
+import type { SweepOutcome } from "./sweep.ts";
 
 const run = promisify(execFile);
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "../..");
@@ -32,7 +33,7 @@ const FAST_TESTS = [
 /** One mutant's outcome. */
 interface Outcome {
   readonly mutant: Mutant;
-  readonly sim?: { caught: boolean; seedsRun: number; invariant?: string; replay?: string };
+  readonly sim?: SweepOutcome;
   readonly tests?: { failed: string[] };
   readonly seconds: number;
 }
@@ -46,14 +47,7 @@ const { values } = parseArgs({
 
 /** Fails when a patch does not match its file exactly once (the catalogue went stale). */
 async function checkPatches(dir: string, mutants: readonly Mutant[]): Promise<void> {
-  const stale: string[] = [];
-  for (const m of mutants) {
-    for (const p of m.patches) {
-      const text = await readFile(join(dir, p.file), "utf8");
-      const n = text.split(p.find).length - 1;
-      if (n !== 1) stale.push(`${m.id}: ${p.file}: the text to replace occurs ${n} times`);
-    }
-  }
+  const stale = await stalePatches(dir, mutants);
   if (stale.length > 0) throw new Error(`stale mutants (update scripts/mutate/catalogue.ts):\n  ${stale.join("\n  ")}`);
 }
 
@@ -91,7 +85,7 @@ async function simSweep(dir: string): Promise<Outcome["sim"]> {
   const out = await capture("node", args, dir);
   const line = out.trim().split("\n").pop() ?? "";
   try {
-    return JSON.parse(line) as Outcome["sim"];
+    return JSON.parse(line) as SweepOutcome;
   } catch {
     return { caught: true, seedsRun: 0, invariant: `sweep crashed: ${line.slice(0, 120)}` };
   }
@@ -132,7 +126,7 @@ function report(outcomes: readonly Outcome[]): boolean {
     const simCaught = o.sim?.caught === true;
     const testsCaught = (o.tests?.failed.length ?? 0) > 0;
     const by = [
-      simCaught ? `sim: ${o.sim!.invariant} (after ${o.sim!.seedsRun} seed${o.sim!.seedsRun === 1 ? "" : "s"})` : o.sim ? `sim: not caught in ${o.sim.seedsRun} seeds` : "",
+      simCaught ? `sim: ${o.sim!.invariant} (after ${o.sim!.seedsRun} seed${o.sim!.seedsRun === 1 ? "" : "s"}${o.sim!.inDefaultRun === true ? "" : ", full sweep only"})` : o.sim ? `sim: not caught in ${o.sim.seedsRun} seeds` : "",
       o.tests ? (testsCaught ? `tests: ${o.tests.failed.length} failed (e.g. ${o.tests.failed[0]!.slice(0, 70)})` : "tests: all passed") : "",
     ].filter((s) => s.length > 0).join("; ");
     return { id: o.mutant.id, caught: simCaught || testsCaught, by, seconds: o.seconds };

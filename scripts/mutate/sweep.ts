@@ -1,9 +1,11 @@
 /**
- * Runs the simulator's default sweep (both applications, the seeds `pnpm
- * test` runs) until a seed fails, interleaving the batches so every kind of
- * run comes early. Prints one JSON line: whether a seed failed, which
- * promise it broke, after how many seeds, and the command that replays it.
- * `pnpm mutate` runs this inside a mutated copy of the repository.
+ * Runs the simulator's full sweep (both applications) until a seed fails:
+ * first every seed `pnpm test` runs, then the rest of the full sweep, the
+ * batches interleaved in each part so every kind of run comes early.
+ * Prints one JSON line: whether a seed failed, which promise it broke,
+ * after how many seeds, whether `pnpm test` runs that seed, and the command
+ * that replays it. `pnpm mutate` runs this inside a mutated copy of the
+ * repository.
  */
 import { parseArgs } from "node:util";
 import { brokerApp } from "../../packages/broker/test/sim/broker-app.ts";
@@ -13,26 +15,38 @@ import { kvApp } from "../../packages/raft/test/sim/kv-app.ts";
 import { replayCommand } from "../../packages/raft/test/sim/options.ts";
 import { runSeed } from "../../packages/raft/test/sim/runner.ts";
 import type { SweepBatch } from "../../packages/raft/test/sim/sweep.ts";
-import { KV_SWEEP } from "../../packages/raft/test/sim/sweep.ts";
+import { KV_SWEEP, inQuickSweep } from "../../packages/raft/test/sim/sweep.ts";
 
 /** The outcome line. */
 export interface SweepOutcome {
   readonly caught: boolean;
   readonly seedsRun: number;
+  /** The failing seed is one `pnpm test` runs. */
+  readonly inDefaultRun?: boolean;
   readonly invariant?: string;
   readonly error?: string;
   readonly replay?: string;
 }
 
-/** Every seed of the default sweep, batches interleaved. */
-export function sweepOrder(): { app: SimApp; batch: SweepBatch; seed: number }[] {
+interface SweepSeed {
+  readonly app: SimApp;
+  readonly batch: SweepBatch;
+  readonly seed: number;
+}
+
+/** Every seed of the full sweep: the default run's seeds first, batches interleaved. */
+export function sweepOrder(): SweepSeed[] {
   const batches = [...KV_SWEEP.map((b) => ({ app: kvApp, batch: b })), ...BROKER_SWEEP.map((b) => ({ app: brokerApp, batch: b }))];
-  const out: { app: SimApp; batch: SweepBatch; seed: number }[] = [];
-  const longest = Math.max(...batches.map((b) => b.batch.count));
-  for (let i = 0; i < longest; i++) {
-    for (const b of batches) if (i < b.batch.count) out.push({ ...b, seed: b.batch.from + i });
-  }
-  return out;
+  /** Seeds [from + lo(b), from + hi(b)) of every batch, the batches taking turns. */
+  const interleave = (lo: (b: SweepBatch) => number, hi: (b: SweepBatch) => number): SweepSeed[] => {
+    const out: SweepSeed[] = [];
+    const longest = Math.max(...batches.map((b) => hi(b.batch) - lo(b.batch)));
+    for (let i = 0; i < longest; i++) {
+      for (const b of batches) if (lo(b.batch) + i < hi(b.batch)) out.push({ ...b, seed: b.batch.from + lo(b.batch) + i });
+    }
+    return out;
+  };
+  return [...interleave(() => 0, (b) => b.quick), ...interleave((b) => b.quick, (b) => b.count)];
 }
 
 async function main(): Promise<void> {
@@ -44,7 +58,9 @@ async function main(): Promise<void> {
     const opts = { seed, steps: batch.steps, app: app.name, pinned: batch.pinned ?? {} };
     const r = await runSeed(opts, app);
     if (!r.ok) {
-      const out: SweepOutcome = { caught: true, seedsRun: i + 1, invariant: r.invariant ?? "error", error: r.error ?? "", replay: replayCommand(opts) };
+      const out: SweepOutcome = {
+        caught: true, seedsRun: i + 1, inDefaultRun: inQuickSweep(batch, seed), invariant: r.invariant ?? "error", error: r.error ?? "", replay: replayCommand(opts),
+      };
       console.log(JSON.stringify(out));
       return;
     }
