@@ -70,13 +70,19 @@ function namedShapes(s: S, into: Map<string, S>): void {
   ]) namedShapes(child, into);
 }
 
+const SERVED_BY = {
+  leader: "the leader",
+  any: "any node",
+  read: "the leader (linearizable, the default) or, with `consistency: \"stale\"`, any node",
+} as const;
+
 /** The generated body section of docs/protocol.md. */
 export function renderBodies(): string {
   const out: string[] = [];
   const shapes = new Map<string, S>();
   for (const kind of REQUEST_KINDS) {
     const spec = REQUESTS[kind];
-    out.push(`#### \`${kind}\` — served by ${spec.servedBy === "leader" ? "the leader" : "any node"}\n`);
+    out.push(`#### \`${kind}\` — served by ${SERVED_BY[spec.servedBy]}\n`);
     out.push(`Request body${typeof spec.request.title === "string" ? ` (\`${spec.request.title}\`)` : ""}:\n\n${fieldTable(spec.request as S)}`);
     out.push(`Response body${typeof spec.response.title === "string" ? ` (\`${spec.response.title}\`)` : ""}:\n\n${fieldTable(spec.response as S)}`);
     for (const s of [spec.request, spec.response]) for (const p of Object.values(((s as S)["properties"] ?? {}) as Record<string, S>)) namedShapes(p, shapes);

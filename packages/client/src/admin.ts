@@ -1,14 +1,30 @@
 /** Administration: topics, subscriptions, dead letters, maintenance, statistics, cluster (SPEC §3, §5, §6). */
 import type {
-  ClusterStatusResponse, DeadLetter, MaintenanceKind, MaintenanceResponse, MembershipResponse, RetentionPolicy,
-  StatsResponse, SubscriptionInfo, TopicDeleteResponse, TopicInfo, TopicSummary, TransferLeaderResponse,
-  SysForwardRequest, SysSetRequest, SysStatusResponse,
+  ClusterStatusResponse, Consistency, DeadLetter, MaintenanceKind, MaintenanceResponse, MembershipResponse, RetentionPolicy,
+  DlqListResponse, StatsResponse, SubscriptionInfo, SubscriptionListResponse, TopicDeleteResponse, TopicInfo, TopicListResponse,
+  TopicSummary, TransferLeaderResponse, SysForwardRequest, SysSetRequest, SysStatusResponse,
 } from "./protocol/index.ts";
 import type { Session } from "./session.ts";
 
 /** Deadline of one admin call, in ms (default: the client's timeoutMs). */
 export interface AdminOptions {
   readonly timeoutMs?: number;
+}
+
+/**
+ * Options of a read (topic.list, topic.info, subscription.list, dlq.list,
+ * stats). `consistency: "linearizable"` (the default) is answered by the
+ * leader and reflects every write acknowledged before the call;
+ * `consistency: "stale"` is answered at once by the node the client is
+ * connected to, from its applied state, which may lag the leader. The
+ * answer's `readAt` names the node and its applied index.
+ */
+export interface ReadOptions extends AdminOptions {
+  readonly consistency?: Consistency;
+}
+
+function readBody(options: ReadOptions): { consistency?: Consistency } {
+  return options.consistency !== undefined ? { consistency: options.consistency } : {};
 }
 
 function opts(options: AdminOptions, idempotent: boolean): { idempotent: boolean; timeoutMs?: number } {
@@ -30,14 +46,19 @@ export class TopicsApi {
   }
 
   /** List topics, optionally those whose name starts with `prefix`. */
-  async list(options: AdminOptions & { readonly prefix?: string } = {}): Promise<readonly TopicSummary[]> {
-    const body = options.prefix !== undefined ? { prefix: options.prefix } : {};
-    return (await this.#session.request("topic.list", body, opts(options, true))).topics;
+  async list(options: ReadOptions & { readonly prefix?: string } = {}): Promise<readonly TopicSummary[]> {
+    return (await this.listWithReadAt(options)).topics;
+  }
+
+  /** {@link list}, with the answer's `readAt` (which node read, at which applied index). */
+  listWithReadAt(options: ReadOptions & { readonly prefix?: string } = {}): Promise<TopicListResponse> {
+    const body = { ...(options.prefix !== undefined ? { prefix: options.prefix } : {}), ...readBody(options) };
+    return this.#session.request("topic.list", body, opts(options, true));
   }
 
   /** Counts, bytes, offsets, rate, subscriptions and lag of a topic. @throws RaftbusError TOPIC_NOT_FOUND. */
-  info(topic: string, options: AdminOptions = {}): Promise<TopicInfo> {
-    return this.#session.request("topic.info", { topic }, opts(options, true));
+  info(topic: string, options: ReadOptions = {}): Promise<TopicInfo> {
+    return this.#session.request("topic.info", { topic, ...readBody(options) }, opts(options, true));
   }
 
   /** Delete a topic and its messages. @throws RaftbusError TOPIC_NOT_FOUND. */
@@ -55,9 +76,14 @@ export class SubscriptionsApi {
   }
 
   /** All subscriptions, or those whose pattern matches `topic`. */
-  async list(options: AdminOptions & { readonly topic?: string } = {}): Promise<readonly SubscriptionInfo[]> {
-    const body = options.topic !== undefined ? { topic: options.topic } : {};
-    return (await this.#session.request("subscription.list", body, opts(options, true))).subscriptions;
+  async list(options: ReadOptions & { readonly topic?: string } = {}): Promise<readonly SubscriptionInfo[]> {
+    return (await this.listWithReadAt(options)).subscriptions;
+  }
+
+  /** {@link list}, with the answer's `readAt` (which node read, at which applied index). */
+  listWithReadAt(options: ReadOptions & { readonly topic?: string } = {}): Promise<SubscriptionListResponse> {
+    const body = { ...(options.topic !== undefined ? { topic: options.topic } : {}), ...readBody(options) };
+    return this.#session.request("subscription.list", body, opts(options, true));
   }
 }
 
@@ -70,13 +96,19 @@ export class DlqApi {
   }
 
   /** A topic's dead letters, oldest first. */
-  async list(topic: string, options: AdminOptions & { readonly limit?: number; readonly fromId?: number } = {}): Promise<readonly DeadLetter[]> {
+  async list(topic: string, options: ReadOptions & { readonly limit?: number; readonly fromId?: number } = {}): Promise<readonly DeadLetter[]> {
+    return (await this.listWithReadAt(topic, options)).messages;
+  }
+
+  /** {@link list}, with the answer's `readAt` (which node read, at which applied index). */
+  listWithReadAt(topic: string, options: ReadOptions & { readonly limit?: number; readonly fromId?: number } = {}): Promise<DlqListResponse> {
     const body = {
       topic,
       ...(options.limit !== undefined ? { limit: options.limit } : {}),
       ...(options.fromId !== undefined ? { fromId: options.fromId } : {}),
+      ...readBody(options),
     };
-    return (await this.#session.request("dlq.list", body, opts(options, true))).messages;
+    return this.#session.request("dlq.list", body, opts(options, true));
   }
 
   /** Republish dead letters (all of the topic's, or `ids`) to their topic; returns how many. */
@@ -136,8 +168,8 @@ export class ClusterApi {
 }
 
 /** `client.stats()`. */
-export function stats(session: Session, options: AdminOptions = {}): Promise<StatsResponse> {
-  return session.request("stats", {}, opts(options, true));
+export function stats(session: Session, options: ReadOptions = {}): Promise<StatsResponse> {
+  return session.request("stats", readBody(options), opts(options, true));
 }
 
 /** `client.sys`: system events (docs/system-events.md). */

@@ -4,7 +4,7 @@
  * `@raftbus/client/node`, which supplies `ws`) or the global WebSocket.
  */
 import {
-  ClusterApi, DlqApi, SysApi, MaintenanceApi, stats, SubscriptionsApi, TopicsApi, type AdminOptions,
+  ClusterApi, DlqApi, SysApi, MaintenanceApi, stats, SubscriptionsApi, TopicsApi, type AdminOptions, type ReadOptions,
 } from "./admin.ts";
 import type { Msg } from "./msg.ts";
 import type { Payload } from "./payload.ts";
@@ -31,6 +31,13 @@ export interface ConnectOptions {
   readonly reconnect?: false | { readonly initialMs?: number; readonly maxMs?: number; readonly attemptsMax?: number };
   /** Opens sockets; default the global WebSocket (browsers). Node: import `connect` from `@raftbus/client/node`. */
   readonly webSocketFactory?: WebSocketFactory;
+  /**
+   * Move to the leader as soon as a follower answers (default true). False
+   * keeps the connection on the first node that answers — e.g. to read from
+   * one node with `consistency: "stale"`; requests only the leader serves
+   * are still redirected to it.
+   */
+  readonly followLeader?: boolean;
   /** Liveness ping interval, in ms (default 10000; 0 disables). */
   readonly pingIntervalMs?: number;
   /** Most requests outstanding or waiting for a connection (default 10000). */
@@ -194,8 +201,8 @@ export class RaftbusClient {
     return this.#requester.reply(pattern, handler, options);
   }
 
-  /** Cluster statistics (SPEC §6). */
-  stats(options: AdminOptions = {}): Promise<StatsResponse> {
+  /** Cluster statistics (SPEC §6); linearizable unless `consistency: "stale"`. */
+  stats(options: ReadOptions = {}): Promise<StatsResponse> {
     return stats(this.#session, options);
   }
 
@@ -265,6 +272,7 @@ export async function connect(options: ConnectOptions): Promise<RaftbusClient> {
     reconnect,
     pingIntervalMs: positive("pingIntervalMs", options.pingIntervalMs, 10_000, true),
     pendingRequestsMax,
+    followLeader: options.followLeader !== false,
     random: options.random ?? Math.random,
     ...(options.onStatus !== undefined ? { onStatus: options.onStatus } : {}),
     systemKeys: (options.systemKeys ?? []).map((k) => parseSysKey(k)),

@@ -58,6 +58,8 @@ export interface SessionOptions {
   readonly pingIntervalMs: number;
   /** Most requests outstanding or waiting for a connection. */
   readonly pendingRequestsMax: number;
+  /** Move to the leader when a follower answers the handshake (false: stay; see ConnectOptions.followLeader). */
+  readonly followLeader: boolean;
   /** Source of jitter (tests pass a seeded one). */
   readonly random: () => number;
   readonly onStatus?: (event: StatusEvent) => void;
@@ -395,7 +397,7 @@ export class Session {
       }
       const { welcome } = connection;
       if (welcome.servers !== undefined) this.#pool.learn(welcome.servers);
-      if (welcome.leaderId !== null && welcome.leaderId !== welcome.nodeId && welcome.leaderAddress !== null && redirects < REDIRECTS_MAX) {
+      if (this.#options.followLeader && welcome.leaderId !== null && welcome.leaderId !== welcome.nodeId && welcome.leaderAddress !== null && redirects < REDIRECTS_MAX) {
         // A follower: go to the leader it names.
         redirects++;
         this.#leaderHint = welcome.leaderAddress;

@@ -72,7 +72,10 @@ export async function runHandler(command: string, handler: Handler, args: Args, 
       client: () => {
         // The SDK and its socket library load only for commands that connect.
         client ??= import("../util/connect.ts").then(({ connectCli, resolveServers }) =>
-          connectCli({ servers: resolveServers(optString(args, "servers"), io.env), connectTimeoutMs, systemKeys: systemKeysFrom(io.env) }));
+          // A stale read is answered by the first node reached: stay there rather than move to the leader.
+          connectCli({
+            servers: resolveServers(optString(args, "servers"), io.env), connectTimeoutMs, systemKeys: systemKeysFrom(io.env), followLeader: args["stale"] !== true,
+          }));
         return client;
       },
     };

@@ -8,6 +8,7 @@ import { ago, deadLetterJson, payloadPreview } from "../output/format.ts";
 import { renderTable, type Column } from "../output/table.ts";
 import { intList, optInt, optString, reqString, type Args } from "../util/args.ts";
 import { confirmDestructive, type Act, type CommandContext } from "./context.ts";
+import { noteReadAt, readOptions, staleOption } from "./read.ts";
 
 /** Largest `--limit` of `dlq list` (the server's page bound). */
 const LIST_LIMIT_MAX = 10_000;
@@ -37,8 +38,9 @@ async function list(args: Args, ctx: CommandContext): Promise<void> {
   const limit = optInt(args, "limit", "dlq list", { min: 1, max: LIST_LIMIT_MAX });
   const fromId = optInt(args, "from-id", "dlq list", { min: 0 });
   const client = await ctx.client();
-  const letters = await client.dlq.list(topic, { timeoutMs: ctx.timeoutMs, ...(limit !== undefined ? { limit } : {}), ...(fromId !== undefined ? { fromId } : {}) });
+  const { messages: letters, readAt } = await client.dlq.listWithReadAt(topic, { timeoutMs: ctx.timeoutMs, ...readOptions(args), ...(limit !== undefined ? { limit } : {}), ...(fromId !== undefined ? { fromId } : {}) });
   if (ctx.json) return ctx.out.json(letters.map(deadLetterJson));
+  noteReadAt(ctx, args, readAt);
   if (letters.length === 0) {
     ctx.out.line(`no dead letters in ${topic}`);
     return;
@@ -72,7 +74,7 @@ export function dlqCommands(y: Argv, act: Act): Argv {
     .positional("topic", { type: "string" })
     .option("id", { type: "number", array: true, describe: "only these dead-letter ids (default: all)" });
   return y
-    .command("list <topic>", "list a topic's dead letters, oldest first", (yy: Argv) => yy
+    .command("list <topic>", "list a topic's dead letters, oldest first", (yy: Argv) => staleOption(yy)
       .positional("topic", { type: "string" })
       .option("limit", { type: "number", describe: "at most this many (server default 100)" })
       .option("from-id", { type: "number", describe: "start at this dead-letter id" }), act("dlq list", list, topicOf))

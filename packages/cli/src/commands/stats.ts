@@ -7,6 +7,7 @@ import { renderKeyValues, renderTable } from "../output/table.ts";
 import type { Args } from "../util/args.ts";
 import { formatBytes, formatDuration } from "../util/units.ts";
 import type { Act, CommandContext } from "./context.ts";
+import { noteReadAt, readOptions, staleOption } from "./read.ts";
 
 const rate = (perSec: number): string => `${perSec.toFixed(perSec < 10 ? 1 : 0)} msg/s`;
 
@@ -32,14 +33,15 @@ export function statsLines(s: StatsResponse, style: Styler): string[] {
   ], s.nodes, { style })];
 }
 
-async function stats(_args: Args, ctx: CommandContext): Promise<void> {
+async function stats(args: Args, ctx: CommandContext): Promise<void> {
   const client = await ctx.client();
-  const s = await client.stats({ timeoutMs: ctx.timeoutMs });
+  const s = await client.stats({ timeoutMs: ctx.timeoutMs, ...readOptions(args) });
   if (ctx.json) return ctx.out.json(s);
   ctx.out.line(...statsLines(s, ctx.out.style));
+  noteReadAt(ctx, args, s.readAt);
 }
 
 /** Register `stats` under `y`. */
 export function statsCommand(y: Argv, act: Act): Argv {
-  return y.command("stats", "cluster totals: topics, messages, rates, deliveries, node health", (yy: Argv) => yy, act("stats", stats));
+  return y.command("stats", "cluster totals: topics, messages, rates, deliveries, node health", (yy: Argv) => staleOption(yy), act("stats", stats));
 }

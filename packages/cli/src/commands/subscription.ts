@@ -6,6 +6,7 @@ import type { Styler } from "../output/style.ts";
 import { renderTable } from "../output/table.ts";
 import { optString, type Args } from "../util/args.ts";
 import type { Act, CommandContext } from "./context.ts";
+import { noteReadAt, readOptions, staleOption } from "./read.ts";
 
 /** `subscription list` for people. */
 export function subscriptionLines(subs: readonly SubscriptionInfo[], style: Styler, now: number): string[] {
@@ -28,8 +29,9 @@ export function subscriptionLines(subs: readonly SubscriptionInfo[], style: Styl
 async function list(args: Args, ctx: CommandContext): Promise<void> {
   const topic = optString(args, "topic");
   const client = await ctx.client();
-  const subs = await client.subscriptions.list({ timeoutMs: ctx.timeoutMs, ...(topic !== undefined ? { topic } : {}) });
+  const { subscriptions: subs, readAt } = await client.subscriptions.listWithReadAt({ timeoutMs: ctx.timeoutMs, ...readOptions(args), ...(topic !== undefined ? { topic } : {}) });
   if (ctx.json) return ctx.out.json(subs);
+  noteReadAt(ctx, args, readAt);
   if (subs.length === 0) {
     ctx.out.line(topic !== undefined ? `no subscription matches ${topic}` : "no subscriptions");
     return;
@@ -40,7 +42,7 @@ async function list(args: Args, ctx: CommandContext): Promise<void> {
 /** Register `subscription …` under `y`. */
 export function subscriptionCommands(y: Argv, act: Act): Argv {
   return y
-    .command(["list", "ls"], "list subscriptions with their lag and counters", (yy: Argv) => yy
+    .command(["list", "ls"], "list subscriptions with their lag and counters", (yy: Argv) => staleOption(yy)
       .option("topic", { type: "string", describe: "only subscriptions whose pattern matches this topic" }), act("subscription list", list))
     .demandCommand(1, "say which: raftbus subscription list");
 }

@@ -10,6 +10,7 @@ import { renderKeyValues, renderTable, type Column } from "../output/table.ts";
 import { optDuration, optInt, optSize, optString, reqString, type Args } from "../util/args.ts";
 import { formatBytes, formatDuration, formatSize } from "../util/units.ts";
 import { confirmDestructive, type Act, type CommandContext } from "./context.ts";
+import { noteReadAt, readOptions, staleOption } from "./read.ts";
 
 /** What `topic create` sends. */
 export interface TopicCreatePlan {
@@ -70,8 +71,9 @@ export function topicColumns(now: number): Column<TopicSummary>[] {
 async function list(args: Args, ctx: CommandContext): Promise<void> {
   const prefix = optString(args, "prefix");
   const client = await ctx.client();
-  const topics = await client.topics.list({ timeoutMs: ctx.timeoutMs, ...(prefix !== undefined ? { prefix } : {}) });
+  const { topics, readAt } = await client.topics.listWithReadAt({ timeoutMs: ctx.timeoutMs, ...readOptions(args), ...(prefix !== undefined ? { prefix } : {}) });
   if (ctx.json) return ctx.out.json(topics);
+  noteReadAt(ctx, args, readAt);
   if (topics.length === 0) {
     ctx.out.line(prefix !== undefined ? `no topics start with ${prefix}` : "no topics yet; create one with `raftbus topic create <name>` (or just publish to it)");
     return;
@@ -109,9 +111,10 @@ export function topicInfoLines(t: TopicInfo, ctx: Pick<CommandContext, "out">, n
 async function info(args: Args, ctx: CommandContext): Promise<void> {
   const name = reqString(args, "name", "topic info");
   const client = await ctx.client();
-  const t = await client.topics.info(name, { timeoutMs: ctx.timeoutMs });
+  const t = await client.topics.info(name, { timeoutMs: ctx.timeoutMs, ...readOptions(args) });
   if (ctx.json) return ctx.out.json(t);
   ctx.out.line(...topicInfoLines(t, ctx, Date.now()));
+  noteReadAt(ctx, args, t.readAt);
 }
 
 async function remove(args: Args, ctx: CommandContext): Promise<void> {
@@ -137,9 +140,9 @@ export function topicCommands(y: Argv, act: Act): Argv {
       .option("max-age", { type: "string", describe: "drop messages older than this, e.g. 2h, 7d" })
       .option("max-bytes", { type: "string", describe: "keep at most this many bytes, e.g. 50MB, 1GiB" })
       .example("$0 topic create demo --max-messages 10000 --max-age 2h --max-bytes 50MB", ""), act("topic create", create, topicOf))
-    .command(["list", "ls"], "list topics", (yy: Argv) => yy
+    .command(["list", "ls"], "list topics", (yy: Argv) => staleOption(yy)
       .option("prefix", { type: "string", describe: "only topics whose name starts with this" }), act("topic list", list))
-    .command(["info <name>", "describe <name>"], "counts, offsets, retention and subscriptions of a topic", (yy: Argv) => yy
+    .command(["info <name>", "describe <name>"], "counts, offsets, retention and subscriptions of a topic", (yy: Argv) => staleOption(yy)
       .positional("name", { type: "string" }), act("topic info", info, topicOf))
     .command(["delete <name>", "rm <name>"], "delete a topic and all its messages", (yy: Argv) => yy
       .positional("name", { type: "string" })

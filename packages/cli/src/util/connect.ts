@@ -35,6 +35,8 @@ export interface CliConnectOptions {
   readonly connectTimeoutMs: number;
   /** Keys that verify system-message signatures (`RAFTBUS_SYSTEM_KEYS`). */
   readonly systemKeys?: readonly string[];
+  /** Move to the leader when a follower answers (default true; false for stale reads). */
+  readonly followLeader?: boolean;
   /** Opens sockets (tests inject one); default `ws`. */
   readonly webSocketFactory?: WebSocketFactory;
 }
@@ -115,6 +117,7 @@ export async function connectCli(options: CliConnectOptions): Promise<RaftbusCli
     reconnect: { initialMs: 100, maxMs: 1000 },
     webSocketFactory: factory,
     ...(options.systemKeys !== undefined ? { systemKeys: options.systemKeys } : {}),
+    ...(options.followLeader === false ? { followLeader: false } : {}),
   });
   // Whichever loses the race must not surface as an unhandled rejection; a late client is closed.
   connecting.then((late) => (watch.aborted ? late.close() : undefined), () => undefined);

@@ -27,11 +27,17 @@ import type * as Subs from "./schemas/subscriptions.ts";
 import type * as Sys from "./schemas/sys.ts";
 import type * as Topics from "./schemas/topics.ts";
 import type { Empty, Wire } from "./schemas/wire.ts";
+import type * as Reads from "./schemas/reads.ts";
 
 export { MAINTENANCE_KINDS, NODE_ROLES, type MaintenanceKind, type NodeRole } from "./message.ts";
+export { CONSISTENCIES, type Consistency } from "./schemas/reads.ts";
 
-/** Which node answers a kind: only the leader (a follower answers NOT_LEADER / NO_LEADER), or any node. */
-export type ServedBy = "leader" | "any";
+/**
+ * Which node answers a kind: only the leader (a follower answers NOT_LEADER
+ * / NO_LEADER), any node, or — for reads — the leader by default
+ * (linearizable) and any node when the request asks for `consistency: "stale"`.
+ */
+export type ServedBy = "leader" | "any" | "read";
 
 /** One row of the request table. */
 export interface RequestSpec {
@@ -63,12 +69,13 @@ export type ResponseBodies = { readonly [K in RequestKind]: Wire<(typeof REQUEST
 export const REQUEST_KINDS = Object.keys(REQUESTS) as readonly RequestKind[];
 
 /**
- * Kinds any node answers from its own applied state (reads may lag the
- * leader by the replication delay); every other kind is served by the
- * leader, and a follower answers it with NOT_LEADER + `leaderHint` (or
- * NO_LEADER during an election) without applying it.
+ * Kinds any node answers: those served by "any" node, and the reads when
+ * they ask for `consistency: "stale"` (answered from the node's own applied
+ * state, which may lag the leader by the replication delay). Every other
+ * request is served by the leader, and a follower answers it with
+ * NOT_LEADER + `leaderHint` (or NO_LEADER during an election).
  */
-export const FOLLOWER_KINDS: readonly RequestKind[] = REQUEST_KINDS.filter((k) => REQUESTS[k].servedBy === "any");
+export const FOLLOWER_KINDS: readonly RequestKind[] = REQUEST_KINDS.filter((k) => REQUESTS[k].servedBy !== "leader");
 
 const kindSet: ReadonlySet<unknown> = new Set(REQUEST_KINDS);
 
@@ -156,12 +163,16 @@ export type RetentionPolicy = Wire<typeof Topics.RetentionPolicy>;
 export type TopicCreateRequest = Wire<typeof Topics.TopicCreateRequest>;
 /** A topic's identity, retention and size. */
 export type TopicSummary = Wire<typeof Topics.TopicSummary>;
+/** Where and as of what a read was answered (`readAt` of read responses). */
+export type ReadAt = Wire<typeof Reads.ReadAt>;
 /** `topic.list` request. */
 export type TopicListRequest = Wire<typeof Topics.TopicListRequest>;
 /** `topic.list` response. */
 export type TopicListResponse = Wire<typeof Topics.TopicListResponse>;
-/** `topic.info` / `topic.delete` request. */
+/** `topic.delete` request. */
 export type TopicRequest = Wire<typeof Topics.TopicRequest>;
+/** `topic.info` request. */
+export type TopicInfoRequest = Wire<typeof Topics.TopicInfoRequest>;
 /** A subscription's view of one topic. */
 export type TopicSubscriptionInfo = Wire<typeof Topics.TopicSubscriptionInfo>;
 /** `topic.info` response. */
@@ -189,6 +200,8 @@ export type MaintenanceResponse = Wire<typeof Admin.MaintenanceResponse>;
 /** One node's health within `stats`. */
 export type NodeHealth = Wire<typeof Admin.NodeHealth>;
 /** `stats` response. */
+/** `stats` request. */
+export type StatsRequest = Wire<typeof Admin.StatsRequest>;
 export type StatsResponse = Wire<typeof Admin.StatsResponse>;
 /** `ping` response. */
 export type PingResponse = Wire<typeof Admin.PingResponse>;

@@ -1,8 +1,8 @@
 /** Subscriptions list, dead letters, maintenance and statistics. */
 import { RaftbusError } from "@raftbus/client/protocol";
 import type {
-  DlqListRequest, DlqListResponse, DlqPurgeResponse, DlqReplayResponse, DlqSelectRequest, EmptyBody,
-  MaintenanceRequest, MaintenanceResponse, StatsResponse, SubscriptionInfo, SubscriptionListRequest, SubscriptionListResponse,
+  DlqListRequest, DlqListResponse, DlqPurgeResponse, DlqReplayResponse, DlqSelectRequest,
+  MaintenanceRequest, MaintenanceResponse, StatsRequest, StatsResponse, SubscriptionInfo, SubscriptionListRequest, SubscriptionListResponse,
 } from "@raftbus/client/protocol";
 import type { Command } from "../../commands/types.ts";
 import { compilePattern } from "../../pattern/pattern.ts";
@@ -11,9 +11,11 @@ import { proposeCommand } from "../proposer.ts";
 import type { ClientSession } from "../session.ts";
 import { clusterStatus } from "./cluster.ts";
 import { requireLeader } from "./leader.ts";
+import { readBarrier } from "./read.ts";
 
 /** `subscription.list`. */
 export async function listSubscriptions(ctx: HandlerContext, _s: ClientSession, body: SubscriptionListRequest): Promise<SubscriptionListResponse> {
+  const readAt = await readBarrier(ctx, body.consistency);
   const out: SubscriptionInfo[] = [];
   for (const s of await ctx.broker.listSubscriptions()) {
     if (body.topic !== undefined && !compilePattern(s.pattern).matches(body.topic)) continue;
@@ -25,17 +27,19 @@ export async function listSubscriptions(ctx: HandlerContext, _s: ClientSession, 
       deadLettered: i.deadLettered, createdAt: i.createdAt,
     });
   }
-  return { subscriptions: out };
+  return { subscriptions: out, readAt };
 }
 
 /** `dlq.list`. */
 export async function dlqList(ctx: HandlerContext, _s: ClientSession, body: DlqListRequest): Promise<DlqListResponse> {
+  const readAt = await readBarrier(ctx, body.consistency);
   const entries = await ctx.broker.dlqList(body.topic, {
     ...(body.fromId !== undefined ? { afterId: body.fromId - 1 } : {}),
     ...(body.limit !== undefined ? { limit: body.limit } : {}),
   });
   return {
     messages: entries.map((e) => ({ dlqId: e.id, message: e.message, subscription: e.subscription, reason: e.reason, attempts: e.attempts, deadAt: e.deadAt })),
+    readAt,
   };
 }
 
@@ -74,17 +78,18 @@ export async function maintenance(ctx: HandlerContext, _s: ClientSession, body: 
 }
 
 /** `stats`: broker statistics plus per-node health. */
-export async function stats(ctx: HandlerContext, s: ClientSession, _body: EmptyBody): Promise<StatsResponse> {
+export async function stats(ctx: HandlerContext, _s: ClientSession, body: StatsRequest): Promise<StatsResponse> {
+  const readAt = await readBarrier(ctx, body.consistency);
   const b = await ctx.broker.stats();
   const cluster = await clusterStatus(ctx);
   const subs = await ctx.broker.listSubscriptions();
   let deliverRate = 0;
   for (const sub of subs) deliverRate += (await ctx.broker.subscriptionInfo(sub.name)).deliverRate;
-  void s;
   return {
     topics: b.topics, subscriptions: b.subscriptions, messages: b.messages, bytes: b.bytes, published: b.published,
     delivered: b.delivered, acked: b.acked, failed: b.failed, retried: b.redelivered, deadLettered: b.deadLettered,
     publishRatePerSec: b.publishRate, deliverRatePerSec: deliverRate,
     nodes: cluster.nodes.map((n) => ({ id: n.id, role: n.role, healthy: n.healthy, appliedIndex: n.appliedIndex, lastContactMs: n.lastContactMs })),
+    readAt,
   };
 }

@@ -1,6 +1,6 @@
 /** Topic administration: create and delete through the log; list and info from local state. */
 import type {
-  TopicCreateRequest, TopicDeleteResponse, TopicInfo, TopicListRequest, TopicListResponse, TopicRequest, TopicSummary,
+  TopicCreateRequest, TopicDeleteResponse, TopicInfo, TopicInfoRequest, TopicListRequest, TopicListResponse, TopicRequest, TopicSummary,
 } from "@raftbus/client/protocol";
 import type { Command } from "../../commands/types.ts";
 import type { TopicInfo as BrokerTopicInfo, TopicSummary as BrokerTopicSummary } from "../../queries/queries.ts";
@@ -8,6 +8,7 @@ import type { HandlerContext } from "../node-server.ts";
 import { proposeCommand } from "../proposer.ts";
 import type { ClientSession } from "../session.ts";
 import { requireLeader } from "./leader.ts";
+import { readBarrier } from "./read.ts";
 
 function summary(t: BrokerTopicSummary, createdAt: number): TopicSummary {
   const empty = t.count === 0;
@@ -38,19 +39,21 @@ export async function createTopic(ctx: HandlerContext, _s: ClientSession, body: 
   return summary(t, t.createdAt);
 }
 
-/** `topic.list` (this node's applied state). */
+/** `topic.list` (linearizable, or this node's applied state when stale). */
 export async function listTopics(ctx: HandlerContext, _s: ClientSession, body: TopicListRequest): Promise<TopicListResponse> {
+  const readAt = await readBarrier(ctx, body.consistency);
   const topics = await ctx.broker.listTopics();
   const out: TopicSummary[] = [];
   for (const t of topics) {
     if (body.prefix !== undefined && !t.name.startsWith(body.prefix)) continue;
     out.push(summary(t, (await ctx.broker.topicInfo(t.name)).createdAt));
   }
-  return { topics: out };
+  return { topics: out, readAt };
 }
 
 /** `topic.info`: counts, bytes, offsets, publish rate, subscriptions and their lag. */
-export async function topicInfo(ctx: HandlerContext, _s: ClientSession, body: TopicRequest): Promise<TopicInfo> {
+export async function topicInfo(ctx: HandlerContext, _s: ClientSession, body: TopicInfoRequest): Promise<TopicInfo> {
+  const readAt = await readBarrier(ctx, body.consistency);
   const t = await ctx.broker.topicInfo(body.topic);
   const subs = await ctx.broker.listSubscriptions();
   const patterns = new Map(subs.map((s) => [s.name, s]));
@@ -61,6 +64,7 @@ export async function topicInfo(ctx: HandlerContext, _s: ClientSession, body: To
       const sub = patterns.get(s.id);
       return { ...s, pattern: sub?.pattern ?? "", durable: sub ? !sub.ephemeral : s.durable };
     }),
+    readAt,
   };
 }
 

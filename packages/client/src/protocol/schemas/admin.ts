@@ -1,5 +1,6 @@
 /** Body group: maintenance, statistics and ping (SPEC §6). */
 import { MAINTENANCE_KINDS, NODE_ROLES } from "../message.ts";
+import { readRequestFields, readResponseFields } from "./reads.ts";
 import { arr, bool, Empty, nat, nonEmptyStr, nullable, num, oneOf, shape } from "./wire.ts";
 
 /** `maintenance`: run one job now. */
@@ -21,6 +22,9 @@ export const NodeHealth = shape("NodeHealth", {
   lastContactMs: nullable(nat(), "since the leader last heard from it; null on the leader or when unknown"),
 });
 
+/** `stats`. */
+export const StatsRequest = shape("StatsRequest", { ...readRequestFields });
+
 /** `stats` response: cluster totals as of the answering node's applied state. */
 export const StatsResponse = shape("StatsResponse", {
   topics: nat("topics"),
@@ -36,6 +40,7 @@ export const StatsResponse = shape("StatsResponse", {
   publishRatePerSec: num("recent publish rate"),
   deliverRatePerSec: num("recent delivery rate"),
   nodes: arr(NodeHealth, "per-node health"),
+  ...readResponseFields,
 });
 
 /** `ping` response. */
@@ -47,6 +52,6 @@ export const PingResponse = shape("PingResponse", {
 /** The request kinds of this group. */
 export const adminKinds = {
   maintenance: { request: MaintenanceRequest, response: MaintenanceResponse, servedBy: "leader" },
-  stats: { request: Empty, response: StatsResponse, servedBy: "any" },
+  stats: { request: StatsRequest, response: StatsResponse, servedBy: "read" },
   ping: { request: Empty, response: PingResponse, servedBy: "any" },
 } as const;

@@ -1,5 +1,6 @@
 /** Body group: dead-letter queues (SPEC §4, §6). */
 import { StoredMessage } from "./messages.ts";
+import { readRequestFields, readResponseFields } from "./reads.ts";
 import { arr, nat, nonEmptyStr, opt, pos, shape, str } from "./wire.ts";
 
 /** `dlq.list`: a topic's dead letters, oldest first. */
@@ -7,6 +8,7 @@ export const DlqListRequest = shape("DlqListRequest", {
   topic: nonEmptyStr("topic name"),
   limit: opt(pos("at most this many; default 100")),
   fromId: opt(nat("start at this dead-letter id")),
+  ...readRequestFields,
 });
 
 /** A message that exhausted its retries. */
@@ -20,7 +22,7 @@ export const DeadLetter = shape("DeadLetter", {
 });
 
 /** `dlq.list` response. */
-export const DlqListResponse = shape("DlqListResponse", { messages: arr(DeadLetter, "the dead letters") });
+export const DlqListResponse = shape("DlqListResponse", { messages: arr(DeadLetter, "the dead letters"), ...readResponseFields });
 
 /** `dlq.replay` and `dlq.purge`: the given dead letters, or all of the topic's when `ids` is absent. */
 export const DlqSelectRequest = shape("DlqSelectRequest", {
@@ -36,7 +38,7 @@ export const DlqPurgeResponse = shape("DlqPurgeResponse", { purged: nat("dead le
 
 /** The request kinds of this group. */
 export const dlqKinds = {
-  "dlq.list": { request: DlqListRequest, response: DlqListResponse, servedBy: "any" },
+  "dlq.list": { request: DlqListRequest, response: DlqListResponse, servedBy: "read" },
   "dlq.replay": { request: DlqSelectRequest, response: DlqReplayResponse, servedBy: "leader" },
   "dlq.purge": { request: DlqSelectRequest, response: DlqPurgeResponse, servedBy: "leader" },
 } as const;

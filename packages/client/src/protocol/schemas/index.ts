@@ -3,6 +3,7 @@
  * group. The request table that ties bodies to kinds is requests.ts.
  */
 export * from "./wire.ts";
+export * from "./reads.ts";
 export * from "./messages.ts";
 export * from "./frames.ts";
 export * from "./publish.ts";

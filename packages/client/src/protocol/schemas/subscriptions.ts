@@ -2,6 +2,7 @@
 import { Type } from "@sinclair/typebox";
 import { GUARANTEES } from "../message.ts";
 import { BackoffPolicy } from "./messages.ts";
+import { readRequestFields, readResponseFields } from "./reads.ts";
 import { arr, bool, Empty, lit, nat, nonEmptyStr, oneOf, opt, pos, shape, str } from "./wire.ts";
 
 /** Where a new subscription starts reading. */
@@ -81,6 +82,7 @@ export const FailResponse = shape("FailResponse", {
 /** `subscription.list`. */
 export const SubscriptionListRequest = shape("SubscriptionListRequest", {
   topic: opt(nonEmptyStr("only subscriptions whose pattern matches this topic")),
+  ...readRequestFields,
 });
 
 /** One subscription as listed. */
@@ -102,7 +104,7 @@ export const SubscriptionInfo = shape("SubscriptionInfo", {
 });
 
 /** `subscription.list` response. */
-export const SubscriptionListResponse = shape("SubscriptionListResponse", { subscriptions: arr(SubscriptionInfo, "the subscriptions") });
+export const SubscriptionListResponse = shape("SubscriptionListResponse", { subscriptions: arr(SubscriptionInfo, "the subscriptions"), ...readResponseFields });
 
 /** The request kinds of this group. */
 export const subscriptionKinds = {
@@ -111,5 +113,5 @@ export const subscriptionKinds = {
   credit: { request: CreditRequest, response: CreditResponse, servedBy: "any" },
   ack: { request: AckRequest, response: AckResponse, servedBy: "leader" },
   fail: { request: FailRequest, response: FailResponse, servedBy: "leader" },
-  "subscription.list": { request: SubscriptionListRequest, response: SubscriptionListResponse, servedBy: "any" },
+  "subscription.list": { request: SubscriptionListRequest, response: SubscriptionListResponse, servedBy: "read" },
 } as const;

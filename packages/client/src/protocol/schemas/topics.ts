@@ -1,4 +1,5 @@
 /** Body group: topics and retention (SPEC §3). */
+import { readRequestFields, readResponseFields } from "./reads.ts";
 import { arr, bool, nat, nonEmptyStr, nullable, num, opt, pos, shape, str } from "./wire.ts";
 
 /** Per-topic retention: any combination; absent fields mean unlimited. */
@@ -28,13 +29,16 @@ const summaryFields = {
 export const TopicSummary = shape("TopicSummary", summaryFields);
 
 /** `topic.list`. */
-export const TopicListRequest = shape("TopicListRequest", { prefix: opt(str("only topics whose name starts with this")) });
+export const TopicListRequest = shape("TopicListRequest", { prefix: opt(str("only topics whose name starts with this")), ...readRequestFields });
 
 /** `topic.list` response. */
-export const TopicListResponse = shape("TopicListResponse", { topics: arr(TopicSummary, "the topics") });
+export const TopicListResponse = shape("TopicListResponse", { topics: arr(TopicSummary, "the topics"), ...readResponseFields });
 
-/** `topic.info` and `topic.delete`: names one topic. */
+/** `topic.delete`: names one topic. */
 export const TopicRequest = shape("TopicRequest", { topic: nonEmptyStr("topic name") });
+
+/** `topic.info`: names one topic. */
+export const TopicInfoRequest = shape("TopicInfoRequest", { topic: nonEmptyStr("topic name"), ...readRequestFields });
 
 /** A subscription's view of one topic. */
 export const TopicSubscriptionInfo = shape("TopicSubscriptionInfo", {
@@ -51,6 +55,7 @@ export const TopicInfo = shape("TopicInfo", {
   publishRatePerSec: num("recent publish rate"),
   subscriptions: arr(TopicSubscriptionInfo, "subscriptions matching the topic"),
   deadLettered: nat("messages in the topic's dead-letter queue"),
+  ...readResponseFields,
 });
 
 /** `topic.delete` response. */
@@ -62,7 +67,7 @@ export const TopicDeleteResponse = shape("TopicDeleteResponse", {
 /** The request kinds of this group. */
 export const topicKinds = {
   "topic.create": { request: TopicCreateRequest, response: TopicSummary, servedBy: "leader" },
-  "topic.list": { request: TopicListRequest, response: TopicListResponse, servedBy: "any" },
-  "topic.info": { request: TopicRequest, response: TopicInfo, servedBy: "any" },
+  "topic.list": { request: TopicListRequest, response: TopicListResponse, servedBy: "read" },
+  "topic.info": { request: TopicInfoRequest, response: TopicInfo, servedBy: "read" },
   "topic.delete": { request: TopicRequest, response: TopicDeleteResponse, servedBy: "leader" },
 } as const;
