@@ -44,6 +44,10 @@ export interface LocalClusterOptions {
   readonly tickMs?: number;
   /** Node.js flags for every node process (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
   readonly execArgv?: readonly string[];
+  /** Extra flags for some nodes at the first start, by node id (e.g. `{ n3: ["--cluster-version-max", "1"] }`). */
+  readonly nodeOverrides?: Readonly<Record<string, readonly string[]>>;
+  /** Extra environment variables for every node (e.g. RAFTBUS_TIME_TICK_MS). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** A port the OS says is free on 127.0.0.1 now. */
@@ -81,11 +85,13 @@ export class LocalCluster {
   readonly nodes: TestNode[] = [];
   private readonly extraArgs: readonly string[];
   private readonly execArgv: readonly string[];
+  private readonly env: Readonly<Record<string, string>>;
 
-  private constructor(root: string, extraArgs: readonly string[], execArgv: readonly string[] = []) {
+  private constructor(root: string, extraArgs: readonly string[], execArgv: readonly string[] = [], env: Readonly<Record<string, string>> = {}) {
     this.root = root;
     this.extraArgs = extraArgs;
     this.execArgv = execArgv;
+    this.env = env;
   }
 
   /** Create and start a cluster; resolves once every node is ready. */
@@ -93,9 +99,9 @@ export class LocalCluster {
     const n = opts.nodes ?? 3;
     const c = new LocalCluster(mkdtempSync(join(tmpdir(), "raftbus-test-")), [
       "--tick-ms", String(opts.tickMs ?? 20), "--log-level", "info", ...(opts.extraArgs ?? []),
-    ], opts.execArgv);
+    ], opts.execArgv, opts.env);
     for (let i = 1; i <= n; i++) await c.newNode(`n${i}`);
-    for (const node of c.nodes) c.startNode(node);
+    for (const node of c.nodes) c.startNode(node, opts.nodeOverrides?.[node.id] ?? []);
     await c.waitReady();
     return c;
   }
@@ -150,7 +156,7 @@ export class LocalCluster {
     const log = openSync(node.logFile, "a");
     const proc = spawn(process.execPath, [...this.execArgv, "--import", "tsx", BIN, ...this.nodeArgs(node, overrides)], {
       stdio: ["ignore", log, log],
-      env: { ...process.env, RAFTBUS_SERVERS: "" },
+      env: { ...process.env, RAFTBUS_SERVERS: "", ...this.env },
     });
     node.proc = proc;
     node.exitCode = null;
@@ -163,7 +169,9 @@ export class LocalCluster {
 
   /** Run a node process to completion (for start-up failures); resolves with exit code and output. */
   async runNodeToExit(node: TestNode, overrides: readonly string[] = [], timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
-    const proc = spawn(process.execPath, ["--import", "tsx", BIN, ...this.nodeArgs(node, overrides)], { stdio: ["ignore", "pipe", "pipe"] });
+    const proc = spawn(process.execPath, [...this.execArgv, "--import", "tsx", BIN, ...this.nodeArgs(node, overrides)], {
+      stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RAFTBUS_SERVERS: "", ...this.env },
+    });
     let output = "";
     proc.stdout.on("data", (d: Buffer) => (output += d.toString()));
     proc.stderr.on("data", (d: Buffer) => (output += d.toString()));

@@ -30,10 +30,12 @@ import type {
 import { metricsSnapshot } from "./queries/metrics-snapshot.ts";
 import type { BrokerFigures } from "./queries/metrics-snapshot.ts";
 import { OldestTimestamps, nextTimeWork } from "./queries/time-work.ts";
-import { StorageCorruptError, assert } from "./raft-api.ts";
+import { StorageCorruptError, StorageTooNewError, assert, decodeConfEntry } from "./raft-api.ts";
 import type { Entry, SnapshotMeta, StateMachine } from "./raft-api.ts";
 import { applyEntry } from "./state/apply.ts";
 import { DigestHistory, chainDigest } from "./state/digest.ts";
+import { applyConfChangeToBook } from "./state/members.ts";
+import type { MemberRecord } from "./store/records.ts";
 import type { ApplyEffects } from "./state/context.ts";
 import type { CommandResult } from "./state/results.ts";
 import { BrokerState } from "./state/state.ts";
@@ -42,6 +44,8 @@ import { decodeMeta } from "./store/records.ts";
 import { storageCorruption } from "./store/checksum.ts";
 import { SnapshotFormatError, decodeSnapshot } from "./store/snapshot-codec.ts";
 import { BrokerStore } from "./store/store.ts";
+import { effectiveVersion, requiredVersion } from "./version/cluster-version.ts";
+import { UnsupportedEntryError } from "./version/unsupported-entry.ts";
 import type { BinaryDb } from "./store/txn.ts";
 import type { StoreVolume } from "./store/volume.ts";
 import { Txn } from "./store/txn.ts";
@@ -73,6 +77,7 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
   private readonly appliedListeners: (() => void)[] = [];
   /** Oldest message timestamps for nextTimeWork (leader-local cache). */
   private readonly ageCache = new OldestTimestamps();
+  private readonly memberListeners: ((members: ReadonlyMap<string, MemberRecord>) => void)[] = [];
 
   private constructor(
     private readonly store: BrokerStore,
@@ -99,7 +104,15 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
     const cfg = makeConfig(config);
     const store = await BrokerStore.open(volume);
     try {
-      return new BrokerStateMachine(store, await BrokerState.load(store.db), cfg, opts);
+      const state = await BrokerState.load(store.db);
+      if (state.meta.clusterVersion > cfg.clusterVersionMax) {
+        // A node rolled back to an older release after the cluster was finalized on a newer one.
+        throw new StorageTooNewError(`broker state (${store.label})`, state.meta.clusterVersion, cfg.clusterVersionMax,
+          `the broker state in ${store.label} runs cluster version ${state.meta.clusterVersion}, but this node implements versions up to ` +
+          `${cfg.clusterVersionMax}: the cluster was upgraded past this release. Start this node with the newer release (a finalized ` +
+          "upgrade cannot be rolled back)");
+      }
+      return new BrokerStateMachine(store, state, cfg, opts);
     } catch (err) {
       await store.close();
       const corrupt = storageCorruption(err);
@@ -134,6 +147,8 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
       const results: (CommandResult | undefined)[] = [];
       const digests: [number, Uint8Array][] = [];
       let changed = false;
+      let membersChanged = false;
+      let refused: UnsupportedEntryError | undefined;
       try {
         for (const e of entries) {
           if (e.index <= state.meta.appliedIndex) {
@@ -141,7 +156,20 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
             continue;
           }
           assert(e.index === state.meta.appliedIndex + 1, () => `apply: entry ${e.index} after applied index ${state.meta.appliedIndex} (gap)`);
-          const result = e.type === "normal" ? await applyEntry(state, txn, effects, e.index, e.data) : undefined;
+          let result: CommandResult | undefined;
+          if (e.type === "normal") {
+            try {
+              result = await applyEntry(state, txn, effects, e.index, e.data, this.config.clusterVersionMax);
+            } catch (err) {
+              // Refused before it changed anything: keep what came before it, then stop.
+              if (!(err instanceof UnsupportedEntryError)) throw err;
+              refused = err;
+              break;
+            }
+            if (result.ok && result.type === "recordMembers" && result.recorded.length > 0) membersChanged = true;
+          } else if (e.type === "conf" && applyConfChangeToBook(state, txn, () => decodeConfEntry(e.data).change)) {
+            membersChanged = true;
+          }
           results.push(result);
           state.meta.appliedIndex = e.index;
           state.meta.digest = chainDigest(state.meta.digest, e, result);
@@ -162,6 +190,11 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
       for (const name of effects.deletedSubscriptions) this.dispatcher.forget(name);
       if (effects.compactRequested) await this.store.compact();
       if (changed) for (const l of this.appliedListeners) l();
+      if (membersChanged) this.notifyMembers();
+      if (refused !== undefined) {
+        this.failure = refused;
+        throw refused;
+      }
       return results;
     });
   }
@@ -221,6 +254,7 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
       this.dispatcher.reset();
       this.ageCache.clear();
     });
+    this.notifyMembers();
   }
 
   /**
@@ -240,7 +274,7 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
 
   /** Stamps and validates a publish batch for proposing (see commands/build.ts). */
   buildPublish(input: BuildPublishInput): PublishCommand {
-    return buildPublish(this.config, input);
+    return this.gate(buildPublish(this.config, input));
   }
 
   /** Fills a subscription request with the configured defaults. */
@@ -250,7 +284,31 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
 
   /** Validates any command against the configured limits before proposing it. */
   checkProposal(command: unknown, opts: { system?: boolean } = {}): Command {
-    return checkProposal(this.config, command, opts);
+    return this.gate(checkProposal(this.config, command, opts));
+  }
+
+  /**
+   * The replicated cluster version as of the applied state (0 until a fresh
+   * cluster's first leader sets it; see version/cluster-version.ts).
+   */
+  clusterVersion(): number {
+    return this.state.meta.clusterVersion;
+  }
+
+  /**
+   * Refuses (FEATURE_NOT_ENABLED) a command the cluster version does not
+   * cover yet: an older member could not apply it. The applied version only
+   * grows, so a command that passes here is covered when it is applied.
+   */
+  private gate<C extends Command>(command: C): C {
+    if (command.type === "setClusterVersion") return command;
+    const needed = requiredVersion(command);
+    const running = effectiveVersion(this.state.meta.clusterVersion);
+    if (needed > running) {
+      throw new RaftbusError("FEATURE_NOT_ENABLED", `${command.type} needs cluster version ${needed}; the cluster runs version ${running}. ` +
+        "Once every node runs a build that implements it, run `raftbus cluster finalize-upgrade`.");
+    }
+    return command;
   }
 
   // ---- delivery (leader side) ----------------------------------------------
@@ -283,6 +341,20 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
   }
 
   // ---- queries ------------------------------------------------------------
+
+  /** The replicated address book (cluster version ≥ 2): member id → where it listens. */
+  members(): ReadonlyMap<string, MemberRecord> {
+    return this.state.members;
+  }
+
+  /** Calls `listener` with the address book whenever it changes (an apply or a restore). */
+  onMembersChanged(listener: (members: ReadonlyMap<string, MemberRecord>) => void): void {
+    this.memberListeners.push(listener);
+  }
+
+  private notifyMembers(): void {
+    for (const l of this.memberListeners) l(this.state.members);
+  }
 
   /** Log time of the applied state. */
   async logNow(): Promise<number> {

@@ -12,6 +12,7 @@
  *   same version: apply() re-validates each decoded entry against them.
  */
 import { RaftbusError } from "@raftbus/client/protocol";
+import { BASE_CLUSTER_VERSION, BUILD_CLUSTER_VERSION } from "./version/cluster-version.ts";
 
 /** Retention of one topic (SPEC §3); any combination, absent = unlimited. */
 export interface Retention {
@@ -63,6 +64,13 @@ export interface BrokerConfig {
    * is re-applied from the log (see README "Durability").
    */
   readonly syncWrites: boolean;
+  /**
+   * The highest cluster version this node implements (version/cluster-version.ts):
+   * the build's by default. A lower value makes the node behave as an older
+   * build would (refuse entries above it, report it to the leader), to
+   * rehearse a rolling upgrade.
+   */
+  readonly clusterVersionMax: number;
 }
 
 /** Absolute limits, the same on every replica; configured limits must not exceed them. */
@@ -110,6 +118,7 @@ export const DEFAULT_CONFIG: BrokerConfig = {
     backoff: { initialMs: 1000, maxMs: 60_000, multiplier: 2 },
   },
   syncWrites: false,
+  clusterVersionMax: BUILD_CLUSTER_VERSION,
 };
 
 /** Builds a config from DEFAULT_CONFIG and `overrides`, validated. */
@@ -141,6 +150,8 @@ export function validateConfig(config: BrokerConfig): void {
   const backoffError = backoffProblem(d.backoff);
   check(backoffError === undefined, `subscriptionDefaults.backoff: ${backoffError ?? ""}`);
   check(typeof config.strictTopics === "boolean" && typeof config.syncWrites === "boolean", "strictTopics and syncWrites are booleans");
+  check(Number.isSafeInteger(config.clusterVersionMax) && config.clusterVersionMax >= BASE_CLUSTER_VERSION && config.clusterVersionMax <= BUILD_CLUSTER_VERSION,
+    `clusterVersionMax must be an integer in ${BASE_CLUSTER_VERSION}..${BUILD_CLUSTER_VERSION} (this build's), got ${config.clusterVersionMax}`);
 }
 
 /** A description of what is wrong with `r`, or undefined when it is a valid retention. */

@@ -48,5 +48,13 @@ export { SubscriptionIndex } from "./pattern/subscription-index.ts";
 export { compileFilter } from "./filter/index.ts";
 export type { CompiledFilter } from "./filter/index.ts";
 
+// Cluster versions (rolling upgrades)
+export {
+  BASE_CLUSTER_VERSION, BUILD_CLUSTER_VERSION, CLUSTER_VERSIONS, COMMAND_SINCE, effectiveVersion, requiredVersion, versionChanges,
+} from "./version/cluster-version.ts";
+export { UnsupportedEntryError, unsupportedEntry } from "./version/unsupported-entry.ts";
+export { decodeEntry } from "./commands/codec.ts";
+export type { DecodedEntry, DecodeOptions } from "./commands/codec.ts";
+
 // The node server
 export * from "./server/index.ts";

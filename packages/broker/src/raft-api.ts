@@ -4,5 +4,6 @@
  * always-on assert() (STYLE.md practice 3), and the storage error and
  * checksum its records share with the Raft log.
  */
-export type { Entry, SnapshotMeta, StateMachine } from "@raftbus/raft";
-export { assert, InvariantError, StorageCorruptError, StorageError, crc32 } from "@raftbus/raft";
+export type { ConfChange, Entry, SnapshotMeta, StateMachine } from "@raftbus/raft";
+export { decodeConfEntry } from "@raftbus/raft";
+export { assert, InvariantError, StorageCorruptError, StorageError, StorageTooNewError, crc32 } from "@raftbus/raft";

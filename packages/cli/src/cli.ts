@@ -65,7 +65,7 @@ export async function run(argv: readonly string[], io: Io = processIo()): Promis
           nodes: args.nodes, dataDir: args["data-dir"], basePort: args["base-port"], logLevel: args["log-level"],
           readyTimeoutMs: 60_000, out: (l) => process.stdout.write(`${l}\n`),
         });
-      }), act).demandCommand(1, "say which: raftbus cluster up|status|add-node|remove-node|transfer-leader"))
+      }), act).demandCommand(1, "say which: raftbus cluster up|status|add-node|remove-node|transfer-leader|finalize-upgrade"))
     .command("topic", "create, list, inspect and delete topics", (y: Argv) => topicCommands(y, act));
   cli = pubCommand(cli, act);
   cli = subCommand(cli, act);

@@ -62,7 +62,9 @@ describe("raftbus CLI against a local cluster", () => {
     const lines = ok(table).stdout.split("\n");
     // A node slower than the status fan-out deadline on a loaded machine shows as down: only the leader's row is certain.
     expect(lines[0]).toMatch(/^leader n[123] · term \d+ · commit \d+ · [1-3]\/3 nodes up \(as seen by n[123]\)$/);
-    expect(lines[2]).toMatch(/^NODE\s+ROLE\s+TERM\s+COMMIT\s+APPLIED\s+DIGEST\s+MATCH\s+LAG\s+LAST CONTACT\s+HEALTH\s+ADDRESS$/);
+    // A fresh cluster's first leader sets the cluster version by itself (issue 16 part 3).
+    expect(lines[1]).toMatch(/^cluster version (\d+|not set yet \(fresh cluster\))$/);
+    expect(lines[3]).toMatch(/^NODE\s+ROLE\s+TERM\s+COMMIT\s+APPLIED\s+DIGEST\s+MATCH\s+LAG\s+LAST CONTACT\s+HEALTH\s+ADDRESS$/);
     // Each node's applied index and digest, and one verdict compared at one index (SPEC §5).
     expect(lines.filter((l) => /^n[123]\*?\s+leader\s+\d+\s+\d+\s+\d+\s+[0-9a-f]{12}\s/.test(l))).toHaveLength(1);
     expect(lines).toContainEqual(expect.stringMatching(/^replicas agree at index \d+ \(digest [0-9a-f]{12}; n[123](, n[123])*\)/));

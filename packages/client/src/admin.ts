@@ -1,6 +1,6 @@
 /** Administration: topics, subscriptions, dead letters, maintenance, statistics, cluster (SPEC §3, §5, §6). */
 import type {
-  ClusterStatusResponse, Consistency, DeadLetter, MaintenanceKind, MaintenanceResponse, MembershipResponse, RetentionPolicy,
+  ClusterStatusResponse, Consistency, DeadLetter, FinalizeUpgradeResponse, MaintenanceKind, MaintenanceResponse, MembershipResponse, RetentionPolicy,
   DlqListResponse, StatsResponse, SubscriptionInfo, SubscriptionListResponse, TopicDeleteResponse, TopicInfo, TopicListResponse,
   TopicSummary, TransferLeaderResponse, SysForwardRequest, SysSetRequest, SysStatusResponse,
 } from "./protocol/index.ts";
@@ -159,6 +159,17 @@ export class ClusterApi {
   /** Remove a node through a Raft membership change. */
   removeNode(id: string, options: AdminOptions = {}): Promise<MembershipResponse> {
     return this.#session.request("cluster.remove-node", { id }, opts(options, false));
+  }
+
+  /**
+   * Raise the cluster version to `version` (default: the highest the
+   * leader's build implements), enabling what the newer release writes to
+   * the log and to disk. Run it after every node runs the new release.
+   * @throws RaftbusError VERSION_MISMATCH when a member's build does not
+   *   implement it or did not answer.
+   */
+  finalizeUpgrade(version?: number, options: AdminOptions = {}): Promise<FinalizeUpgradeResponse> {
+    return this.#session.request("cluster.finalize-upgrade", version !== undefined ? { version } : {}, opts(options, true));
   }
 
   /** Hand leadership to `to` (or the most caught-up voter). The client follows the new leader by itself. */

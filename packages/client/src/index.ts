@@ -24,5 +24,5 @@ export {
   type DeadLetter, type StatsResponse, type ClusterStatusResponse, type MembershipResponse,
   type TransferLeaderResponse, type MaintenanceResponse, type TopicDeleteResponse, type StoredMessage,
   type ServerLimits, type SysVerification, type SysStatusResponse, type SysKey, SYS_SIGNATURE_HEADER, deriveSysKey, formatSysKey, parseSysKey, verifySysMessage,
-  type ReadAt, type Consistency, CONSISTENCIES,
+  type ReadAt, type FinalizeUpgradeResponse, type Consistency, CONSISTENCIES,
 } from "./protocol/index.ts";

@@ -353,6 +353,7 @@ export class FakeCluster {
       case "sys.set": return { nodeId: conn.node.id, signing: "unsigned", keyId: null, families: [], queued: 0 };
       case "sys.diagnose": return { requestId: "r1" };
       case "sys.forward": return { accepted: frame.body.messages.length };
+      case "cluster.finalize-upgrade": return { previous: 1, version: frame.body.version ?? 2, enabled: [], members: this.nodes.map((n) => ({ id: n.id, clusterVersionMax: 2 })) };
     }
   }
 

@@ -204,6 +204,34 @@ export interface TickCommand extends Base {
   readonly type: "tick";
 }
 
+/**
+ * Raise the cluster version (version/cluster-version.ts). Proposed by the
+ * leader once every member's build implements `version`; never lowers it.
+ */
+export interface SetClusterVersionCommand extends Base {
+  readonly type: "setClusterVersion";
+  readonly version: number;
+}
+
+/** Where one cluster member listens, as recorded in the replicated address book. */
+export interface MemberAddress {
+  readonly id: string;
+  readonly host: string;
+  readonly peerPort: number;
+  readonly clientPort: number;
+}
+
+/**
+ * Fill in the replicated address book (cluster version ≥ 2) with members the
+ * leader knows an address for and the book does not: members of the static
+ * peer list, and those added before the book existed. An id already in the
+ * book keeps its committed address.
+ */
+export interface RecordMembersCommand extends Base {
+  readonly type: "recordMembers";
+  readonly members: readonly MemberAddress[];
+}
+
 /** Every replicated broker command. */
 export type Command =
   | CreateTopicCommand
@@ -218,7 +246,9 @@ export type Command =
   | DlqReplayCommand
   | DlqPurgeCommand
   | MaintenanceCommand
-  | TickCommand;
+  | TickCommand
+  | SetClusterVersionCommand
+  | RecordMembersCommand;
 
 /** The command type names. */
 export type CommandType = Command["type"];
@@ -227,5 +257,5 @@ export type CommandType = Command["type"];
 export const COMMAND_TYPES: readonly CommandType[] = [
   "createTopic", "deleteTopic", "updateRetention", "publish",
   "createSubscription", "updateSubscription", "deleteSubscription", "expireSession",
-  "delivery", "dlqReplay", "dlqPurge", "maintenance", "tick",
+  "delivery", "dlqReplay", "dlqPurge", "maintenance", "tick", "setClusterVersion", "recordMembers",
 ];

@@ -4,8 +4,10 @@
  * with only known fields. Runs twice:
  * - before proposing, with the configured limits: a bad command never enters
  *   the log and the caller gets a stable error code;
- * - in apply(), with HARD_LIMITS: an entry that is not a valid command (e.g.
- *   written by a newer version) is answered BAD_REQUEST and changes nothing.
+ * - in apply(), with HARD_LIMITS: an entry that is not a valid command is
+ *   answered BAD_REQUEST and changes nothing. (An entry of a newer cluster
+ *   version than this build implements never gets here: codec.ts refuses it,
+ *   see version/cluster-version.ts.)
  *
  * Codes: BAD_REQUEST for a wrong shape or type, INVALID_ARGUMENT for a value
  * out of range, and the specific INVALID_TOPIC / INVALID_PATTERN /
@@ -23,7 +25,7 @@ import { compilePattern } from "../pattern/pattern.ts";
 import { validateHeaders, validateTopicName } from "../topic/topic-name.ts";
 import { COMMAND_TYPES } from "./types.ts";
 import type {
-  AckItem, Command, CommandMessage, CommandType, DeliverItem, FailItem, MaintenanceAction, QueueHint,
+  AckItem, Command, CommandMessage, CommandType, DeliverItem, FailItem, MaintenanceAction, MemberAddress, QueueHint,
   StartPosition, SubscriptionChanges, SubscriptionSpec,
 } from "./types.ts";
 
@@ -93,7 +95,26 @@ const validators: Record<CommandType, Validator> = {
     };
   },
   tick: (_o, now) => ({ type: "tick", now }),
+  setClusterVersion: (o, now) => ({ type: "setClusterVersion", now, version: intIn(o["version"], "version", 1, 65_535) }),
+  recordMembers: (o, now) => {
+    const raw = array(o["members"], "members");
+    if (raw.length === 0 || raw.length > MEMBERS_MAX) throw invalid(`recordMembers carries ${raw.length} members; 1..${MEMBERS_MAX} allowed`);
+    return { type: "recordMembers", now, members: raw.map((m, i) => memberAddress(m, `members[${i}]`)) };
+  },
 };
+
+/** Most members one recordMembers command names (far above any real cluster). */
+const MEMBERS_MAX = 1024;
+const NODE_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+
+function memberAddress(value: unknown, path: string): MemberAddress {
+  const o = object(value, path);
+  const id = o["id"];
+  if (typeof id !== "string" || !NODE_ID_RE.test(id)) throw invalid(`${path}.id must be 1–64 of A-Z a-z 0-9 _ -`);
+  const host = o["host"];
+  if (typeof host !== "string" || host.length === 0 || host.length > 253) throw invalid(`${path}.host must be a host name or address`);
+  return { id, host, peerPort: intIn(o["peerPort"], `${path}.peerPort`, 1, 65_535), clientPort: intIn(o["clientPort"], `${path}.clientPort`, 1, 65_535) };
+}
 
 function validatePublish(o: Record<string, unknown>, now: number, ctx: Ctx): Command {
   const raw = array(o["messages"], "messages");

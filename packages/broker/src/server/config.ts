@@ -10,6 +10,7 @@ import { LOG_LEVELS, isLogLevel, parseLogLevels } from "@raftbus/raft";
 import type { LogComponent, LogLevel } from "@raftbus/raft";
 import { validateOverrides } from "../sys/families.ts";
 import type { SysOverrides } from "../sys/families.ts";
+import { BASE_CLUSTER_VERSION, BUILD_CLUSTER_VERSION } from "../version/cluster-version.ts";
 
 /** One member of the cluster as the static peer list names it. */
 export interface PeerSpec {
@@ -60,6 +61,11 @@ export interface NodeConfig {
    * runtime changes (`raftbus sys set`) override them cluster-wide.
    */
   readonly sys: SysOverrides;
+  /**
+   * The highest cluster version this node implements: the build's by
+   * default; lower makes it behave as an older release (upgrade rehearsals).
+   */
+  readonly clusterVersionMax: number;
 }
 
 /** The keys a config source may set, with how to parse them from a string. */
@@ -69,6 +75,7 @@ const FIELDS = {
   heartbeatTicks: "int", snapshotEntries: "int", maxPayloadBytes: "size", strictTopics: "bool",
   sessionTimeoutMs: "duration", timeTickMs: "duration", logLevel: "logLevel", logLevels: "logLevels",
   clusterSecretPrevious: "string", sys: "sys",
+  clusterVersionMax: "int",
 } as const;
 
 /** A config key. */
@@ -100,6 +107,7 @@ const DEFAULTS: Omit<NodeConfig, "id" | "dataDir" | "peers"> = {
   logLevels: {},
   clusterSecretPrevious: "",
   sys: {},
+  clusterVersionMax: BUILD_CLUSTER_VERSION,
 };
 
 /** A configuration problem, with every issue listed. */
@@ -267,6 +275,9 @@ function validate(c: NodeConfig, problems: string[]): void {
   }
   if (c.tickMs < 1 || c.tickMs > 10_000) problems.push("tickMs: must be between 1 and 10000");
   if (c.snapshotEntries < 1) problems.push("snapshotEntries: must be ≥ 1");
+  if (c.clusterVersionMax < BASE_CLUSTER_VERSION || c.clusterVersionMax > BUILD_CLUSTER_VERSION) {
+    problems.push(`clusterVersionMax: this build implements cluster versions ${BASE_CLUSTER_VERSION}..${BUILD_CLUSTER_VERSION}`);
+  }
   if (c.maxPayloadBytes < 1 || c.maxPayloadBytes > 64 * 1024 * 1024) problems.push("maxPayloadBytes: must be between 1 B and 64 MiB");
   if (c.peers.length % 2 === 0) problems.push(`peers: ${c.peers.length} members; use an odd number so a majority survives a failure`);
   const ids = new Set<string>();

@@ -37,6 +37,8 @@ export interface NodeStatus {
   readonly peers: readonly { id: string; matchIndex: number | null; lastContactMs: number | null; clientAddress: string | null }[];
   readonly sessions: number;
   readonly startedAt: number;
+  /** The cluster version in force here, and the highest this node's build implements (version/cluster-version.ts). */
+  readonly version: { readonly clusterVersion: number; readonly clusterVersionMax: number };
 }
 
 /** Entries the applied index may trail the commit index by and still count as ready. */

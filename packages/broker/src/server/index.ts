@@ -2,6 +2,7 @@
 export * from "./config.ts";
 export * from "./node-server.ts";
 export * from "./leader-duties.ts";
+export * from "./cluster-upkeep.ts";
 export * from "./http-routes.ts";
 export { brokerHandlers } from "./handlers/index.ts";
 export { NodeMetrics } from "../metrics/node-metrics.ts";

@@ -166,6 +166,10 @@ export class NodeServer {
   async start(): Promise<void> {
     const { raft, logger } = this.parts;
     raft.onLeaderChange((soft) => this.onLeaderChange(soft));
+    // The replicated address book (cluster version ≥ 2) is the committed truth about
+    // where members listen; it outranks the static peer list.
+    this.adoptBook(this.parts.stateMachine.members());
+    this.parts.stateMachine.onMembersChanged((book) => this.adoptBook(book));
     this.parts.metrics.bind({
       raft, sessions: () => this.sessions.size, consumers: () => this.consumers.size(), figures: () => this.parts.stateMachine.figures(),
     });
@@ -329,6 +333,17 @@ export class NodeServer {
     return p === undefined ? undefined : clientAddress(p);
   }
 
+  private adoptBook(book: ReadonlyMap<string, PeerSpec>): void {
+    let changed = false;
+    for (const m of book.values()) {
+      const known = this.members.get(m.id);
+      if (known !== undefined && known.host === m.host && known.peerPort === m.peerPort && known.clientPort === m.clientPort) continue;
+      this.members.set(m.id, { id: m.id, host: m.host, peerPort: m.peerPort, clientPort: m.clientPort });
+      changed = true;
+    }
+    if (changed) this.onMembersChanged?.(this.members);
+  }
+
   /** Remember where a member listens (from a membership change). */
   learnMember(p: PeerSpec): void {
     this.members.set(p.id, p);
@@ -418,6 +433,7 @@ export class NodeServer {
       commitIndex: s.commit, appliedIndex: digest.index, stateDigest: digest.digest, lastIndex: s.lastIndex,
       member: s.member, ...(s.member ? {} : { notMemberReason: notMemberReason(s) ?? "" }),
       voters: conf.voters, learners: conf.learners, peers, sessions: this.sessions.size, startedAt: this.startedAt,
+      version: { clusterVersion: this.parts.stateMachine.clusterVersion(), clusterVersionMax: this.parts.stateMachine.config.clusterVersionMax },
     };
   }
 

@@ -4,7 +4,7 @@
  * else thrown is a bug: it propagates and the state machine stops.
  */
 import { RaftbusError } from "@raftbus/client/protocol";
-import { decodeCommand } from "../commands/codec.ts";
+import { decodeEntry } from "../commands/codec.ts";
 import type { Command } from "../commands/types.ts";
 import type { Txn } from "../store/txn.ts";
 import type { ApplyContext, ApplyEffects } from "./context.ts";
@@ -16,19 +16,30 @@ import type { CommandResult } from "./results.ts";
 import type { BrokerState } from "./state.ts";
 import { applyCreateSubscription, applyDeleteSubscription, applyExpireSession, applyUpdateSubscription } from "./subscriptions.ts";
 import { applyCreateTopic, applyDeleteTopic, applyUpdateRetention } from "./topics.ts";
+import { applySetClusterVersion } from "./cluster-version.ts";
+import { applyRecordMembers } from "./members.ts";
+import { effectiveVersion } from "../version/cluster-version.ts";
 
 /**
  * Applies the command in `data` (a `normal` entry at `index`). Undecodable or
  * invalid data yields BAD_REQUEST (or the validation code) and changes
- * nothing but the applied index.
+ * nothing but the applied index. An entry needing a cluster version above
+ * `versionMax` (this node's build) throws UnsupportedEntryError: the caller
+ * must stop rather than apply it (version/unsupported-entry.ts).
  */
-export async function applyEntry(state: BrokerState, txn: Txn, effects: ApplyEffects, index: number, data: Uint8Array): Promise<CommandResult> {
+export async function applyEntry(state: BrokerState, txn: Txn, effects: ApplyEffects, index: number, data: Uint8Array, versionMax: number): Promise<CommandResult> {
   let command: Command;
+  let version: number;
   try {
-    command = decodeCommand(data);
+    ({ command, version } = decodeEntry(data, { allowSystem: true, versionMax, index }));
   } catch (err) {
     if (err instanceof RaftbusError) return { ok: false, error: err.toInfo() };
     throw err;
+  }
+  // The leader gates proposals on the cluster version; should an entry get
+  // past that anyway, every replica that understands it refuses it alike.
+  if (command.type !== "setClusterVersion" && version > effectiveVersion(state.meta.clusterVersion)) {
+    return { ok: false, error: { code: "FEATURE_NOT_ENABLED", message: `entry needs cluster version ${version}; the cluster runs ${effectiveVersion(state.meta.clusterVersion)}` } };
   }
   // Log time never goes backwards, even across leaders with skewed clocks.
   state.meta.logNow = Math.max(state.meta.logNow, command.now);
@@ -56,5 +67,7 @@ async function run(ctx: ApplyContext, c: Command): Promise<CommandResult> {
     case "dlqPurge": return applyDlqPurge(ctx, c);
     case "maintenance": return applyMaintenance(ctx, c);
     case "tick": return applyTick(ctx, c);
+    case "setClusterVersion": return applySetClusterVersion(ctx, c);
+    case "recordMembers": return applyRecordMembers(ctx, c);
   }
 }

@@ -80,7 +80,9 @@ export type CommandResult =
   | { readonly ok: true; readonly type: "dlqReplay"; readonly replayed: readonly { readonly id: number; readonly offset: number }[] }
   | { readonly ok: true; readonly type: "dlqPurge"; readonly purged: number }
   | { readonly ok: true; readonly type: "maintenance"; readonly action: MaintenanceAction; readonly report: HousekeepingReport; readonly retried: number; readonly replayed: number }
-  | { readonly ok: true; readonly type: "tick"; readonly report: HousekeepingReport };
+  | { readonly ok: true; readonly type: "tick"; readonly report: HousekeepingReport }
+  | { readonly ok: true; readonly type: "setClusterVersion"; readonly version: number; readonly previous: number }
+  | { readonly ok: true; readonly type: "recordMembers"; readonly recorded: readonly string[] };
 
 /** A successful result of command type `T`. */
 export type ResultOf<T extends string> = Extract<CommandResult, { readonly ok: true; readonly type: T }>;

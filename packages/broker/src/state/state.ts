@@ -10,12 +10,12 @@
  */
 import { SubscriptionIndex } from "../pattern/subscription-index.ts";
 import { assert } from "../raft-api.ts";
-import { META_KEY, TAG, familyRange, readU32, subCountersKey, subKey, topicKey } from "../store/keys.ts";
+import { META_KEY, TAG, familyRange, memberKey, readU32, subCountersKey, subKey, topicKey } from "../store/keys.ts";
 import {
-  decodeMeta, decodeOutstanding, decodeSubscription, decodeTopic, emptyMeta, encodeMeta, encodeSubscriptionCounters,
-  encodeSubscriptionSpec, encodeTopic,
+  decodeMember, decodeMeta, decodeOutstanding, decodeSubscription, decodeTopic, emptyMeta, encodeMeta, encodeSubscriptionCounters,
+  encodeMember, encodeSubscriptionSpec, encodeTopic,
 } from "../store/records.ts";
-import type { MetaRecord, TopicRecord } from "../store/records.ts";
+import type { MemberRecord, MetaRecord, TopicRecord } from "../store/records.ts";
 import type { BinaryDb, Txn } from "../store/txn.ts";
 import { SubState } from "./subscription.ts";
 
@@ -28,6 +28,8 @@ export class BrokerState {
   readonly subsById = new Map<number, SubState>();
   /** Pattern → subscriptions, keyed by subscription name. */
   readonly index = new SubscriptionIndex<SubState>();
+  /** The replicated address book: member id → where it listens (cluster version ≥ 2). */
+  readonly members = new Map<string, MemberRecord>();
   /** Topic id → subscriptions holding references to it (to drop them when a message goes). */
   private readonly holders = new Map<number, Set<SubState>>();
   private readonly dirtyTopics = new Set<TopicRecord>();
@@ -56,6 +58,10 @@ export class BrokerState {
       sub.putOutstanding(o);
     }
     for (const sub of s.subsById.values()) for (const tid of sub.heldTopics()) s.updateHolder(sub, tid);
+    for await (const [, v] of db.iterator(familyRange(TAG.member))) {
+      const m = decodeMember(v);
+      s.members.set(m.id, m);
+    }
     return s;
   }
 
@@ -124,6 +130,18 @@ export class BrokerState {
   holdersOf(tid: number): SubState[] {
     const set = this.holders.get(tid);
     return set === undefined ? [] : [...set].sort((a, b) => a.id - b.id);
+  }
+
+  /** Records where member `m.id` listens. */
+  putMember(txn: Txn, m: MemberRecord): void {
+    this.members.set(m.id, m);
+    txn.put(memberKey(m.id), encodeMember(m));
+  }
+
+  /** Forgets member `id`'s address. */
+  removeMember(txn: Txn, id: string): void {
+    if (!this.members.delete(id)) return;
+    txn.del(memberKey(id));
   }
 
   /** Marks a topic record for writing at the end of the apply call. */

@@ -13,6 +13,7 @@
  *   u  tid:4 kind:1 ...                 dedup record (kind 0: message id; 1: producer id + sequence)
  *   x  expiresAt:8 <u key>              dedup expiry index (empty value)
  *   z  tid:4 dlqId:8                    dead letter
+ *   n  nodeId (utf-8)                   a cluster member's addresses (cluster version ≥ 2)
  *
  * Topic and subscription ids are numbers assigned at creation and never
  * reused, so keys are fixed width and a deleted topic's leftovers can never
@@ -35,6 +36,7 @@ export const TAG = {
   dedup: 0x75, // u
   dedupExpiry: 0x78, // x
   dlq: 0x7a, // z
+  member: 0x6e, // n
 } as const;
 
 const TWO_32 = 2 ** 32;
@@ -135,6 +137,15 @@ export function outstandingKey(sid: number, seq: number): Uint8Array {
 }
 /** Key of DLQ entry `id` of topic `tid`. */
 export const dlqKey = (tid: number, id: number): Uint8Array => key(TAG.dlq, [4, tid], [8, id]);
+
+/** Key of cluster member `nodeId`'s address record. */
+export function memberKey(nodeId: string): Uint8Array {
+  const id = encoder.encode(nodeId);
+  const buf = new Uint8Array(1 + id.length);
+  buf[0] = TAG.member;
+  buf.set(id, 1);
+  return buf;
+}
 
 /** Key of the dedup record for message id `id` in topic `tid`. */
 export function dedupIdKey(tid: number, id: string): Uint8Array {

@@ -348,6 +348,28 @@ export function decodeDlq(bytes: Uint8Array): DlqRecord {
   return { id, offset, subscription, reason, attempts, deadAt, message: decodeMessage(message) };
 }
 
+/** Where a cluster member listens (the replicated address book, cluster version ≥ 2). */
+export interface MemberRecord {
+  readonly id: string;
+  readonly host: string;
+  readonly peerPort: number;
+  readonly clientPort: number;
+}
+
+/** Encodes a member record. */
+export function encodeMember(m: MemberRecord): Uint8Array {
+  return pack([m.id, m.host, m.peerPort, m.clientPort]);
+}
+
+/** Decodes a member record. */
+export function decodeMember(bytes: Uint8Array): MemberRecord {
+  const t = unpack(bytes);
+  assert(Array.isArray(t) && t.length === 4, "malformed member record");
+  const [id, host, peerPort, clientPort] = t as unknown[];
+  assert(typeof id === "string" && typeof host === "string" && isNat(peerPort) && isNat(clientPort), "malformed member record fields");
+  return { id, host, peerPort, clientPort };
+}
+
 /** A pending range deletion, processed within the tick budget (deleted topics and subscriptions). */
 export interface GcJob {
   readonly gte: Uint8Array;
@@ -367,18 +389,24 @@ export interface MetaRecord {
   gc: GcJob[];
   /** The state digest after entry `appliedIndex` (state/digest.ts); 32 zero bytes before the first entry. */
   digest: Uint8Array;
+  /**
+   * The cluster version (version/cluster-version.ts): 0 in a fresh state
+   * until the first leader sets it; records written before versioning
+   * existed read as 1 (those clusters ran the base version).
+   */
+  clusterVersion: number;
 }
 
 /** Meta of an empty broker. */
 export const emptyMeta = (): MetaRecord => ({
-  appliedIndex: 0, logNow: 0, nextTopicId: 1, nextSubId: 1, nextSeq: 0, nextDlqId: 1, gc: [], digest: new Uint8Array(32),
+  appliedIndex: 0, logNow: 0, nextTopicId: 1, nextSubId: 1, nextSeq: 0, nextDlqId: 1, gc: [], digest: new Uint8Array(32), clusterVersion: 0,
 });
 
 /** Encodes the meta record. */
 export function encodeMeta(m: MetaRecord): Uint8Array {
   return pack({
     version: 1, appliedIndex: m.appliedIndex, logNow: m.logNow, nextTopicId: m.nextTopicId, nextSubId: m.nextSubId,
-    nextSeq: m.nextSeq, nextDlqId: m.nextDlqId, gc: m.gc.map((j) => [j.gte, j.lt]), digest: m.digest,
+    nextSeq: m.nextSeq, nextDlqId: m.nextDlqId, gc: m.gc.map((j) => [j.gte, j.lt]), digest: m.digest, clusterVersion: m.clusterVersion,
   });
 }
 
@@ -396,6 +424,7 @@ export function decodeMeta(bytes: Uint8Array): MetaRecord {
     digest: Uint8Array.from(digest),
     appliedIndex: nat("appliedIndex"), logNow: nat("logNow"), nextTopicId: nat("nextTopicId"), nextSubId: nat("nextSubId"),
     nextSeq: nat("nextSeq"), nextDlqId: nat("nextDlqId"),
+    clusterVersion: o["clusterVersion"] === undefined ? 1 : nat("clusterVersion"),
     gc: gc.map((j: unknown) => {
       assert(Array.isArray(j) && j.length === 2 && j[0] instanceof Uint8Array && j[1] instanceof Uint8Array, "malformed gc job");
       return { gte: Uint8Array.from(j[0]), lt: Uint8Array.from(j[1]) };

@@ -15,6 +15,8 @@ import type { BinaryDb, StoreVolume, SyncOption } from "./volume.ts";
 import { assert } from "../raft-api.ts";
 import { CHECKED_VALUES } from "./checksum.ts";
 import { DirectoryVolume } from "./volume-directory.ts";
+import { FORMAT_KEY, REPLICATED_KEYS_FROM, STORE_FORMAT, detectFormat, markerValue } from "./format.ts";
+import type { DetectedFormat } from "./format.ts";
 
 /** Target size of one pairs record of a snapshot (bytes of keys and values). */
 export const SNAPSHOT_CHUNK_BYTES = 256 * 1024;
@@ -39,7 +41,52 @@ export class BrokerStore {
     }
     for (const g of await v.generations()) if (g !== generation) await v.remove(g);
     const db = await openChecked(v, generation);
+    let found: DetectedFormat;
+    try {
+      found = await detectFormat(db, v.label);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+    if (found.kind === "format" && found.format < STORE_FORMAT) {
+      return BrokerStore.migrate(v, generation, db, found.format);
+    }
+    if (found.kind === "fresh" || !found.marked) await db.put(FORMAT_KEY, markerValue());
     return new BrokerStore(v, generation, db);
+  }
+
+  /**
+   * Rewrites a store of an older format into a new generation in the
+   * current one, then moves CURRENT (crash-safe as restore is: an
+   * interrupted migration leaves the old generation live and is redone).
+   * 1 → 2: every value gets its checksum frame (the new database's value
+   * encoding adds it as the plain values are copied).
+   */
+  private static async migrate(v: StoreVolume, generation: number, old: BinaryDb, from: number): Promise<BrokerStore> {
+    assert(from === 1, () => `no migration from broker store format ${from}`);
+    const next = generation + 1;
+    await v.remove(next);
+    const fresh = await openChecked(v, next);
+    try {
+      let batch = fresh.batch();
+      for await (const [k, value] of old.iterator({ valueEncoding: "view" })) {
+        batch.put(k, value as Uint8Array);
+        if (batch.length >= RESTORE_BATCH_ENTRIES) {
+          await batch.write();
+          batch = fresh.batch();
+        }
+      }
+      batch.put(FORMAT_KEY, markerValue());
+      await batch.write({ sync: true } as SyncOption);
+    } catch (err) {
+      await fresh.close();
+      await v.remove(next);
+      throw err;
+    }
+    await v.writeCurrent(next);
+    await old.close();
+    await v.remove(generation);
+    return new BrokerStore(v, next, fresh);
   }
 
   /** Names the volume in messages. */
@@ -66,7 +113,8 @@ export class BrokerStore {
   snapshotChunks(): AsyncIterable<Uint8Array> {
     const db = this.database;
     const snapshot = db.snapshot();
-    const iterator = db.iterator({ snapshot });
+    // Local records (the format marker) describe this copy, not the replicated state.
+    const iterator = db.iterator({ snapshot, gte: REPLICATED_KEYS_FROM });
     return (async function* chunks(): AsyncGenerator<Uint8Array> {
       const encoder = new SnapshotEncoder();
       try {
@@ -112,7 +160,7 @@ export class BrokerStore {
       // One synced write makes the whole load durable: LevelDB syncs table files as
       // it writes them, and this fsyncs the write-ahead log holding the rest.
       const sync: SyncOption = { sync: true };
-      await fresh.batch([{ type: "del", key: Uint8Array.of(0) }], sync);
+      await fresh.batch([{ type: "put", key: FORMAT_KEY, value: markerValue() }], sync);
     } catch (err) {
       await fresh.close();
       await v.remove(next);
@@ -131,7 +179,7 @@ export class BrokerStore {
   async digest(): Promise<string> {
     const hash = createHash("sha256");
     const len = Buffer.alloc(4);
-    for await (const [k, v] of this.database.iterator()) {
+    for await (const [k, v] of this.database.iterator({ gte: REPLICATED_KEYS_FROM })) {
       len.writeUInt32BE(k.length);
       hash.update(len).update(k);
       len.writeUInt32BE(v.length);

@@ -141,10 +141,12 @@ describe("codec", () => {
     }
   });
 
-  it("garbage bytes, wrong version and unknown types decode to BAD_REQUEST", () => {
+  it("garbage bytes, a missing or malformed version and unknown types decode to BAD_REQUEST", () => {
     expect(codeOf(() => decodeCommand(Uint8Array.of(0xc1)))).toBe("BAD_REQUEST");
     expect(codeOf(() => decodeCommand(new Uint8Array(0)))).toBe("BAD_REQUEST");
-    expect(codeOf(() => decodeCommand(pack({ v: 2, type: "tick", now })))).toBe("BAD_REQUEST");
+    expect(codeOf(() => decodeCommand(pack({ v: 0, type: "tick", now })))).toBe("BAD_REQUEST");
+    expect(codeOf(() => decodeCommand(pack({ v: "1", type: "tick", now })))).toBe("BAD_REQUEST");
+    expect(codeOf(() => decodeCommand(pack({ type: "tick", now })))).toBe("BAD_REQUEST");
     expect(codeOf(() => decodeCommand(pack({ v: 1, type: "nope", now })))).toBe("BAD_REQUEST");
     expect(codeOf(() => decodeCommand(Uint8Array.of(0xd4, 0xff, 0x00)))).toBe("BAD_REQUEST"); // a msgpack Date
   });

@@ -65,7 +65,7 @@ export function statusLines(status: ClusterStatusResponse, style: Styler): strin
     ? style("red", "no leader (an election is running, or too few nodes are up)")
     : `leader ${style("bold", status.leaderId)} · term ${status.term} · commit ${status.commitIndex}`;
   const health = down === 0 ? style("green", `${status.nodes.length}/${status.nodes.length} nodes up`) : style("red", `${status.nodes.length - down}/${status.nodes.length} nodes up`);
-  return [`${summary} · ${health} ${style("dim", `(as seen by ${status.nodeId})`)}`, "", ...renderTable(statusColumns(status), status.nodes, { style }), "", agreementLine(status, style)];
+  return [`${summary} · ${health} ${style("dim", `(as seen by ${status.nodeId})`)}`, ...versionLines(status, style), "", ...renderTable(statusColumns(status), status.nodes, { style }), "", agreementLine(status, style)];
 }
 
 /** Whether the replicas agree, in one line (DIGEST is each node's digest at its own APPLIED index). */
@@ -73,6 +73,20 @@ export function agreementLine(status: ClusterStatusResponse, style: Styler): str
   const a = status.agreement;
   if (a === undefined) return style("yellow", "replica agreement: unknown (no member answered)");
   return style(a.agree === true ? "green" : a.agree === false ? "red" : "yellow", a.summary);
+}
+
+/** The cluster version line, with a hint when every member could run a newer one (an upgrade to finalize). */
+export function versionLines(status: ClusterStatusResponse, style: Styler): string[] {
+  if (status.clusterVersion === undefined) return [];
+  const maxes = status.nodes.map((n) => n.clusterVersionMax);
+  const known = maxes.every((m): m is number => m !== null && m !== undefined);
+  const common = known && maxes.length > 0 ? Math.min(...maxes) : undefined;
+  const line = `cluster version ${status.clusterVersion === 0 ? "not set yet (fresh cluster)" : status.clusterVersion}`;
+  if (common !== undefined && common > status.clusterVersion && status.clusterVersion > 0) {
+    return [`${line} · ${style("yellow", `every node implements ${common}: finish the upgrade with \`raftbus cluster finalize-upgrade\``)}`];
+  }
+  const mixed = known && new Set(maxes).size > 1 ? style("yellow", ` · nodes implement ${[...new Set(maxes)].sort().join(" and ")} (upgrade in progress)`) : "";
+  return [`${line}${mixed}`];
 }
 
 /** The watch interval of `--watch [interval]`, or undefined when not watching. @throws UsageError */
@@ -207,6 +221,18 @@ async function transferLeader(args: Args, ctx: CommandContext): Promise<void> {
   ctx.out.line(res.from === res.to ? `${res.to} is the leader already` : `leadership moved from ${res.from} to ${ctx.out.style("bold", res.to)}`);
 }
 
+async function finalizeUpgrade(args: Args, ctx: CommandContext): Promise<void> {
+  const version = optInt(args, "to", "cluster finalize-upgrade", { min: 1 });
+  const client = await ctx.client();
+  const res = await client.cluster.finalizeUpgrade(version, { timeoutMs: ctx.timeoutMs });
+  if (ctx.json) return ctx.out.json(res);
+  if (res.version === res.previous) {
+    ctx.out.line(`the cluster runs version ${res.version} already; every member implements ${Math.min(...res.members.map((m) => m.clusterVersionMax))}`);
+    return;
+  }
+  ctx.out.line(`cluster version ${res.previous} → ${ctx.out.style("bold", String(res.version))}; enabled:`, ...res.enabled.map((e) => `  ${e}`));
+}
+
 /** Register the client commands of `cluster …` under `y` (next to `cluster up`). */
 export function clusterCommands(y: Argv, act: Act): Argv {
   return y
@@ -224,5 +250,7 @@ export function clusterCommands(y: Argv, act: Act): Argv {
     .command("remove-node <id>", "remove a node through a Raft membership change", (yy: Argv) => yy
       .positional("id", { type: "string" }), act("cluster remove-node", removeNode))
     .command("transfer-leader [to]", "hand leadership to a node (default: the most caught-up voter)", (yy: Argv) => yy
-      .positional("to", { type: "string", describe: "node id" }), act("cluster transfer-leader", transferLeader));
+      .positional("to", { type: "string", describe: "node id" }), act("cluster transfer-leader", transferLeader))
+    .command("finalize-upgrade", "after a rolling upgrade: raise the cluster version so the new release's formats are used", (yy: Argv) => yy
+      .option("to", { type: "number", describe: "target cluster version (default: the highest the leader's release implements)" }), act("cluster finalize-upgrade", finalizeUpgrade));
 }

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Argv } from "yargs";
-import { ConfigError, configFromEnv, resolveNodeConfig, storageCorruption } from "@raftbus/broker";
+import { ConfigError, configFromEnv, resolveNodeConfig, storageCorruption, unsupportedEntry } from "@raftbus/broker";
 import type { NodeConfig } from "@raftbus/broker";
 import { StorageError, UnsafeSwitchError, parseUnsafeSwitches } from "@raftbus/raft";
 import { composeNode } from "../composition/root.ts";
@@ -30,7 +30,8 @@ export function nodeStartOptions(y: Argv): Argv {
     .option("session-timeout", { type: "string", describe: "e.g. 30s" })
     .option("log-level", { type: "string", describe: "default level: trace, debug, info, warn, error, silent" })
     .option("log-levels", { type: "string", describe: "per component, e.g. raft=debug,session=debug" })
-    .option("sys", { type: "string", describe: "system-event settings as JSON, e.g. '{\"health\":{\"periodic\":true}}'" });
+    .option("sys", { type: "string", describe: "system-event settings as JSON, e.g. '{\"health\":{\"periodic\":true}}'" })
+    .option("cluster-version-max", { type: "number", describe: "behave as a build implementing cluster versions up to this (upgrade rehearsals; default: this build's)" });
 }
 
 /** Build the config from the three sources (later wins). */
@@ -41,7 +42,7 @@ export function configFromArgs(args: Record<string, unknown>, env: NodeJS.Proces
     peers: args["peers"], clusterId: args["cluster-id"], clusterSecret: args["cluster-secret"], tickMs: args["tick-ms"],
     electionTicks: args["election-ticks"], snapshotEntries: args["snapshot-entries"], maxPayloadBytes: args["max-payload-bytes"],
     strictTopics: args["strict-topics"], sessionTimeoutMs: args["session-timeout"], logLevel: args["log-level"],
-    logLevels: args["log-levels"], sys: args["sys"],
+    logLevels: args["log-levels"], sys: args["sys"], clusterVersionMax: args["cluster-version-max"],
   };
   // A flag given twice means the last one wins (yargs would hand us an array).
   for (const [k, v] of Object.entries(flags)) if (Array.isArray(v)) flags[k] = v[v.length - 1];
@@ -80,7 +81,7 @@ export async function nodeStart(args: Record<string, unknown>): Promise<number> 
   } catch (err) {
     if (err instanceof StorageError) {
       process.stderr.write(`raftbus node start: ${err.code}: ${err.message}\n`);
-      return EXIT.DATA;
+      return err.code === "STORAGE_TOO_NEW" ? EXIT.UPGRADE : EXIT.DATA;
     }
     if (err instanceof Error && "code" in err && err.code === "EADDRINUSE") {
       process.stderr.write(`raftbus node start: ${err.message}: another process uses this port; pick other ports or stop it\n`);
@@ -109,7 +110,8 @@ export async function nodeStart(args: Record<string, unknown>): Promise<number> 
  * A failure nothing handles (the Raft driver stops itself and rethrows when
  * storage or the state machine fails) ends the process: exit 3 when data on
  * disk failed verification, so a supervisor and an operator can tell damage
- * from a bug; exit 1 otherwise.
+ * from a bug; exit 6 when the log holds an entry this build is too old to
+ * apply (upgrade the node); exit 1 otherwise.
  */
 function exitOnFatal(nodeId: string): void {
   const fatal = (err: unknown) => {
@@ -117,6 +119,11 @@ function exitOnFatal(nodeId: string): void {
     if (corrupt !== undefined) {
       process.stderr.write(`raftbus node ${nodeId}: ${corrupt.code}: ${corrupt.message}\n`);
       process.exit(EXIT.DATA);
+    }
+    const refused = unsupportedEntry(err);
+    if (refused !== undefined) {
+      process.stderr.write(`raftbus node ${nodeId}: ${refused.code}: ${refused.message}\n`);
+      process.exit(EXIT.UPGRADE);
     }
     process.stderr.write(`raftbus node ${nodeId}: unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
     process.exit(EXIT.FAILED);

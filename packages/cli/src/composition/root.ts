@@ -7,7 +7,7 @@ import "reflect-metadata";
 import { join } from "node:path";
 import { container, instanceCachingFactory } from "tsyringe";
 import type { DependencyContainer } from "tsyringe";
-import { BrokerStateMachine, DEFAULT_CONFIG, LeaderDuties, NodeMetrics, NodeServer, brokerHandlers } from "@raftbus/broker";
+import { BrokerStateMachine, ClusterUpkeep, DEFAULT_CONFIG, LeaderDuties, NodeMetrics, NodeServer, brokerHandlers } from "@raftbus/broker";
 import type { HandlerTable, NodeConfig } from "@raftbus/broker";
 import { FileSnapshotStore, LevelStorage, RaftNode, WsTransport, createNodeLogger, snapshotSinkFor, snapshotSourceFor, unsafe } from "@raftbus/raft";
 import type { NodeLoggers, SnapshotStore, Transport, WritableStorage } from "@raftbus/raft";
@@ -39,6 +39,7 @@ export async function composeNode(config: NodeConfig, loggers: NodeLoggers = nod
     useValue: await BrokerStateMachine.open(join(config.dataDir, "broker"), {
       strictTopics: config.strictTopics,
       limits: { ...DEFAULT_CONFIG.limits, payloadBytesMax: config.maxPayloadBytes },
+      clusterVersionMax: config.clusterVersionMax,
     }),
   });
 
@@ -89,6 +90,7 @@ export async function composeNode(config: NodeConfig, loggers: NodeLoggers = nod
       const raft = d.resolve<RaftNode<unknown>>(TOKENS.RaftNode);
       const broker = d.resolve<BrokerStateMachine>(TOKENS.StateMachine);
       let duties: LeaderDuties | undefined;
+      let upkeep: ClusterUpkeep | undefined;
       const server: NodeServer = new NodeServer({
         config,
         raft,
@@ -106,6 +108,9 @@ export async function composeNode(config: NodeConfig, loggers: NodeLoggers = nod
           duties?.stop();
           duties = leading ? new LeaderDuties({ config, raft, broker, server, logger: loggers.component("duties") }) : undefined;
           duties?.start();
+          upkeep?.stop();
+          upkeep = leading ? new ClusterUpkeep({ config, raft, broker, server, logger: loggers.component("duties") }) : undefined;
+          upkeep?.start();
         },
       });
       raft.onConfApplied((entry) => server.onConfApplied(entry));

@@ -13,4 +13,6 @@ export const EXIT = {
   UNREACHABLE: 4,
   /** Timed out. */
   TIMEOUT: 5,
+  /** (node) This build is too old for the cluster's log or for its data directory: upgrade it. */
+  UPGRADE: 6,
 } as const;

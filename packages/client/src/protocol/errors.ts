@@ -33,6 +33,9 @@ export const ERROR_CODES = [
   "STORAGE_CORRUPT",
   "INTERNAL",
   "RESPONDER_ERROR",     // request/reply: the responder's handler failed; `message` is its message
+  "FEATURE_NOT_ENABLED", // the cluster version does not include this yet: finish the upgrade (cluster finalize-upgrade)
+  "VERSION_MISMATCH",    // a node's build does not implement the cluster version asked for (finalize, join)
+  "STORAGE_FULL",        // the leader's disk is below its free-space floor: publishes are refused until space returns
 ] as const;
 
 /** One of the stable error codes. */

@@ -224,3 +224,7 @@ export type MembershipResponse = Wire<typeof Cluster.MembershipResponse>;
 export type TransferLeaderRequest = Wire<typeof Cluster.TransferLeaderRequest>;
 /** `cluster.transfer-leader` response. */
 export type TransferLeaderResponse = Wire<typeof Cluster.TransferLeaderResponse>;
+/** `cluster.finalize-upgrade` request. */
+export type FinalizeUpgradeRequest = Wire<typeof Cluster.FinalizeUpgradeRequest>;
+/** `cluster.finalize-upgrade` response. */
+export type FinalizeUpgradeResponse = Wire<typeof Cluster.FinalizeUpgradeResponse>;

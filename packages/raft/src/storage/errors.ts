@@ -22,7 +22,9 @@ export type StorageErrorCode =
   /** A snapshot chunk arrived at an offset that leaves a hole in the received data. */
   | "STORAGE_BAD_OFFSET"
   /** A snapshot received from a leader failed the state machine's verification and was refused. */
-  | "SNAPSHOT_INVALID";
+  | "SNAPSHOT_INVALID"
+  /** The data directory was written by a newer release, in a format this build cannot read. */
+  | "STORAGE_TOO_NEW";
 
 /** Base class of every expected storage failure; match on `code`, not on the class or message. */
 export class StorageError extends Error {
@@ -56,6 +58,25 @@ export class StorageWrongNodeError extends StorageError {
     super("STORAGE_WRONG_NODE",
       `data directory ${dir} belongs to ${kind} "${found}", but this process was started as ${kind} "${expected}"; ` +
       `point it at its own data directory`);
+  }
+}
+
+/**
+ * The data directory is in a newer on-disk format than this build reads:
+ * a newer release wrote it (a downgrade after the new release migrated it).
+ * Nothing is changed; start the newer release again.
+ */
+export class StorageTooNewError extends StorageError {
+  override readonly name = "StorageTooNewError";
+
+  /**
+   * `what` names the store; `found` is its format, `readable` the newest this
+   * build reads; `message` replaces the standard wording.
+   */
+  constructor(what: string, readonly found: number, readonly readable: number, message?: string) {
+    super("STORAGE_TOO_NEW", message ??
+      `${what} is in on-disk format ${found}, written by a newer raftbus; this build reads formats up to ${readable}. ` +
+      `Run the newer release on it (formats migrate forward only, when a newer release first opens the data)`);
   }
 }
 

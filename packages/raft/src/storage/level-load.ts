@@ -7,7 +7,7 @@
  */
 import type { AbstractBatchOptions, AbstractLevel } from "abstract-level";
 import type { ConfState, Entry, HardState, SnapshotMeta } from "../core/types.ts";
-import { REBUILD_HINT, StorageCorruptError, StorageWrongNodeError } from "./errors.ts";
+import { REBUILD_HINT, StorageCorruptError, StorageTooNewError, StorageWrongNodeError } from "./errors.ts";
 import type { Base, Identity } from "./level-codec.ts";
 import {
   FORMAT_VERSION, decodeAs, decodeEntry, encodeRecord, hardStateRecord, isBase, isHardState,
@@ -81,9 +81,9 @@ async function init(db: LevelDb, who: OpenIdentity): Promise<Loaded> {
 }
 
 function checkIdentity(found: Identity, dir: string, who: OpenIdentity): void {
-  if (found.format !== FORMAT_VERSION) {
-    throw new StorageCorruptError("identity", `unsupported format version ${found.format} (this build reads ${FORMAT_VERSION})`);
-  }
+  // Format 1 is the first; a later format comes with the migration from this one.
+  if (found.format > FORMAT_VERSION) throw new StorageTooNewError(`Raft log ${dir}`, found.format, FORMAT_VERSION);
+  if (found.format < 1) throw new StorageCorruptError("identity", `format version ${found.format} was never written by raftbus`);
   if (found.nodeId !== who.nodeId) throw new StorageWrongNodeError(dir, "node", who.nodeId, found.nodeId);
   if (who.clusterId !== undefined && found.clusterId !== null && found.clusterId !== who.clusterId) {
     throw new StorageWrongNodeError(dir, "cluster", who.clusterId, found.clusterId);

@@ -10,6 +10,7 @@ import type {
 import type { PeerSpec } from "../config.ts";
 import type { NodeStatus } from "../http-routes.ts";
 import type { HandlerContext } from "../node-server.ts";
+import { BASE_CLUSTER_VERSION } from "../../version/cluster-version.ts";
 import { compareReplicas } from "./agreement.ts";
 
 /** How long cluster status waits for a member's own status. */
@@ -62,6 +63,8 @@ export async function clusterStatus(ctx: HandlerContext): Promise<ClusterStatusR
       matchIndex: id === self.nodeId ? self.lastIndex : view?.matchIndex ?? null,
       lastContactMs: id === self.nodeId ? 0 : view?.lastContactMs ?? null,
       ...(typeof st?.stateDigest === "string" ? { stateDigest: st.stateDigest } : {}),
+      // A build from before cluster versions reports none: it implements the base version.
+      clusterVersionMax: st === undefined ? null : st.version?.clusterVersionMax ?? BASE_CLUSTER_VERSION,
     };
   }));
   const compared = await compareReplicas(nodes.map((n) => ({
@@ -77,6 +80,7 @@ export async function clusterStatus(ctx: HandlerContext): Promise<ClusterStatusR
     nodeId: self.nodeId, leaderId: self.leaderId, term: self.term, commitIndex: self.commitIndex,
     nodes: compared === undefined ? nodes : nodes.map((n) => (compared.digests.has(n.id) ? { ...n, comparedDigest: compared.digests.get(n.id) ?? null } : n)),
     ...(compared !== undefined ? { agreement: compared.agreement } : {}),
+    clusterVersion: self.version.clusterVersion,
   };
 }
 

@@ -6,6 +6,7 @@ import { publish } from "./publish.ts";
 import { sysDiagnose, sysForward, sysSet, sysStatus } from "./sys.ts";
 import { ack, credit, fail, subscribe, unsubscribe } from "./subscribe.ts";
 import { createTopic, deleteTopic, listTopics, topicInfo } from "./topics.ts";
+import { finalizeUpgrade } from "./upgrade.ts";
 
 /** Every request kind the node serves. */
 export function brokerHandlers(): HandlerTable {
@@ -15,7 +16,7 @@ export function brokerHandlers(): HandlerTable {
     "subscription.list": listSubscriptions, "dlq.list": dlqList, "dlq.replay": dlqReplay, "dlq.purge": dlqPurge,
     maintenance, stats,
     "cluster.status": clusterStatus, "cluster.add-node": addNode, "cluster.remove-node": removeNode,
-    "cluster.transfer-leader": transferLeader, ping,
+    "cluster.transfer-leader": transferLeader, "cluster.finalize-upgrade": finalizeUpgrade, ping,
     "sys.status": sysStatus, "sys.set": sysSet, "sys.diagnose": sysDiagnose, "sys.forward": sysForward,
   };
   return table as unknown as Record<keyof typeof table, Handler>;

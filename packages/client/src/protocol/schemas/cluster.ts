@@ -1,6 +1,6 @@
 /** Body group: cluster status, membership and leadership (SPEC §5). */
 import { NODE_ROLES } from "../message.ts";
-import { arr, bool, Empty, nat, nonEmptyStr, nullable, oneOf, opt, shape, str } from "./wire.ts";
+import { arr, bool, Empty, nat, nonEmptyStr, nullable, oneOf, opt, pos, shape, str } from "./wire.ts";
 
 /** One member of the cluster as seen by the answering node. */
 export const ClusterNodeStatus = shape("ClusterNodeStatus", {
@@ -17,6 +17,7 @@ export const ClusterNodeStatus = shape("ClusterNodeStatus", {
   lastContactMs: nullable(nat(), "since the leader last heard from it"),
   stateDigest: opt(str("digest of the replicated state at appliedIndex (a SHA-256 chain over every applied entry and its result); equal digests at equal indexes show replicas agree")),
   comparedDigest: opt(nullable(str(), "its state digest at the agreement index; null when it no longer remembers that index")),
+  clusterVersionMax: opt(nullable(nat(), "the highest cluster version its build implements; null when unreachable")),
 });
 
 /** Whether the replicas' state digests agree, compared at one applied index. */
@@ -35,6 +36,23 @@ export const ClusterStatusResponse = shape("ClusterStatusResponse", {
   commitIndex: nat("commit index"),
   nodes: arr(ClusterNodeStatus, "every member"),
   agreement: opt(ReplicaAgreement),
+  clusterVersion: opt(nat("the cluster version in force (0: a fresh cluster whose first leader has not set it yet)")),
+});
+
+/** `cluster.finalize-upgrade`: raise the cluster version once every member's build implements it. */
+export const FinalizeUpgradeRequest = shape("FinalizeUpgradeRequest", {
+  version: opt(pos("target cluster version; default: the highest the leader's build implements")),
+});
+
+/** `cluster.finalize-upgrade` response. */
+export const FinalizeUpgradeResponse = shape("FinalizeUpgradeResponse", {
+  previous: nat("the cluster version before"),
+  version: nat("the cluster version now in force"),
+  enabled: arr(str(), "what the versions in between enabled, one line each"),
+  members: arr(shape("MemberVersion", {
+    id: nonEmptyStr("node id"),
+    clusterVersionMax: nat("the highest cluster version its build implements"),
+  }), "every member's build, as the leader found it"),
 });
 
 /** A member of the Raft configuration. */
@@ -77,4 +95,5 @@ export const clusterKinds = {
   "cluster.add-node": { request: AddNodeRequest, response: MembershipResponse, servedBy: "leader" },
   "cluster.remove-node": { request: RemoveNodeRequest, response: MembershipResponse, servedBy: "leader" },
   "cluster.transfer-leader": { request: TransferLeaderRequest, response: TransferLeaderResponse, servedBy: "leader" },
+  "cluster.finalize-upgrade": { request: FinalizeUpgradeRequest, response: FinalizeUpgradeResponse, servedBy: "leader" },
 } as const;

@@ -1,0 +1,118 @@
+/**
+ * A rolling upgrade on real node processes (issue 16 part 3). n3 runs as
+ * the older release (`--cluster-version-max 1`, a build that implements
+ * only cluster version 1), so the fresh cluster settles on version 1 and
+ * the leader writes nothing n3 could not apply. Finalizing is refused while
+ * n3 is old; after n3 is restarted on the new release it succeeds and the
+ * version-2 feature (the replicated address book) starts writing. A node
+ * rolled back to the old release after that refuses to start (exit 6)
+ * instead of applying the new entries its own way. At the end every
+ * replica holds byte-identical broker state.
+ *
+ * Time entries are switched off (RAFTBUS_TIME_TICK_MS) so the log goes
+ * quiet and the replicas can be compared at one applied index.
+ */
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect } from "@raftbus/client/node";
+import { BrokerStateMachine } from "@raftbus/broker";
+import { runCli } from "../../packages/cli/test/helpers/cluster.ts";
+import { LocalCluster, waitFor } from "../support/local-cluster.ts";
+import type { TestNode } from "../support/local-cluster.ts";
+
+let cluster: LocalCluster;
+const OLD = ["--cluster-version-max", "1"];
+
+interface StatusWithVersion {
+  appliedIndex: number;
+  version?: { clusterVersion: number; clusterVersionMax: number };
+}
+
+async function statusOf(n: TestNode): Promise<StatusWithVersion | undefined> {
+  return (await cluster.status(n)) as unknown as StatusWithVersion | undefined;
+}
+
+async function clusterVersionEverywhere(v: number): Promise<void> {
+  await waitFor(`cluster version ${v} on every node`, async () => {
+    const all = await Promise.all(cluster.nodes.map(statusOf));
+    return all.every((s) => s?.version?.clusterVersion === v) ? true : undefined;
+  }, 30_000);
+}
+
+const servers = (): string => cluster.servers().join(",");
+
+beforeAll(async () => {
+  cluster = await LocalCluster.start({ nodes: 3, env: { RAFTBUS_TIME_TICK_MS: "1h" }, nodeOverrides: { n3: OLD } });
+}, 120_000);
+
+afterAll(async () => {
+  await cluster?.destroy();
+});
+
+describe("rolling upgrade without divergence", () => {
+  it("a mixed cluster runs the older version, finalizes only once every node is upgraded, and never diverges", async () => {
+    const [n1, n2, n3] = cluster.nodes as [TestNode, TestNode, TestNode];
+    await clusterVersionEverywhere(1);
+    expect((await statusOf(n3))?.version?.clusterVersionMax).toBe(1);
+
+    // Traffic while mixed.
+    const client = await connect({ servers: cluster.servers(), timeoutMs: 15_000 });
+    try {
+      for (let i = 0; i < 30; i++) await client.publish("upgrade.orders", { i });
+    } finally {
+      await client.close();
+    }
+
+    const refused = await runCli(["cluster", "finalize-upgrade", "--servers", servers()]);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(1);
+    expect(refused.stderr).toMatch(/VERSION_MISMATCH/);
+    expect(refused.stderr).toMatch(/n3 \(up to 1\)/);
+    const status = await runCli(["cluster", "status", "--servers", servers()]);
+    expect(status.stdout).toMatch(/cluster version 1 · nodes implement 1 and 2 \(upgrade in progress\)/);
+    expect(n3.exitCode).toBeNull();
+
+    // Upgrade n3: stop it (graceful), start it on the new release.
+    await cluster.stop(n3);
+    cluster.startNode(n3);
+    await cluster.waitReady();
+
+    const finalized = await runCli(["cluster", "finalize-upgrade", "--servers", servers()]);
+    expect(finalized.code, finalized.stderr).toBe(0);
+    expect(finalized.stdout).toMatch(/cluster version 1 → 2/);
+    await clusterVersionEverywhere(2);
+
+    // Version 2's feature now writes: the leader records every member's address.
+    const again = await runCli(["cluster", "finalize-upgrade", "--servers", servers()]);
+    expect(again.stdout).toMatch(/runs version 2 already/);
+
+    // A node rolled back to the older release refuses to start on finalized state.
+    await cluster.stop(n2);
+    const rollback = await cluster.runNodeToExit(n2, OLD);
+    expect(rollback.code).toBe(6);
+    expect(rollback.output).toMatch(/STORAGE_TOO_NEW.*runs cluster version 2, but this node implements versions up to 1/);
+    cluster.startNode(n2);
+    await cluster.waitReady();
+
+    // Let the log go quiet, then compare the replicas' bytes at one applied index.
+    const applied = await waitFor("every node applied the same index", async () => {
+      const all = await Promise.all(cluster.nodes.map(statusOf));
+      const idx = all.map((s) => s?.appliedIndex);
+      return idx.every((i) => i !== undefined && i === idx[0]) ? idx[0] : undefined;
+    }, 30_000);
+    for (const n of [n1, n2, n3]) expect(await cluster.stop(n)).toBe(0);
+    const digests: string[] = [];
+    for (const n of [n1, n2, n3]) {
+      const broker = await BrokerStateMachine.open(join(n.dataDir, "broker"));
+      try {
+        expect(broker.appliedIndex()).toBe(applied);
+        expect(broker.clusterVersion()).toBe(2);
+        expect([...broker.members().keys()].sort()).toEqual(["n1", "n2", "n3"]);
+        expect((await broker.topicInfo("upgrade.orders")).count).toBe(30);
+        digests.push(await broker.digest());
+      } finally {
+        await broker.close();
+      }
+    }
+    expect(new Set(digests).size).toBe(1);
+  }, 240_000);
+});
