@@ -9,19 +9,25 @@
  * instead of applying the new entries its own way. At the end every
  * replica holds byte-identical broker state.
  *
- * Time entries are switched off (RAFTBUS_TIME_TICK_MS) so the log goes
- * quiet and the replicas can be compared at one applied index.
+ * Time entries and system events are switched off so the log goes quiet
+ * and the replicas can be compared at one applied index.
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "@raftbus/client/node";
 import { BrokerStateMachine } from "@raftbus/broker";
+import { SYS_FAMILIES } from "@raftbus/client/protocol";
 import { runCli } from "../../packages/cli/test/helpers/cluster.ts";
 import { LocalCluster, waitFor } from "../support/local-cluster.ts";
 import type { TestNode } from "../support/local-cluster.ts";
 
 let cluster: LocalCluster;
 const OLD = ["--cluster-version-max", "1"];
+/** No time entries and no system events: the log goes quiet once the test stops writing. */
+const QUIET = {
+  RAFTBUS_TIME_TICK_MS: "1h",
+  RAFTBUS_SYS: JSON.stringify(Object.fromEntries(SYS_FAMILIES.map((f) => [f, { enabled: false }]))),
+};
 
 interface StatusWithVersion {
   appliedIndex: number;
@@ -42,7 +48,7 @@ async function clusterVersionEverywhere(v: number): Promise<void> {
 const servers = (): string => cluster.servers().join(",");
 
 beforeAll(async () => {
-  cluster = await LocalCluster.start({ nodes: 3, env: { RAFTBUS_TIME_TICK_MS: "1h" }, nodeOverrides: { n3: OLD } });
+  cluster = await LocalCluster.start({ nodes: 3, env: QUIET, nodeOverrides: { n3: OLD } });
 }, 120_000);
 
 afterAll(async () => {
