@@ -4,15 +4,18 @@
  *
  *   1  values stored as they are (releases before record checksums)
  *   2  every value framed with its CRC32 (checksum.ts)
+ *   3  pending references carry their message's guarantee and maxRetries
+ *      (keys.ts; migrate.ts fills them in from the message records)
  *
  * Keys starting with 0x00 are LOCAL: they describe this copy of the store
  * (the format marker), not the replicated state, so snapshots, backups and
  * digests leave them out. Every replicated key starts with a tag ≥ 0x01
  * (keys.ts uses ASCII letters).
  *
- * Stores written by format-2 builds before the marker existed carry no
- * marker: their meta record tells them apart (it verifies as a framed
- * value). A store whose marker names a newer format is refused
+ * Stores written before the marker existed carry no marker: their meta
+ * record tells format 1 from format 2 (it verifies as a framed value), and
+ * an unmarked framed store is taken as format 2 (the 2 → 3 rewrite leaves
+ * pending values that are already in format 3 as they are). A store whose marker names a newer format is refused
  * (STORAGE_TOO_NEW): formats migrate forward only.
  */
 import { StorageCorruptError, StorageTooNewError } from "../raft-api.ts";
@@ -23,7 +26,7 @@ import { decodeMeta } from "./records.ts";
 import type { BinaryDb } from "./volume.ts";
 
 /** The format this build writes. */
-export const STORE_FORMAT = 2;
+export const STORE_FORMAT = 3;
 
 /** The local marker record naming the store's format. */
 export const FORMAT_KEY = Uint8Array.of(0x00, 0x66); // "\0f"

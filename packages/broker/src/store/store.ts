@@ -13,7 +13,8 @@ import { createHash } from "node:crypto";
 import { SnapshotEncoder, decodeSnapshot } from "./snapshot-codec.ts";
 import type { BinaryDb, StoreVolume, SyncOption } from "./volume.ts";
 import { assert } from "../raft-api.ts";
-import { CHECKED_VALUES } from "./checksum.ts";
+import { CHECKED_VALUES, unframeValue } from "./checksum.ts";
+import { upgradeRecord } from "./migrate.ts";
 import { DirectoryVolume } from "./volume-directory.ts";
 import { FORMAT_KEY, REPLICATED_KEYS_FROM, STORE_FORMAT, detectFormat, markerValue } from "./format.ts";
 import type { DetectedFormat } from "./format.ts";
@@ -60,17 +61,23 @@ export class BrokerStore {
    * current one, then moves CURRENT (crash-safe as restore is: an
    * interrupted migration leaves the old generation live and is redone).
    * 1 → 2: every value gets its checksum frame (the new database's value
-   * encoding adds it as the plain values are copied).
+   * encoding adds it as the plain values are copied). 2 → 3: see migrate.ts.
    */
   private static async migrate(v: StoreVolume, generation: number, old: BinaryDb, from: number): Promise<BrokerStore> {
-    assert(from === 1, () => `no migration from broker store format ${from}`);
+    assert(from >= 1 && from < STORE_FORMAT, () => `no migration from broker store format ${from}`);
+    // Format-1 values are plain; later ones carry the frame the checked encoding verifies.
+    const plain = (stored: Uint8Array): Uint8Array => (from === 1 ? stored : unframeValue(stored));
+    const read = async (k: Uint8Array): Promise<Uint8Array | undefined> => {
+      const stored = (await old.get(k, { valueEncoding: "view" })) as Uint8Array | undefined;
+      return stored === undefined ? undefined : plain(stored);
+    };
     const next = generation + 1;
     await v.remove(next);
     const fresh = await openChecked(v, next);
     try {
       let batch = fresh.batch();
-      for await (const [k, value] of old.iterator({ valueEncoding: "view" })) {
-        batch.put(k, value as Uint8Array);
+      for await (const [k, value] of old.iterator({ valueEncoding: "view", gte: REPLICATED_KEYS_FROM })) {
+        batch.put(k, await upgradeRecord(k, plain(value as Uint8Array), read, v.label));
         if (batch.length >= RESTORE_BATCH_ENTRIES) {
           await batch.write();
           batch = fresh.batch();

@@ -1,8 +1,8 @@
 /**
- * On-disk format versions (issue 16 part 3): a store written by a release
- * before record checksums (format 1: plain values) is migrated forward when
- * this build opens it, into a new generation, with the same replicated
- * state; a store of a newer format is refused with STORAGE_TOO_NEW; the
+ * On-disk format versions (issue 16 part 3): stores written by older
+ * releases (format 1: plain values; format 2: pending references without
+ * guarantee and maxRetries) are migrated forward when this build opens
+ * them, into a new generation, with the same replicated state; a store of a newer format is refused with STORAGE_TOO_NEW; the
  * format marker is local and stays out of snapshots and digests.
  */
 import { readFile } from "node:fs/promises";
@@ -13,6 +13,7 @@ import { BrokerStateMachine } from "../../src/index.ts";
 import { unframeValue } from "../../src/store/checksum.ts";
 import { FORMAT_KEY, STORE_FORMAT, markerValue } from "../../src/store/format.ts";
 import { frameValue } from "../../src/store/checksum.ts";
+import { TAG } from "../../src/store/keys.ts";
 import { Harness } from "../helpers/harness.ts";
 
 const harnesses: Harness[] = [];
@@ -39,13 +40,15 @@ async function liveGeneration(dir: string): Promise<string> {
 }
 
 /** Rewrites the live generation in place: values as `rewrite` says, marker per `marker`. */
-async function rewrite(dir: string, value: (stored: Uint8Array) => Uint8Array, marker: Uint8Array | undefined): Promise<void> {
+async function rewrite(
+  dir: string, value: (stored: Uint8Array) => Uint8Array, marker: Uint8Array | undefined, only: (k: Uint8Array) => boolean = () => true,
+): Promise<void> {
   const db = new Level<Uint8Array, Uint8Array>(await liveGeneration(dir), { keyEncoding: "view", valueEncoding: "view" });
   await db.open();
   const pairs: [Uint8Array, Uint8Array][] = [];
   for await (const [k, v] of db.iterator()) pairs.push([k, v]);
   const batch = db.batch();
-  for (const [k, v] of pairs) batch.put(k, value(v));
+  for (const [k, v] of pairs) if (k[0] !== FORMAT_KEY[0] && only(k)) batch.put(k, value(v));
   if (marker === undefined) batch.del(FORMAT_KEY);
   else batch.put(FORMAT_KEY, frameValue(marker));
   await batch.write();
@@ -70,13 +73,24 @@ describe("broker store format", () => {
     expect((await h.bsm.topicInfo("orders")).count).toBe(21);
   });
 
-  it("a checksummed store written before the marker existed opens as format 2 in place", async () => {
-    const { h, digest } = await populated();
+  it("a checksummed store written before the marker existed (format 2) is migrated: pending references gain guarantee and maxRetries", async () => {
+    const { h, digest, topics } = await populated();
     const before = await liveGeneration(h.dir);
-    await rewrite(h.dir, (v) => v, undefined);
+    let shortened = 0;
+    // Format-2 pending values were tid:4 offset:8 expiresAt:8 (20 bytes).
+    await rewrite(h.dir, (v) => {
+      const plain = unframeValue(v);
+      if (plain.length !== 25) return v;
+      shortened++;
+      return frameValue(Uint8Array.from(plain.subarray(0, 20)));
+    }, undefined, (k) => k[0] === TAG.pending);
+    expect(shortened).toBe(15);
     h.bsm = await BrokerStateMachine.open(h.dir);
-    expect(await liveGeneration(h.dir)).toBe(before);
+    expect(await liveGeneration(h.dir)).not.toBe(before);
     expect(await h.bsm.digest()).toBe(digest);
+    expect((await h.bsm.listTopics()).map((t) => `${t.name}:${t.count}`)).toEqual(topics);
+    // The migrated references deliver.
+    expect((await h.take("billing", 15)).length).toBe(15);
   });
 
   it("a store of a newer format is refused with STORAGE_TOO_NEW and left untouched", async () => {
@@ -84,7 +98,7 @@ describe("broker store format", () => {
     await rewrite(h.dir, (v) => v, markerValue(STORE_FORMAT + 1));
     const err = await BrokerStateMachine.open(h.dir).catch((e: unknown) => e);
     expect((err as { code?: string }).code).toBe("STORAGE_TOO_NEW");
-    expect((err as Error).message).toMatch(/format 3, written by a newer raftbus/);
+    expect((err as Error).message).toMatch(new RegExp(`format ${STORE_FORMAT + 1}, written by a newer raftbus`));
     // Put the marker back: the store opens again (nothing was changed).
     await rewrite(h.dir, (v) => v, markerValue(STORE_FORMAT));
     h.bsm = await BrokerStateMachine.open(h.dir);

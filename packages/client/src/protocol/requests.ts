@@ -199,9 +199,9 @@ export type MaintenanceRequest = Wire<typeof Admin.MaintenanceRequest>;
 export type MaintenanceResponse = Wire<typeof Admin.MaintenanceResponse>;
 /** One node's health within `stats`. */
 export type NodeHealth = Wire<typeof Admin.NodeHealth>;
-/** `stats` response. */
 /** `stats` request. */
 export type StatsRequest = Wire<typeof Admin.StatsRequest>;
+/** `stats` response. */
 export type StatsResponse = Wire<typeof Admin.StatsResponse>;
 /** `ping` response. */
 export type PingResponse = Wire<typeof Admin.PingResponse>;
