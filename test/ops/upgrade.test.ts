@@ -31,6 +31,7 @@ const QUIET = {
 
 interface StatusWithVersion {
   appliedIndex: number;
+  role: string;
   version?: { clusterVersion: number; clusterVersionMax: number };
 }
 
@@ -100,12 +101,15 @@ describe("rolling upgrade without divergence", () => {
     await cluster.waitReady();
 
     // Let the log go quiet, then compare the replicas' bytes at one applied index.
-    const applied = await waitFor("every node applied the same index", async () => {
+    const { applied, leader } = await waitFor("every node applied the same index", async () => {
       const all = await Promise.all(cluster.nodes.map(statusOf));
       const idx = all.map((s) => s?.appliedIndex);
-      return idx.every((i) => i !== undefined && i === idx[0]) ? idx[0] : undefined;
+      const leaderAt = all.findIndex((s) => s?.role === "leader");
+      return leaderAt >= 0 && idx.every((i) => i !== undefined && i === idx[0]) ? { applied: idx[0], leader: cluster.nodes[leaderAt] } : undefined;
     }, 30_000);
-    for (const n of [n1, n2, n3]) expect(await cluster.stop(n)).toBe(0);
+    // Followers first: a leader stopping gracefully hands over, and the new leader's no-op entry would move the index.
+    for (const n of [n1, n2, n3].filter((x) => x !== leader)) expect(await cluster.stop(n)).toBe(0);
+    expect(await cluster.stop(leader as TestNode)).toBe(0);
     const digests: string[] = [];
     for (const n of [n1, n2, n3]) {
       const broker = await BrokerStateMachine.open(join(n.dataDir, "broker"));
