@@ -13,7 +13,8 @@ import { parseFilter } from "./parser.ts";
 export type { CompareNode, CompareOp, ExistsNode, FilterNode, InNode, LiteralNode, LogicalNode, NotNode, OperandNode, PathNode, PathScope } from "./ast.ts";
 export type { FilterInput } from "./evaluate.ts";
 export { FILTER_AST_NODES_MAX, FILTER_NESTING_DEPTH_MAX, FILTER_SOURCE_BYTES_MAX } from "./errors.ts";
-export { evaluateFilter } from "./evaluate.ts";
+export { FILTER_STEPS_MAX } from "./evaluate.ts";
+export { ParsedPayload, evaluateFilter, messageInput } from "./evaluate.ts";
 export { parseFilter } from "./parser.ts";
 
 /** A parsed filter, ready to test messages. */

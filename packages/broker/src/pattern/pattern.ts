@@ -30,6 +30,12 @@ export interface CompiledPattern {
   readonly kind: PatternKind;
   /** True when `topic` is matched by this pattern. */
   matches(topic: string): boolean;
+  /**
+   * NFA states of a regex pattern (0 or absent for the others): one match
+   * costs at most this × the topic's length steps; the cluster's total is
+   * bounded (SUBSCRIPTION_LIMITS.regexStatesMax).
+   */
+  readonly regexStates?: number;
 }
 
 /** Longest non-regex pattern, in bytes: a pattern is no longer than the topics it names. */
@@ -75,7 +81,7 @@ export function patternSegments(pattern: CompiledPattern): readonly string[] | u
 
 function regexPattern(source: string, body: string, offset: number): CompiledPattern {
   const re = compileSafeRegex(body, offset);
-  return { source, kind: "regex", matches: (topic) => re.test(topic) };
+  return { source, kind: "regex", matches: (topic) => re.test(topic), regexStates: re.stateCount };
 }
 
 function segmentPattern(source: string): CompiledPattern {

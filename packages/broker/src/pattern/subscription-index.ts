@@ -8,6 +8,12 @@
  *   in a list that every lookup scans: cost is LINEAR in the number of regex
  *   subscriptions, each run bounded by the safe regex engine.
  *
+ * - The regex results of recently matched topics are cached (bounded, and
+ *   emptied whenever a regex subscription comes or goes), so a stream of
+ *   publishes to the same topics pays the regex scan once, not per message.
+ *   The cache changes no result, only its cost: replicas with different
+ *   cache contents still match identically.
+ *
  * Results are ordered by subscription id, ascending in UTF-16 code-unit
  * order (never locale order), so every replica dispatches identically.
  */
@@ -15,6 +21,11 @@ import { TOPIC_NAME_BYTES_MAX } from "../topic/topic-name.ts";
 import { patternSegments } from "./pattern.ts";
 import type { CompiledPattern } from "./pattern.ts";
 import { SegmentTrie } from "./segment-trie.ts";
+
+/** Topics whose regex matches are cached at most. */
+const SCAN_CACHE_TOPICS_MAX = 4096;
+/** Ids (plus one per topic) the cache holds at most: bounds its memory whatever matches what. */
+const SCAN_CACHE_IDS_MAX = 262_144;
 
 interface Entry<T> {
   readonly pattern: CompiledPattern;
@@ -27,8 +38,18 @@ interface Entry<T> {
 export class SubscriptionIndex<T> {
   private readonly entries = new Map<string, Entry<T>>();
   private readonly trie = new SegmentTrie();
-  /** Regex (and foreign) patterns: scanned on every match. */
+  /** Regex (and foreign) patterns: scanned on every match not in the cache. */
   private readonly scanned = new Map<string, Entry<T>>();
+  /** Topic → ids of the scanned patterns matching it (insertion order = age, for eviction). */
+  private readonly scanCache = new Map<string, readonly string[]>();
+  /** Ids held by scanCache, bounded by SCAN_CACHE_IDS_MAX. */
+  private scanCacheIds = 0;
+  private regexStateTotal = 0;
+
+  /** NFA states of every regex subscription held (SUBSCRIPTION_LIMITS.regexStatesMax bounds it). */
+  get regexStates(): number {
+    return this.regexStateTotal;
+  }
 
   /** Number of subscriptions held. */
   get size(): number {
@@ -44,8 +65,13 @@ export class SubscriptionIndex<T> {
     const segments = pattern.kind === "regex" ? undefined : patternSegments(pattern);
     const entry: Entry<T> = { pattern, value, segments };
     this.entries.set(id, entry);
-    if (segments === undefined) this.scanned.set(id, entry);
-    else this.trie.insert(segments, id);
+    if (segments === undefined) {
+      this.scanned.set(id, entry);
+      this.regexStateTotal += pattern.regexStates ?? 0;
+      this.clearScanCache();
+    } else {
+      this.trie.insert(segments, id);
+    }
   }
 
   /** Removes subscription `id`; removing an absent id does nothing. */
@@ -53,8 +79,13 @@ export class SubscriptionIndex<T> {
     const entry = this.entries.get(id);
     if (entry === undefined) return;
     this.entries.delete(id);
-    if (entry.segments === undefined) this.scanned.delete(id);
-    else this.trie.delete(entry.segments, id);
+    if (entry.segments === undefined) {
+      this.scanned.delete(id);
+      this.regexStateTotal -= entry.pattern.regexStates ?? 0;
+      this.clearScanCache();
+    } else {
+      this.trie.delete(entry.segments, id);
+    }
   }
 
   /** Values of the subscriptions matching `topic`, each once, by id ascending. */
@@ -63,9 +94,33 @@ export class SubscriptionIndex<T> {
     if (topic.length > TOPIC_NAME_BYTES_MAX) return [];
     const ids: string[] = [];
     this.trie.collect(topic.split("."), ids);
-    for (const [id, entry] of this.scanned) if (entry.pattern.matches(topic)) ids.push(id);
+    if (this.scanned.size > 0) ids.push(...this.scanMatches(topic));
     ids.sort(compareIds);
     return ids.map((id) => (this.entries.get(id) as Entry<T>).value);
+  }
+
+  /** Ids of the scanned (regex) patterns matching `topic`, from the cache or by running each. */
+  private scanMatches(topic: string): readonly string[] {
+    const cached = this.scanCache.get(topic);
+    if (cached !== undefined) return cached;
+    const found: string[] = [];
+    for (const [id, entry] of this.scanned) if (entry.pattern.matches(topic)) found.push(id);
+    if (found.length + 1 <= SCAN_CACHE_IDS_MAX) {
+      // Evict the oldest topics until the new entry fits (each counts its ids plus one).
+      while (this.scanCacheIds + found.length + 1 > SCAN_CACHE_IDS_MAX || this.scanCache.size >= SCAN_CACHE_TOPICS_MAX) {
+        const [oldest, ids] = this.scanCache.entries().next().value as [string, readonly string[]];
+        this.scanCache.delete(oldest);
+        this.scanCacheIds -= ids.length + 1;
+      }
+      this.scanCache.set(topic, found);
+      this.scanCacheIds += found.length + 1;
+    }
+    return found;
+  }
+
+  private clearScanCache(): void {
+    this.scanCache.clear();
+    this.scanCacheIds = 0;
   }
 }
 

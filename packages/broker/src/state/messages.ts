@@ -14,6 +14,8 @@ import { decodeMessage, encodeMessage, expiresAtOf, priorityIndex, rateAdd } fro
 import type { MessageRecord, TopicRecord } from "../store/records.ts";
 import type { Txn } from "../store/txn.ts";
 import { utf8ByteLength } from "../topic/utf8.ts";
+import { messageInput } from "../filter/index.ts";
+import type { FilterInput } from "../filter/index.ts";
 import type { ApplyContext } from "./context.ts";
 import type { SubState } from "./subscription.ts";
 
@@ -80,13 +82,15 @@ export function appendMessage(ctx: ApplyContext, topic: TopicRecord, m: NewMessa
   rateAdd(topic.rate, ctx.now, 1);
   state.touchTopic(topic);
   const subs = only !== undefined ? [only] : state.index.size === 0 ? [] : state.index.match(topic.name);
-  for (const sub of subs) if (wants(sub, rec)) enqueue(ctx, sub, topic.id, offset, rec);
+  // One view of the message for every filter: its payload is parsed at most once.
+  const input = subs.length > 0 ? messageInput(rec.headers, rec.payload) : undefined;
+  for (const sub of subs) if (wants(sub, rec, input)) enqueue(ctx, sub, topic.id, offset, rec);
   return { offset, rec };
 }
 
-/** True when `sub`'s filter (if any) accepts the message. */
-export function wants(sub: SubState, rec: MessageRecord): boolean {
-  return sub.filter === undefined || sub.filter.matches({ headers: rec.headers, payload: rec.payload });
+/** True when `sub`'s filter (if any) accepts the message; pass `input` when testing many subscriptions. */
+export function wants(sub: SubState, rec: MessageRecord, input: FilterInput = messageInput(rec.headers, rec.payload)): boolean {
+  return sub.filter === undefined || sub.filter.matches(input);
 }
 
 /** Adds a pending reference to `sub`'s queue at the message's priority, ordered by seq. */
