@@ -238,6 +238,18 @@ export class LocalCluster {
     }, timeoutMs, 50);
   }
 
+  /** Resident memory of a node's process in bytes (Linux /proc), or undefined when it is not running. */
+  rssBytes(node: TestNode): number | undefined {
+    const pid = node.proc?.pid;
+    if (pid === undefined) return undefined;
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      return m === null ? undefined : Number(m[1]) * 1024;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** A node's log so far (for failure messages). */
   log(node: TestNode): string {
     try {

@@ -190,6 +190,17 @@ function check(condition: boolean, message: string): asserts condition {
 }
 
 /**
+ * Limits on subscriptions that apply decides (code constants: every replica
+ * must use the same). `regexStatesMax` bounds what matching a topic no
+ * subscription has seen before costs every replica: at most this many NFA
+ * states × the topic's length (≤ 255) steps.
+ */
+export const SUBSCRIPTION_LIMITS = {
+  subscriptionsMax: 100_000,
+  regexStatesMax: 200_000,
+} as const;
+
+/**
  * Work budgets of apply(), in keys or messages per category. They bound how
  * much one entry can do (STYLE.md practice 5); leftover work continues on the
  * next tick. Code constants, not settings: every replica must use the same.

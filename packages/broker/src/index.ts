@@ -13,6 +13,8 @@ export { MemoryVolume } from "./store/volume-memory.ts";
 export { CHECKED_VALUES, storageCorruption } from "./store/checksum.ts";
 
 // Configuration and limits
+export { LIMIT_DEFAULTS, LIMIT_FIELDS } from "./server/limits-config.ts";
+export type { LimitsConfig } from "./server/limits-config.ts";
 export { BUDGETS, DEFAULT_CONFIG, HARD_LIMITS, makeConfig, validateConfig } from "./config.ts";
 export type { Backoff, BrokerConfig, CommandLimits, Retention, SubscriptionDefaults } from "./config.ts";
 

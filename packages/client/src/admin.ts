@@ -45,15 +45,26 @@ export class TopicsApi {
     return this.#session.request("topic.create", body, opts(options, false));
   }
 
-  /** List topics, optionally those whose name starts with `prefix`. */
+  /** List topics, optionally those whose name starts with `prefix`, fetching page after page (the server sends at most its listPageMax per request). */
   async list(options: ReadOptions & { readonly prefix?: string } = {}): Promise<readonly TopicSummary[]> {
     return (await this.listWithReadAt(options)).topics;
   }
 
-  /** {@link list}, with the answer's `readAt` (which node read, at which applied index). */
-  listWithReadAt(options: ReadOptions & { readonly prefix?: string } = {}): Promise<TopicListResponse> {
-    const body = { ...(options.prefix !== undefined ? { prefix: options.prefix } : {}), ...readBody(options) };
-    return this.#session.request("topic.list", body, opts(options, true));
+  /**
+   * {@link list}, with `readAt` (which node read, at which applied index).
+   * Each page is its own read: `readAt` is the last page's, the latest.
+   */
+  async listWithReadAt(options: ReadOptions & { readonly prefix?: string } = {}): Promise<TopicListResponse> {
+    const topics: TopicSummary[] = [];
+    let after: string | undefined;
+    let page: TopicListResponse;
+    do {
+      const body = { ...(options.prefix !== undefined ? { prefix: options.prefix } : {}), ...(after !== undefined ? { after } : {}), ...readBody(options) };
+      page = await this.#session.request("topic.list", body, opts(options, true));
+      topics.push(...page.topics);
+      after = page.next;
+    } while (after !== undefined);
+    return { topics, readAt: page.readAt };
   }
 
   /** Counts, bytes, offsets, rate, subscriptions and lag of a topic. @throws RaftbusError TOPIC_NOT_FOUND. */
@@ -75,15 +86,23 @@ export class SubscriptionsApi {
     this.#session = session;
   }
 
-  /** All subscriptions, or those whose pattern matches `topic`. */
+  /** All subscriptions, or those whose pattern matches `topic`, fetching page after page (see topics.list). */
   async list(options: ReadOptions & { readonly topic?: string } = {}): Promise<readonly SubscriptionInfo[]> {
     return (await this.listWithReadAt(options)).subscriptions;
   }
 
-  /** {@link list}, with the answer's `readAt` (which node read, at which applied index). */
-  listWithReadAt(options: ReadOptions & { readonly topic?: string } = {}): Promise<SubscriptionListResponse> {
-    const body = { ...(options.topic !== undefined ? { topic: options.topic } : {}), ...readBody(options) };
-    return this.#session.request("subscription.list", body, opts(options, true));
+  /** {@link list}, with the last page's `readAt` (see topics.listWithReadAt). */
+  async listWithReadAt(options: ReadOptions & { readonly topic?: string } = {}): Promise<SubscriptionListResponse> {
+    const subscriptions: SubscriptionInfo[] = [];
+    let after: string | undefined;
+    let page: SubscriptionListResponse;
+    do {
+      const body = { ...(options.topic !== undefined ? { topic: options.topic } : {}), ...(after !== undefined ? { after } : {}), ...readBody(options) };
+      page = await this.#session.request("subscription.list", body, opts(options, true));
+      subscriptions.push(...page.subscriptions);
+      after = page.next;
+    } while (after !== undefined);
+    return { subscriptions, readAt: page.readAt };
   }
 }
 

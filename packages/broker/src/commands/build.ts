@@ -66,6 +66,8 @@ export interface SubscriptionRequest {
   readonly backoff?: Partial<Backoff>;
   readonly ephemeral?: boolean;
   readonly sessionId?: string;
+  /** Who creates it (durable subscriptions per owner are limited in apply). */
+  readonly owner?: string;
 }
 
 /**
@@ -87,6 +89,7 @@ export function subscriptionDefaults(config: BrokerConfig, req: SubscriptionRequ
     backoff: { ...d.backoff, ...req.backoff },
     ephemeral,
     ...(req.sessionId !== undefined ? { sessionId: req.sessionId } : {}),
+    ...(req.owner !== undefined ? { owner: req.owner } : {}),
   };
 }
 

@@ -50,6 +50,8 @@ export interface SubscriptionSpec {
   /** Ephemeral subscriptions belong to `sessionId` and are deleted when it expires. */
   readonly ephemeral: boolean;
   readonly sessionId?: string;
+  /** Who created it (the user, or the client id until users exist): durable subscriptions per owner are limited. */
+  readonly owner?: string;
 }
 
 /** Fields updateSubscription may change; they apply to deliveries from then on. */
@@ -146,6 +148,11 @@ export interface PublishCommand extends Base {
 export interface CreateSubscriptionCommand extends Base {
   readonly type: "createSubscription";
   readonly subscription: SubscriptionSpec;
+  /**
+   * The leader's durableSubscriptionsPerUserMax, copied into the command so
+   * every replica decides the limit alike (settings travel in the log).
+   */
+  readonly durablePerOwnerMax?: number;
 }
 /** Change a subscription's settings. */
 export interface UpdateSubscriptionCommand extends Base {

@@ -68,7 +68,10 @@ const validators: Record<CommandType, Validator> = {
   deleteTopic: (o, now, ctx) => ({ type: "deleteTopic", now, topic: topic(o["topic"], ctx) }),
   updateRetention: (o, now, ctx) => ({ type: "updateRetention", now, topic: topic(o["topic"], ctx), retention: retention(o["retention"]) }),
   publish: validatePublish,
-  createSubscription: (o, now) => ({ type: "createSubscription", now, subscription: subscriptionSpec(o["subscription"]) }),
+  createSubscription: (o, now) => {
+    const durablePerOwnerMax = optional(o["durablePerOwnerMax"], (v) => intIn(v, "durablePerOwnerMax", 1, 1_000_000));
+    return { type: "createSubscription", now, subscription: subscriptionSpec(o["subscription"]), ...(durablePerOwnerMax !== undefined ? { durablePerOwnerMax } : {}) };
+  },
   updateSubscription: (o, now) => ({ type: "updateSubscription", now, name: subscriptionName(o["name"]), changes: subscriptionChanges(o["changes"]) }),
   deleteSubscription: (o, now) => ({ type: "deleteSubscription", now, name: subscriptionName(o["name"]) }),
   expireSession: (o, now) => ({ type: "expireSession", now, sessionId: idString(o["sessionId"], "sessionId") }),
@@ -185,6 +188,7 @@ export function subscriptionSpec(value: unknown): SubscriptionSpec {
   const sessionId = optional(s["sessionId"], (v) => idString(v, "sessionId"));
   if (ephemeral && sessionId === undefined) throw invalid("an ephemeral subscription needs a sessionId");
   const filter = optional(s["filter"], filterSource);
+  const owner = optional(s["owner"], (v) => idString(v, "owner"));
   return {
     name: subscriptionName(s["name"]),
     pattern: patternSource(s["pattern"]),
@@ -197,6 +201,7 @@ export function subscriptionSpec(value: unknown): SubscriptionSpec {
     backoff: backoff(s["backoff"]),
     ephemeral,
     ...(sessionId !== undefined ? { sessionId } : {}),
+    ...(owner !== undefined ? { owner } : {}),
   };
 }
 

@@ -11,6 +11,8 @@ import type { LogComponent, LogLevel } from "@raftbus/raft";
 import { validateOverrides } from "../sys/families.ts";
 import type { SysOverrides } from "../sys/families.ts";
 import { BASE_CLUSTER_VERSION, BUILD_CLUSTER_VERSION } from "../version/cluster-version.ts";
+import { LIMIT_DEFAULTS, LIMIT_FIELDS, validateLimits } from "./limits-config.ts";
+import type { LimitsConfig } from "./limits-config.ts";
 
 /** One member of the cluster as the static peer list names it. */
 export interface PeerSpec {
@@ -22,8 +24,8 @@ export interface PeerSpec {
   readonly clientPort: number;
 }
 
-/** Everything a node needs to start. */
-export interface NodeConfig {
+/** Everything a node needs to start (the limits are in limits-config.ts). */
+export interface NodeConfig extends LimitsConfig {
   readonly id: string;
   readonly dataDir: string;
   /** Interface to bind both ports on. */
@@ -76,6 +78,7 @@ const FIELDS = {
   sessionTimeoutMs: "duration", timeTickMs: "duration", logLevel: "logLevel", logLevels: "logLevels",
   clusterSecretPrevious: "string", sys: "sys",
   clusterVersionMax: "int",
+  ...LIMIT_FIELDS,
 } as const;
 
 /** A config key. */
@@ -108,6 +111,7 @@ const DEFAULTS: Omit<NodeConfig, "id" | "dataDir" | "peers"> = {
   clusterSecretPrevious: "",
   sys: {},
   clusterVersionMax: BUILD_CLUSTER_VERSION,
+  ...LIMIT_DEFAULTS,
 };
 
 /** A configuration problem, with every issue listed. */
@@ -279,6 +283,7 @@ function validate(c: NodeConfig, problems: string[]): void {
     problems.push(`clusterVersionMax: this build implements cluster versions ${BASE_CLUSTER_VERSION}..${BUILD_CLUSTER_VERSION}`);
   }
   if (c.maxPayloadBytes < 1 || c.maxPayloadBytes > 64 * 1024 * 1024) problems.push("maxPayloadBytes: must be between 1 B and 64 MiB");
+  validateLimits(c, problems);
   if (c.peers.length % 2 === 0) problems.push(`peers: ${c.peers.length} members; use an odd number so a majority survives a failure`);
   const ids = new Set<string>();
   for (const p of c.peers) {

@@ -17,13 +17,32 @@ export interface Consumer {
   readonly maxInFlight: number;
 }
 
-/** Consumer limits. */
-export const CONSUMERS_PER_SESSION_MAX = 1024;
-
 /** All consumers on this node. */
 export class ConsumerRegistry {
   private readonly byId = new Map<string, Consumer>();
+  /** Subscribe requests in progress per session: they count against the session's limit already. */
+  private readonly reserved = new Map<ClientSession, number>();
   private seq = 0;
+
+  /**
+   * Takes one of `session`'s subscription slots for a subscribe in progress,
+   * synchronously, so concurrent subscribes cannot all pass the check
+   * (the old check-then-await was racy). Returns the release to call when
+   * the subscribe ends, attached or failed; undefined when the session is at `max`.
+   */
+  reserve(session: ClientSession, max: number): (() => void) | undefined {
+    const held = this.countForSession(session) + (this.reserved.get(session) ?? 0);
+    if (held >= max) return undefined;
+    this.reserved.set(session, (this.reserved.get(session) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = (this.reserved.get(session) ?? 1) - 1;
+      if (n <= 0) this.reserved.delete(session);
+      else this.reserved.set(session, n);
+    };
+  }
 
   /** Attach a consumer; returns it. */
   attach(session: ClientSession, subscription: string, durable: boolean, maxInFlight: number, credit: number): Consumer {

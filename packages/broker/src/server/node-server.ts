@@ -6,10 +6,12 @@
  */
 import { createServer } from "node:http";
 import type { IncomingMessage, Server } from "node:http";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
+import type { WebSocket } from "ws";
 import type { AnyRequestFrame, ErrorInfo, HelloFrame, RequestKind, ServerLimits } from "@raftbus/client/protocol";
-import { DEFAULT_SERVER_LIMITS, RaftbusError } from "@raftbus/client/protocol";
+import { DEFAULT_SERVER_LIMITS, RaftbusError, encodeFrame } from "@raftbus/client/protocol";
 import type { Entry, Logger, NodeLoggers, RaftNode, SnapshotStore, SoftState, WritableStorage } from "@raftbus/raft";
 import { SystemEvents } from "../sys/system-events.ts";
 import type { SysForwarder } from "../sys/system-events.ts";
@@ -17,7 +19,9 @@ import { auditOf, systemTopicRefusal } from "./audit.ts";
 import { DEV_CLUSTER_SECRET } from "./config.ts";
 import { decodeConfEntry } from "@raftbus/raft";
 import type { BrokerStateMachine } from "../broker-state-machine.ts";
+import { ConnectionGuard } from "./connection-guard.ts";
 import type { ConsumerRegistry } from "./consumers.ts";
+import { PublishRateLimiter } from "./rate-limiter.ts";
 import type { NodeConfig, PeerSpec } from "./config.ts";
 import { DeliveryPath } from "./delivery/delivery-path.ts";
 import { PublishCoalescer } from "./publish/coalescer.ts";
@@ -90,13 +94,11 @@ const SYS_FLUSH_ON_STOP_MS = 2000;
 /** A request that takes longer than this is logged at warn with its request id. */
 const SLOW_REQUEST_MS = 1000;
 
-const DEFAULT_SESSION_LIMITS: SessionLimits = {
-  bufferedBytesMax: 4 * 1024 * 1024,
-  drainTimeoutMs: 30_000,
-  malformedFramesMax: 16,
-  pendingRequestsMax: 1024,
-  helloTimeoutMs: 10_000,
-};
+/** Malformed frames a session may send before it is closed. */
+const MALFORMED_FRAMES_MAX = 16;
+
+/** How long stop() lets clients close before it cuts their sockets. */
+const SHUTDOWN_GRACE_MS = 2000;
 
 /** The running node. */
 export class NodeServer {
@@ -105,6 +107,10 @@ export class NodeServer {
   readonly sessions = new Set<ClientSession>();
   private readonly startedAt = Date.now();
   private readonly sessionLimits: SessionLimits;
+  private readonly guard: ConnectionGuard;
+  /** Publish token buckets per user (leader-local). */
+  readonly publishRates: PublishRateLimiter;
+  private livenessTimer: ReturnType<typeof setInterval> | undefined;
   readonly limits: ServerLimits;
   private stopping = false;
   /** Peer addresses learned from membership changes, on top of the static list. */
@@ -135,7 +141,13 @@ export class NodeServer {
         peerAuthFailures: parts.peerAuthFailures ?? (() => 0),
       },
     });
-    this.sessionLimits = { ...DEFAULT_SESSION_LIMITS, ...parts.sessionLimits };
+    this.sessionLimits = {
+      socketBufferBytesMax: c.socketBufferBytesMax, drainTimeoutMs: c.drainTimeoutMs, malformedFramesMax: MALFORMED_FRAMES_MAX,
+      pendingRequestsMax: c.pendingRequestsMax, pendingRequestBytesMax: c.pendingRequestBytesMax, helloTimeoutMs: c.helloTimeoutMs,
+      helloBytesMax: c.helloBytesMax, pingIntervalMs: c.pingIntervalMs, idleTimeoutMs: c.idleTimeoutMs, ...parts.sessionLimits,
+    };
+    this.guard = new ConnectionGuard(c);
+    this.publishRates = new PublishRateLimiter(c);
     this.limits = { ...DEFAULT_SERVER_LIMITS, maxPayloadBytes: parts.config.maxPayloadBytes, sessionTimeoutMs: parts.config.sessionTimeoutMs };
     for (const p of parts.config.peers) this.members.set(p.id, p);
     this.publishes = new PublishCoalescer({
@@ -175,17 +187,31 @@ export class NodeServer {
     });
     await raft.start();
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.limits.maxFrameBytes });
-    this.wss.on("connection", (ws) => this.sessions.add(new ClientSession(ws, this.sessionHost(), this.sessionLimits)));
-    this.http = createServer((req, res) => {
+    this.wss.on("connection", (ws: WebSocket, req: IncomingMessage) => this.onWebSocket(ws, req.socket.remoteAddress ?? ""));
+    this.http = createServer({ maxHeaderSize: this.config.httpHeaderBytesMax }, (req, res) => {
       if (!handleHttp(req, res, this) && !serveDashboard(req, res)) {
         res.writeHead(404, { "content-type": "application/json" });
         res.end(JSON.stringify({ error: { code: "BAD_REQUEST", message: "unknown path; try / (dashboard), /healthz, /readyz, /v1/status, /v1/sys, /metrics" } }));
       }
     });
+    // A socket that never completes its request head is dropped (slowloris).
+    this.http.headersTimeout = this.config.helloTimeoutMs;
+    this.http.requestTimeout = this.config.helloTimeoutMs;
+    this.http.on("connection", (socket: Socket) => {
+      const address = socket.remoteAddress ?? "";
+      if (!this.guard.admitSocket(address)) return socket.destroy();
+      socket.once("close", () => this.guard.releaseSocket(address));
+    });
     this.http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (this.stopping) return socket.destroy();
       this.wss!.handleUpgrade(req, socket, head, (ws) => this.wss!.emit("connection", ws, req));
     });
+    const sweepMs = Math.max(50, Math.floor(Math.min(this.config.pingIntervalMs, this.config.idleTimeoutMs) / 4));
+    this.livenessTimer = setInterval(() => {
+      const now = Date.now();
+      for (const s of this.sessions) s.checkLiveness(now);
+    }, sweepMs);
+    this.livenessTimer.unref();
     await new Promise<void>((resolve, reject) => {
       this.http!.once("error", reject);
       this.http!.listen(this.config.clientPort, this.config.host, () => resolve());
@@ -213,13 +239,28 @@ export class NodeServer {
         );
       }
     }
+    clearInterval(this.livenessTimer);
     for (const s of this.sessions) {
       const leader = this.leaderAddress(raft.leaderId());
       s.send({ t: "goaway", reason: { code: "SHUTTING_DOWN", message: "node is shutting down" }, ...(leader ? { reconnectTo: leader } : {}) });
       s.close(1001, "shutting down");
     }
     this.wss?.close();
-    await new Promise<void>((r) => (this.http ? this.http.close(() => r()) : r()));
+    // A client that does not read never finishes the close handshake: after
+    // a grace period its socket is cut, so shutdown never waits on a client.
+    const http = this.http;
+    await new Promise<void>((r) => {
+      if (http === undefined) return r();
+      const cut = setTimeout(() => {
+        for (const ws of this.wss?.clients ?? []) ws.terminate();
+        http.closeAllConnections();
+      }, SHUTDOWN_GRACE_MS);
+      http.close(() => {
+        clearTimeout(cut);
+        r();
+      });
+      http.closeIdleConnections();
+    });
     // Best effort: the stop event reaches the log if a leader takes it within the bound.
     this.sys.bus.emit("system", "node.stopped", "info", { reason: "shutdown" });
     await Promise.race([this.sys.bus.close(), new Promise((r) => setTimeout(r, SYS_FLUSH_ON_STOP_MS).unref())]);
@@ -233,6 +274,19 @@ export class NodeServer {
   }
 
   // ------------------------------------------------------------ sessions
+
+  /** A WebSocket client connected: a session, or a refusal when the node is at a connection limit. */
+  private onWebSocket(ws: WebSocket, address: string): void {
+    const refusal = this.guard.admitSession(address);
+    if (refusal !== undefined) {
+      ws.send(encodeFrame({ t: "refused", error: refusal }));
+      ws.close(1013, "connection limit");
+      this.sessionLog.warn({ address, limit: refusal.details?.["limit"] }, "client connection refused: connection limit");
+      return;
+    }
+    ws.once("close", () => this.guard.releaseSession(address));
+    this.sessions.add(new ClientSession(ws, this.sessionHost(), this.sessionLimits, address));
+  }
 
   private sessionHost() {
     return {

@@ -8,7 +8,7 @@ import type {
   CreateSubscriptionCommand, DeleteSubscriptionCommand, ExpireSessionCommand, StartPosition, SubscriptionSpec,
   UpdateSubscriptionCommand,
 } from "../commands/types.ts";
-import { BUDGETS } from "../config.ts";
+import { BUDGETS, SUBSCRIPTION_LIMITS } from "../config.ts";
 import { compileFilter } from "../filter/index.ts";
 import { pack } from "../msgpack.ts";
 import { compilePattern } from "../pattern/pattern.ts";
@@ -41,6 +41,7 @@ export async function applyCreateSubscription(ctx: ApplyContext, cmd: CreateSubs
     throw new RaftbusError("INVALID_ARGUMENT", `subscription '${spec.name}' exists with a different configuration; update or delete it first`);
   }
   const sub = SubState.create(state.meta.nextSubId, spec, ctx.now); // compiles: may throw before any change
+  checkSubscriptionLimits(ctx, sub, cmd.durablePerOwnerMax);
   state.meta.nextSubId += 1;
   state.addSub(sub);
   state.touchSubSpec(sub);
@@ -51,6 +52,36 @@ export async function applyCreateSubscription(ctx: ApplyContext, cmd: CreateSubs
   }
   await runBackfill(ctx, sub, BUDGETS.backfillOnCreate);
   return { ok: true, type: "createSubscription", name: spec.name, created: true };
+}
+
+/**
+ * The limits a new subscription must fit, decided here in apply so every
+ * replica agrees and no race between leaders' checks can overshoot them:
+ * subscriptions in the cluster, regex states in the cluster (what every
+ * publish to a new topic costs every replica), and durable subscriptions per
+ * owner (the limit value travels in the command). Throws LIMIT_EXCEEDED.
+ */
+function checkSubscriptionLimits(ctx: ApplyContext, sub: SubState, durablePerOwnerMax: number | undefined): void {
+  const { state } = ctx;
+  if (state.subsById.size >= SUBSCRIPTION_LIMITS.subscriptionsMax) {
+    throw limitExceeded("subscriptionsMax", SUBSCRIPTION_LIMITS.subscriptionsMax, "one more subscription in the cluster");
+  }
+  const states = sub.pattern.regexStates ?? 0;
+  if (states > 0 && state.index.regexStates + states > SUBSCRIPTION_LIMITS.regexStatesMax) {
+    throw limitExceeded("regexStatesMax", SUBSCRIPTION_LIMITS.regexStatesMax, `the cluster's regex subscriptions with ${states} more NFA states (${state.index.regexStates} held)`);
+  }
+  const owner = sub.spec.owner;
+  if (!sub.spec.ephemeral && owner !== undefined && durablePerOwnerMax !== undefined) {
+    let held = 0;
+    for (const other of state.subsById.values()) if (!other.spec.ephemeral && other.spec.owner === owner) held++;
+    if (held >= durablePerOwnerMax) {
+      throw limitExceeded("durableSubscriptionsPerUserMax", durablePerOwnerMax, `one more durable subscription of '${owner}'`);
+    }
+  }
+}
+
+function limitExceeded(limit: string, max: number, what: string): RaftbusError {
+  return new RaftbusError("LIMIT_EXCEEDED", `${what} exceeds ${limit} (${max})`, { details: { limit, max } });
 }
 
 /** updateSubscription: the new settings govern deliveries and publishes from now on. */
@@ -99,8 +130,11 @@ function deleteSubscription(ctx: ApplyContext, sub: SubState): void {
   ctx.effects.deletedSubscriptions.push(sub.name);
 }
 
+/** Equal specs, whoever declared them (a work-queue member re-declares another owner's subscription). */
 function sameSpec(a: SubscriptionSpec, b: SubscriptionSpec): boolean {
-  return Buffer.compare(pack(a), pack(b)) === 0;
+  const { owner: _a, ...x } = a;
+  const { owner: _b, ...y } = b;
+  return Buffer.compare(pack(x), pack(y)) === 0;
 }
 
 /**

@@ -4,7 +4,8 @@
  */
 import { readFileSync } from "node:fs";
 import type { Argv } from "yargs";
-import { ConfigError, configFromEnv, resolveNodeConfig, storageCorruption, unsupportedEntry } from "@raftbus/broker";
+import { ConfigError, LIMIT_DEFAULTS, configFromEnv, resolveNodeConfig, storageCorruption, unsupportedEntry } from "@raftbus/broker";
+import type { LimitsConfig } from "@raftbus/broker";
 import type { NodeConfig } from "@raftbus/broker";
 import { StorageError, UnsafeSwitchError, parseUnsafeSwitches } from "@raftbus/raft";
 import { composeNode } from "../composition/root.ts";
@@ -31,7 +32,21 @@ export function nodeStartOptions(y: Argv): Argv {
     .option("log-level", { type: "string", describe: "default level: trace, debug, info, warn, error, silent" })
     .option("log-levels", { type: "string", describe: "per component, e.g. raft=debug,session=debug" })
     .option("sys", { type: "string", describe: "system-event settings as JSON, e.g. '{\"health\":{\"periodic\":true}}'" })
-    .option("cluster-version-max", { type: "number", describe: "behave as a build implementing cluster versions up to this (upgrade rehearsals; default: this build's)" });
+    .option("cluster-version-max", { type: "number", describe: "behave as a build implementing cluster versions up to this (upgrade rehearsals; default: this build's)" })
+    .options(limitOptions());
+}
+
+/** `--connections-max` … : one flag per limit (README "Limits"), as a string so sizes and durations parse. */
+function limitOptions(): Record<string, { type: "string"; describe: string; group: string }> {
+  const out: Record<string, { type: "string"; describe: string; group: string }> = {};
+  for (const key of Object.keys(LIMIT_DEFAULTS) as (keyof LimitsConfig)[]) {
+    out[kebab(key)] = { type: "string", describe: `default ${String(LIMIT_DEFAULTS[key])}`, group: "Limits:" };
+  }
+  return out;
+}
+
+function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
 /** Build the config from the three sources (later wins). */
@@ -44,10 +59,14 @@ export function configFromArgs(args: Record<string, unknown>, env: NodeJS.Proces
     strictTopics: args["strict-topics"], sessionTimeoutMs: args["session-timeout"], logLevel: args["log-level"],
     logLevels: args["log-levels"], sys: args["sys"], clusterVersionMax: args["cluster-version-max"],
   };
+  for (const key of Object.keys(LIMIT_DEFAULTS)) flags[key] = args[kebab(key)];
   // A flag given twice means the last one wins (yargs would hand us an array).
   for (const [k, v] of Object.entries(flags)) if (Array.isArray(v)) flags[k] = v[v.length - 1];
   return resolveNodeConfig(file, configFromEnv(env), flags);
 }
+
+/** Longest a graceful stop may take before the process exits anyway. */
+const STOP_DEADLINE_MS = 20_000;
 
 /** Run a node until a signal stops it. */
 export async function nodeStart(args: Record<string, unknown>): Promise<number> {
@@ -93,9 +112,17 @@ export async function nodeStart(args: Record<string, unknown>): Promise<number> 
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
-      if (stopping) return;
+      if (stopping) {
+        process.stderr.write(`raftbus: ${signal} again: exiting without waiting\n`);
+        process.exit(EXIT.FAILED);
+      }
       stopping = true;
       process.stderr.write(`raftbus: ${signal}: stopping node ${config.id}\n`);
+      // Everything acknowledged is on disk already: a stop that hangs may be cut.
+      setTimeout(() => {
+        process.stderr.write(`raftbus: node ${config.id} did not stop within ${STOP_DEADLINE_MS} ms; exiting\n`);
+        process.exit(EXIT.FAILED);
+      }, STOP_DEADLINE_MS).unref();
       server.stop().then(() => resolve(EXIT.OK), (err: unknown) => {
         process.stderr.write(`raftbus: error while stopping: ${String(err)}\n`);
         resolve(EXIT.FAILED);

@@ -54,6 +54,8 @@ export async function composeNode(config: NodeConfig, loggers: NodeLoggers = nod
         host: config.host,
         port: config.peerPort,
         peers: new Map(config.peers.map((p) => [p.id, `${p.host}:${p.peerPort}`])),
+        pendingConnectionsMax: config.peerHandshakesMax,
+        pendingConnectionsPerAddressMax: Math.min(config.peerHandshakesPerAddressMax, config.peerHandshakesMax),
         snapshotSource: snapshotSourceFor(snapshots),
         // A received snapshot is read through the broker's decoder before Raft installs it.
         snapshotSink: snapshotSinkFor(snapshots, (meta, chunks) => broker.verifySnapshot(meta, chunks)),

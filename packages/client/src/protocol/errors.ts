@@ -23,6 +23,8 @@ export const ERROR_CODES = [
   "HEADERS_TOO_LARGE",
   "RATE_LIMITED",
   "BACKPRESSURE",        // server queues full; slow down and retry
+  "LIMIT_EXCEEDED",      // a configured count or size limit; `details.limit` names it, `details.max` is its value
+  "IDLE_TIMEOUT",        // the connection sent nothing (not even a pong) for the node's idleTimeoutMs
   "UNAUTHORIZED",
   "FORBIDDEN",
   "BAD_REQUEST",         // malformed frame or unknown request type

@@ -84,6 +84,8 @@ export interface TransportStats {
   readonly unattributedBadFrames: number;
   /** Raft messages addressed to a node that is not a peer (dropped). */
   readonly droppedUnknownPeer: number;
+  /** Accepted connections dropped because the handshake slots (in total or for their address) were full. */
+  readonly refusedHandshakes?: number;
 }
 
 /**

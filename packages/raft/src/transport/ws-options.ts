@@ -54,6 +54,8 @@ export interface WsTransportOptions {
   readonly malformedFramesMax?: number;
   /** Accepted connections still in their handshake; more are refused. Default 64. */
   readonly pendingConnectionsMax?: number;
+  /** Accepted connections from one IP address still in their handshake; more are refused. Default 8. */
+  readonly pendingConnectionsPerAddressMax?: number;
   /** Timers; injected by tests. Default: the system clock. */
   readonly clock?: Clock;
   /** Uniform random in [0, 1) for back-off jitter. Default Math.random. */
@@ -92,6 +94,7 @@ export function resolveWsOptions(o: WsTransportOptions): ResolvedWsOptions {
     pingIntervalMs: o.pingIntervalMs ?? 5_000,
     malformedFramesMax: o.malformedFramesMax ?? 16,
     pendingConnectionsMax: o.pendingConnectionsMax ?? 64,
+    pendingConnectionsPerAddressMax: o.pendingConnectionsPerAddressMax ?? Math.min(8, o.pendingConnectionsMax ?? 64),
     clock: o.clock ?? systemClock,
     random: o.random ?? Math.random,
     onError: o.onError ?? (() => undefined),
@@ -131,6 +134,7 @@ function validate(r: ResolvedWsOptions): void {
   int("pingIntervalMs", 1, 600_000);
   int("malformedFramesMax", 0, 1_000_000);
   int("pendingConnectionsMax", 1, 100_000);
+  int("pendingConnectionsPerAddressMax", 1, r.pendingConnectionsMax);
 }
 
 /** `host:port` → `ws://host:port/`; full ws:// and wss:// URLs pass through. */

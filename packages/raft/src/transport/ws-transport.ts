@@ -36,8 +36,14 @@ export class WsTransport implements Transport {
   private readonly settings: ConnectionSettings;
   private readonly events: ConnectionEvents;
   private readonly peers = new Map<NodeId, Peer>();
-  /** Accepted connections still in their handshake (≤ pendingConnectionsMax). */
-  private readonly pending = new Set<PeerConnection>();
+  /**
+   * Accepted connections still in their handshake (≤ pendingConnectionsMax),
+   * with the address each came from (≤ pendingConnectionsPerAddressMax per
+   * address, so sockets from one host that never authenticate cannot take
+   * every slot and lock the real peers out).
+   */
+  private readonly pending = new Map<PeerConnection, string>();
+  private readonly pendingByAddress = new Map<string, number>();
   private readonly flushPending = new Set<Peer>();
   private flushScheduled = false;
   private server: WebSocketServer | null = null;
@@ -49,6 +55,7 @@ export class WsTransport implements Transport {
   private authFailures = 0;
   private unattributedBadFrames = 0;
   private droppedUnknownPeer = 0;
+  private refusedHandshakes = 0;
 
   /** Validates options (TransportConfigError) and registers the initial peers. Nothing listens until start(). */
   constructor(options: WsTransportOptions) {
@@ -157,7 +164,7 @@ export class WsTransport implements Transport {
     });
     this.server = server;
     this.boundPort = (server.address() as AddressInfo).port;
-    server.on("connection", (ws) => this.accept(ws));
+    server.on("connection", (ws, req) => this.accept(ws, req.socket.remoteAddress ?? ""));
     server.on("error", (e) => this.o.onError(e));
     this.state = "running";
     for (const peer of this.peers.values()) this.dial(peer);
@@ -167,8 +174,9 @@ export class WsTransport implements Transport {
   async stop(): Promise<void> {
     if (this.state === "stopped") return;
     this.state = "stopped";
-    for (const conn of this.pending) conn.terminate();
+    for (const conn of this.pending.keys()) conn.terminate();
     this.pending.clear();
+    this.pendingByAddress.clear();
     const receivers: Promise<void>[] = [];
     for (const peer of this.peers.values()) {
       this.quiet(peer);
@@ -188,6 +196,7 @@ export class WsTransport implements Transport {
     return {
       peers, authFailures: this.authFailures,
       unattributedBadFrames: this.unattributedBadFrames, droppedUnknownPeer: this.droppedUnknownPeer,
+      refusedHandshakes: this.refusedHandshakes,
     };
   }
 
@@ -243,19 +252,32 @@ export class WsTransport implements Transport {
     }, peer.backoff.next());
   }
 
-  private accept(ws: WebSocket): void {
-    if (this.state !== "running" || this.pending.size >= this.o.pendingConnectionsMax) {
+  private accept(ws: WebSocket, address: string): void {
+    const fromAddress = this.pendingByAddress.get(address) ?? 0;
+    if (this.state !== "running" || this.pending.size >= this.o.pendingConnectionsMax || fromAddress >= this.o.pendingConnectionsPerAddressMax) {
+      this.refusedHandshakes++;
       ws.terminate();
       return;
     }
-    this.pending.add(new PeerConnection(ws, "accept", null, this.settings, this.events));
+    this.pendingByAddress.set(address, fromAddress + 1);
+    this.pending.set(new PeerConnection(ws, "accept", null, this.settings, this.events), address);
+  }
+
+  /** A connection left the handshake (authenticated or closed): its slot is free. */
+  private unpend(conn: PeerConnection): void {
+    const address = this.pending.get(conn);
+    if (address === undefined) return;
+    this.pending.delete(conn);
+    const n = (this.pendingByAddress.get(address) ?? 1) - 1;
+    if (n <= 0) this.pendingByAddress.delete(address);
+    else this.pendingByAddress.set(address, n);
   }
 
   private onAuthenticated(conn: PeerConnection, id: NodeId): void {
     const peer = this.peers.get(id);
     assert(peer !== undefined && this.state === "running", "admit() checked the peer");
     if (conn.role === "accept") {
-      this.pending.delete(conn);
+      this.unpend(conn);
       const old = peer.conn;
       if (old !== null) {
         peer.detach();
@@ -309,7 +331,7 @@ export class WsTransport implements Transport {
   }
 
   private onClosed(conn: PeerConnection): void {
-    this.pending.delete(conn);
+    this.unpend(conn);
     const id = conn.peer ?? conn.target;
     const peer = id === null ? undefined : this.peers.get(id);
     if (peer === undefined || this.state === "stopped") return;

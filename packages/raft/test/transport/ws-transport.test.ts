@@ -148,6 +148,18 @@ describe("WsTransport: liveness and limits", () => {
     for (const s of socks) s.terminate();
   });
 
+  it("idle sockets from one address hold at most pendingConnectionsPerAddressMax slots; a real peer from another address still gets in", async () => {
+    const b = await startNode({ nodeId: "b", pendingConnectionsMax: 6, pendingConnectionsPerAddressMax: 2 });
+    // The attacker's sockets come from 127.0.0.2 and never say hello.
+    const idle = [...Array(8).keys()].map(() => new WebSocket(`ws://${b.t.address}/`, { localAddress: "127.0.0.2" }));
+    for (const ws of idle) ws.on("error", () => undefined);
+    await waitFor(() => (b.t.stats().refusedHandshakes ?? 0) === 6, "six refused handshakes");
+    const a = await startNode({ nodeId: "a" });
+    link(a, b);
+    await waitFor(() => peerStats(b, "a").connected, "the real peer connected");
+    for (const ws of idle) ws.terminate();
+  });
+
   it("with a tiny socketBufferedBytesMax, flushing resumes from the write callbacks and loses nothing", async () => {
     const a = await startNode({ nodeId: "a", socketBufferedBytesMax: 1 });
     const b = await startNode({ nodeId: "b" });

@@ -30,6 +30,12 @@ export interface DeliveryPort {
   detach(consumer: Consumer): number;
   /** Consumers `session` holds. */
   countForSession(session: ClientSession): number;
+  /**
+   * Takes one of `session`'s subscription slots for a subscribe in progress
+   * (synchronously: concurrent subscribes cannot all pass); returns its
+   * release, or undefined when the session already holds `max`.
+   */
+  reserve(session: ClientSession, max: number): (() => void) | undefined;
   /** Grant credit (capped at the consumer's maxInFlight); returns the credit now held. */
   credit(consumer: Consumer, credit: number): number;
   /** Ack (and grant `credit` at once); resolves once committed with, per ref, whether it newly settled. */
@@ -127,6 +133,10 @@ export class DeliveryPath implements DeliveryPort {
 
   countForSession(session: ClientSession): number {
     return this.consumers.countForSession(session);
+  }
+
+  reserve(session: ClientSession, max: number): (() => void) | undefined {
+    return this.consumers.reserve(session, max);
   }
 
   credit(consumer: Consumer, credit: number): number {

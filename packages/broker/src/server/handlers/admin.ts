@@ -11,23 +11,27 @@ import { proposeCommand } from "../proposer.ts";
 import type { ClientSession } from "../session.ts";
 import { clusterStatus } from "./cluster.ts";
 import { requireLeader } from "./leader.ts";
+import { mapYielding, pageOf } from "./page.ts";
 import { readBarrier } from "./read.ts";
 
-/** `subscription.list`. */
-export async function listSubscriptions(ctx: HandlerContext, _s: ClientSession, body: SubscriptionListRequest): Promise<SubscriptionListResponse> {
+/** `subscription.list`: one page, by id (linearizable, or this node's applied state when stale). */
+export async function listSubscriptions(ctx: HandlerContext, session: ClientSession, body: SubscriptionListRequest): Promise<SubscriptionListResponse> {
   const readAt = await readBarrier(ctx, body.consistency);
-  const out: SubscriptionInfo[] = [];
-  for (const s of await ctx.broker.listSubscriptions()) {
-    if (body.topic !== undefined && !compilePattern(s.pattern).matches(body.topic)) continue;
+  const topic = body.topic;
+  const page = pageOf(await ctx.broker.listSubscriptions(), (s) => s.name, {
+    ...(body.after !== undefined ? { after: body.after } : {}), ...(body.limit !== undefined ? { limit: body.limit } : {}),
+    max: ctx.config.listPageMax, ...(topic !== undefined ? { keep: (s) => compilePattern(s.pattern).matches(topic) } : {}),
+  });
+  const out: SubscriptionInfo[] = await mapYielding(page.items, async (s) => {
     const i = await ctx.broker.subscriptionInfo(s.name);
-    out.push({
+    return {
       id: i.name, durable: !i.ephemeral, pattern: i.pattern, ...(i.filter !== undefined ? { filter: i.filter } : {}),
       guarantee: i.guarantee, members: ctx.server.consumers.membersOf(i.name), maxInFlight: i.maxInFlight,
       inFlight: i.inFlight, lag: i.lag, delivered: i.delivered, acked: i.acked, failed: i.failed,
       deadLettered: i.deadLettered, createdAt: i.createdAt,
-    });
-  }
-  return { subscriptions: out, readAt };
+    };
+  }, () => session.isClosed);
+  return { subscriptions: out, readAt, ...(page.next !== undefined ? { next: page.next } : {}) };
 }
 
 /** `dlq.list`. */
@@ -78,13 +82,13 @@ export async function maintenance(ctx: HandlerContext, _s: ClientSession, body: 
 }
 
 /** `stats`: broker statistics plus per-node health. */
-export async function stats(ctx: HandlerContext, _s: ClientSession, body: StatsRequest): Promise<StatsResponse> {
+export async function stats(ctx: HandlerContext, s: ClientSession, body: StatsRequest): Promise<StatsResponse> {
   const readAt = await readBarrier(ctx, body.consistency);
   const b = await ctx.broker.stats();
   const cluster = await clusterStatus(ctx);
   const subs = await ctx.broker.listSubscriptions();
-  let deliverRate = 0;
-  for (const sub of subs) deliverRate += (await ctx.broker.subscriptionInfo(sub.name)).deliverRate;
+  const rates = await mapYielding(subs, async (sub) => (await ctx.broker.subscriptionInfo(sub.name)).deliverRate, () => s.isClosed);
+  const deliverRate = rates.reduce((a, b) => a + b, 0);
   return {
     topics: b.topics, subscriptions: b.subscriptions, messages: b.messages, bytes: b.bytes, published: b.published,
     delivered: b.delivered, acked: b.acked, failed: b.failed, retried: b.redelivered, deadLettered: b.deadLettered,

@@ -11,6 +11,7 @@ import { requireLeader } from "./leader.ts";
 /** Resolves once the batch is committed on a majority's disks and applied. */
 export async function publish(ctx: HandlerContext, session: ClientSession, body: PublishRequest): Promise<PublishResponse> {
   requireLeader(ctx);
+  ctx.server.publishRates.charge(session.identity(), body.messages.length, publishBytes(body));
   const started = performance.now();
   const command = ctx.broker.buildPublish({ now: Date.now(), senderId: session.clientId || session.id, messages: body.messages });
   const results = await ctx.publishes.publish(command);
@@ -22,4 +23,14 @@ export async function publish(ctx: HandlerContext, session: ClientSession, body:
   return {
     results: results.map((r) => ("error" in r ? { ok: false as const, error: r.error } : { ok: true as const, ack: r })),
   };
+}
+
+/** Payload and header bytes of a publish request (what publishBytesPerSecMax counts). */
+function publishBytes(body: PublishRequest): number {
+  let n = 0;
+  for (const m of body.messages) {
+    n += m.payload.byteLength;
+    for (const [k, v] of Object.entries(m.headers ?? {})) n += k.length + v.length;
+  }
+  return n;
 }

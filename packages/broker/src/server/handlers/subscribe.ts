@@ -11,7 +11,6 @@ import type {
   SubscribeRequest, SubscribeResponse, UnsubscribeRequest,
 } from "@raftbus/client/protocol";
 import type { Command } from "../../commands/types.ts";
-import { CONSUMERS_PER_SESSION_MAX } from "../consumers.ts";
 import type { HandlerContext } from "../node-server.ts";
 import { proposeCommand } from "../proposer.ts";
 import type { ClientSession } from "../session.ts";
@@ -22,9 +21,19 @@ let ephemeralSeq = 0;
 /** `subscribe`. */
 export async function subscribe(ctx: HandlerContext, session: ClientSession, body: SubscribeRequest): Promise<SubscribeResponse> {
   requireLeader(ctx);
-  if (ctx.delivery.countForSession(session) >= CONSUMERS_PER_SESSION_MAX) {
-    throw new RaftbusError("INVALID_ARGUMENT", `a session may hold at most ${CONSUMERS_PER_SESSION_MAX} subscriptions`);
+  const max = ctx.config.subscriptionsPerSessionMax;
+  const release = ctx.delivery.reserve(session, max);
+  if (release === undefined) {
+    throw new RaftbusError("LIMIT_EXCEEDED", `a connection may hold at most ${max} subscriptions (subscriptionsPerSessionMax)`, { details: { limit: "subscriptionsPerSessionMax", max } });
   }
+  try {
+    return await subscribeWithSlot(ctx, session, body);
+  } finally {
+    release();
+  }
+}
+
+async function subscribeWithSlot(ctx: HandlerContext, session: ClientSession, body: SubscribeRequest): Promise<SubscribeResponse> {
   const durable = body.name !== undefined;
   if (body.name !== undefined) {
     const resumed = await resumeDurable(ctx, session, body.name, body);
@@ -33,7 +42,7 @@ export async function subscribe(ctx: HandlerContext, session: ClientSession, bod
   const name = body.name ?? `_eph.${session.id}.${++ephemeralSeq}`;
   const spec = ctx.broker.subscriptionSpec({
     name, pattern: body.pattern, ephemeral: !durable,
-    ...(durable ? {} : { sessionId: session.id }),
+    ...(durable ? { owner: session.identity() } : { sessionId: session.id }),
     ...(body.filter !== undefined ? { filter: body.filter } : {}),
     ...(body.guarantee !== undefined ? { guarantee: body.guarantee } : {}),
     ...(body.from !== undefined ? { start: body.from } : {}),
@@ -42,7 +51,9 @@ export async function subscribe(ctx: HandlerContext, session: ClientSession, bod
     ...(body.maxRetries !== undefined ? { maxRetries: body.maxRetries } : {}),
     ...(body.backoff !== undefined ? { backoff: body.backoff } : {}),
   });
-  const res = await proposeCommand(ctx.raft, ctx.broker.checkProposal({ type: "createSubscription", now: Date.now(), subscription: spec }) as Command & { type: "createSubscription" });
+  const res = await proposeCommand(ctx.raft, ctx.broker.checkProposal({
+    type: "createSubscription", now: Date.now(), subscription: spec, durablePerOwnerMax: ctx.config.durableSubscriptionsPerUserMax,
+  }) as Command & { type: "createSubscription" });
   const consumer = ctx.delivery.attach(session, name, durable, spec.maxInFlight, Math.min(body.credit ?? spec.maxInFlight, spec.maxInFlight));
   return { subscriptionId: consumer.id, durable, resumed: durable && !res.created, maxInFlight: spec.maxInFlight };
 }

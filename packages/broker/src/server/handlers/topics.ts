@@ -8,6 +8,7 @@ import type { HandlerContext } from "../node-server.ts";
 import { proposeCommand } from "../proposer.ts";
 import type { ClientSession } from "../session.ts";
 import { requireLeader } from "./leader.ts";
+import { mapYielding, pageOf } from "./page.ts";
 import { readBarrier } from "./read.ts";
 
 function summary(t: BrokerTopicSummary, createdAt: number): TopicSummary {
@@ -39,16 +40,16 @@ export async function createTopic(ctx: HandlerContext, _s: ClientSession, body: 
   return summary(t, t.createdAt);
 }
 
-/** `topic.list` (linearizable, or this node's applied state when stale). */
-export async function listTopics(ctx: HandlerContext, _s: ClientSession, body: TopicListRequest): Promise<TopicListResponse> {
+/** `topic.list`, one page (linearizable, or this node's applied state when stale). */
+export async function listTopics(ctx: HandlerContext, session: ClientSession, body: TopicListRequest): Promise<TopicListResponse> {
   const readAt = await readBarrier(ctx, body.consistency);
-  const topics = await ctx.broker.listTopics();
-  const out: TopicSummary[] = [];
-  for (const t of topics) {
-    if (body.prefix !== undefined && !t.name.startsWith(body.prefix)) continue;
-    out.push(summary(t, (await ctx.broker.topicInfo(t.name)).createdAt));
-  }
-  return { topics: out, readAt };
+  const prefix = body.prefix;
+  const page = pageOf(await ctx.broker.listTopics(), (t) => t.name, {
+    ...(body.after !== undefined ? { after: body.after } : {}), ...(body.limit !== undefined ? { limit: body.limit } : {}),
+    max: ctx.config.listPageMax, ...(prefix !== undefined ? { keep: (t) => t.name.startsWith(prefix) } : {}),
+  });
+  const out: TopicSummary[] = await mapYielding(page.items, async (t) => summary(t, (await ctx.broker.topicInfo(t.name)).createdAt), () => session.isClosed);
+  return { topics: out, readAt, ...(page.next !== undefined ? { next: page.next } : {}) };
 }
 
 /** `topic.info`: counts, bytes, offsets, publish rate, subscriptions and their lag. */

@@ -82,6 +82,8 @@ export const FailResponse = shape("FailResponse", {
 /** `subscription.list`. */
 export const SubscriptionListRequest = shape("SubscriptionListRequest", {
   topic: opt(nonEmptyStr("only subscriptions whose pattern matches this topic")),
+  after: opt(str("cursor: list subscriptions whose id sorts after this (the previous page's `next`)")),
+  limit: opt(pos("most subscriptions in this page; the server caps it at its listPageMax")),
   ...readRequestFields,
 });
 
@@ -104,7 +106,11 @@ export const SubscriptionInfo = shape("SubscriptionInfo", {
 });
 
 /** `subscription.list` response. */
-export const SubscriptionListResponse = shape("SubscriptionListResponse", { subscriptions: arr(SubscriptionInfo, "the subscriptions"), ...readResponseFields });
+export const SubscriptionListResponse = shape("SubscriptionListResponse", {
+  subscriptions: arr(SubscriptionInfo, "the subscriptions, by id"),
+  next: opt(str("present when more follow: pass it as `after` for the next page")),
+  ...readResponseFields,
+});
 
 /** The request kinds of this group. */
 export const subscriptionKinds = {

@@ -29,10 +29,19 @@ const summaryFields = {
 export const TopicSummary = shape("TopicSummary", summaryFields);
 
 /** `topic.list`. */
-export const TopicListRequest = shape("TopicListRequest", { prefix: opt(str("only topics whose name starts with this")), ...readRequestFields });
+export const TopicListRequest = shape("TopicListRequest", {
+  prefix: opt(str("only topics whose name starts with this")),
+  after: opt(str("cursor: list topics whose name sorts after this (the previous page's `next`)")),
+  limit: opt(pos("most topics in this page; the server caps it at its listPageMax")),
+  ...readRequestFields,
+});
 
 /** `topic.list` response. */
-export const TopicListResponse = shape("TopicListResponse", { topics: arr(TopicSummary, "the topics"), ...readResponseFields });
+export const TopicListResponse = shape("TopicListResponse", {
+  topics: arr(TopicSummary, "the topics, by name"),
+  next: opt(str("present when more follow: pass it as `after` for the next page")),
+  ...readResponseFields,
+});
 
 /** `topic.delete`: names one topic. */
 export const TopicRequest = shape("TopicRequest", { topic: nonEmptyStr("topic name") });
