@@ -40,6 +40,37 @@ function tearNewestLog(dir: string, bytes: number): void {
   truncateSync(path, Math.max(0, statSync(path).size - bytes));
 }
 
+/**
+ * Tears the newest write-ahead log of `dir` by the fewest bytes (in 64-byte
+ * steps) that make LevelDB's recovery lose entry `index`: the log then ends
+ * before it, or the storage refuses to open because its hard state commits
+ * past the log's end. Each try tears a copy, since opening the database
+ * moves the recovered log into a table file.
+ */
+async function tearUntilLost(dir: string, nodeId: string, index: number): Promise<void> {
+  const scratch = `${dir}-tear-probe`;
+  for (let bytes = 64; bytes <= 8192; bytes += 64) {
+    rmSync(scratch, { recursive: true, force: true });
+    cpSync(dir, scratch, { recursive: true });
+    tearNewestLog(scratch, bytes);
+    let lost: boolean;
+    try {
+      const storage = await LevelStorage.open(scratch, { nodeId });
+      lost = storage.lastIndex() < index;
+      await storage.close();
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== "STORAGE_CORRUPT") throw err;
+      lost = true;
+    }
+    if (lost) {
+      rmSync(scratch, { recursive: true, force: true });
+      tearNewestLog(dir, bytes);
+      return;
+    }
+  }
+  throw new Error(`test setup: entry ${index} survived tearing 8 KiB off the newest log in ${dir}`);
+}
+
 async function publishSome(c: LocalCluster, n: number): Promise<void> {
   const sdk = await connect({ servers: c.servers(), name: "torn-log" });
   try {
@@ -77,12 +108,13 @@ async function flipInTables(node: { dataDir: string }, marker: string): Promise<
 describe("broker record checksums on real files", () => {
   it("a flipped byte in a topic record refuses the start; in a message payload it stops the node when apply reads it: STORAGE_CORRUPT, exit 3", async () => {
     // Audit events would repeat the marker topic's name in a $sys.audit
-    // payload, and LevelDB's block compression may then store it as a
-    // back-reference instead of literally: keep the marker unique.
+    // payload, and LevelDB's block compression (Snappy) may then store it as
+    // a back-reference instead of literally: keep the marker unique, and free
+    // of any 4-byte run other records hold (".topic" was copied from one).
     cluster = await LocalCluster.start({ nodes: 1, extraArgs: ["--sys", JSON.stringify({ audit: { enabled: false } })] });
     const node = cluster.nodes[0]!;
     let sdk = await connect({ servers: cluster.servers(), name: "checksum" });
-    await sdk.topics.create("zqxj.marker.topic");
+    await sdk.topics.create("zqxjvkwpyfhbgm");
     await sdk.publish("flip.payload", "ZQXJ-MARKER-PAYLOAD-0123456789");
     await sdk.close();
     expect(await cluster.stop(node)).toBe(0);
@@ -91,7 +123,7 @@ describe("broker record checksums on real files", () => {
     const brokerDir = join(node.dataDir, "broker");
     const pristine = join(cluster.root, "broker-pristine");
     cpSync(brokerDir, pristine, { recursive: true });
-    expect(await flipInTables(node, "zqxj.marker.topic")).toBeGreaterThan(0);
+    expect(await flipInTables(node, "zqxjvkwpyfhbgm")).toBeGreaterThan(0);
     const refused = await cluster.runNodeToExit(node);
     expect(refused.code, refused.output).toBe(3);
     expect(refused.output).toMatch(/STORAGE_CORRUPT: corrupt storage at broker state .*checksum mismatch/);
@@ -137,20 +169,22 @@ describe("torn Raft log tail", () => {
     cluster.startNode(node);
     await cluster.waitReady();
     const sdk = await connect({ servers: cluster.servers(), name: "torn-log" });
+    let applied: number;
     try {
       expect((await sdk.topics.info("torn.log")).messages).toBe(10);
-      await sdk.publish("torn.log", "after");
+      applied = (await sdk.publish("torn.log", "after")).index;
       expect((await sdk.topics.info("torn.log")).messages).toBe(11);
     } finally {
       await sdk.close();
     }
 
-    // Now tear entries the broker had applied.
+    // Now tear entries the broker had applied. The newest writes may be
+    // hard-state records only, so tear until the acknowledged entry is gone.
     await cluster.kill(node);
-    tearNewestLog(raftDir, 100);
+    await tearUntilLost(raftDir, node.id, applied);
     const { code, output } = await cluster.runNodeToExit(node);
     expect(code, output).toBe(3);
-    expect(output).toMatch(/STORAGE_CORRUPT: corrupt storage at log: ends at index \d+ but the state machine applied up to \d+: the log lost its tail/);
+    expect(output).toMatch(/STORAGE_CORRUPT: corrupt storage at log: (ends at index \d+ but the state machine applied up to \d+|hard state commits index \d+ but the log ends at \d+): the log lost its tail/);
     expect(output).not.toMatch(/InvariantError/);
   }, PROCESS_TEST_TIMEOUT_MS);
 });
