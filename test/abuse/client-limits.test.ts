@@ -68,15 +68,22 @@ async function healthzOk(node: TestNode): Promise<boolean> {
 describe("client connection limits (real nodes)", () => {
   it("connections from one address beyond connectionsPerAddressMax are refused with LIMIT_EXCEEDED; the node keeps serving", async () => {
     const node = cluster.nodes[0]!;
-    const conns = [];
-    for (let i = 0; i < PER_ADDRESS + 4; i++) conns.push(await hello(node));
-    const answers = await Promise.all(conns.map(answerOf));
-    expect(answers.filter((a) => a.t === "welcome")).toHaveLength(PER_ADDRESS);
-    const refused = answers.filter((a) => a.t === "refused");
-    expect(refused).toHaveLength(4);
-    expect(refused[0]).toMatchObject({ error: { code: "LIMIT_EXCEEDED", details: { limit: "connectionsPerAddressMax", max: PER_ADDRESS } } });
-    expect(await healthzOk(node)).toBe(true);
-    for (const c of conns) c.ws.terminate();
+    const conns: Awaited<ReturnType<typeof hello>>[] = [];
+    try {
+      for (let i = 0; i < PER_ADDRESS + 4; i++) conns.push(await hello(node));
+      const answers = await Promise.all(conns.map(answerOf));
+      // The nodes' own clients (system-event forwarding) also come from
+      // 127.0.0.1 and take slots: the cap holds exactly, whoever holds it.
+      const welcomed = answers.filter((a) => a.t === "welcome").length;
+      expect(welcomed).toBeGreaterThanOrEqual(PER_ADDRESS - 3);
+      expect(await sessionsOn(node)).toBe(PER_ADDRESS);
+      const refused = answers.filter((a) => a.t === "refused");
+      expect(refused).toHaveLength(PER_ADDRESS + 4 - welcomed);
+      expect(refused[0]).toMatchObject({ error: { code: "LIMIT_EXCEEDED", details: { limit: "connectionsPerAddressMax", max: PER_ADDRESS } } });
+      expect(await healthzOk(node)).toBe(true);
+    } finally {
+      for (const c of conns) c.ws.terminate();
+    }
     // Closed connections give their slots back.
     await waitFor("slots back", async () => {
       const again = await hello(node);
@@ -183,10 +190,11 @@ describe("client connection limits (real nodes)", () => {
   it("lists come in pages of listPageMax with a cursor; the SDK walks them all", async () => {
     const node = cluster.nodes[0]!;
     const { client } = await RawClient.connect(`ws://127.0.0.1:${node.clientPort}`);
-    const first = await client.request("subscription.list", {}) as unknown as { ok: boolean; body: { subscriptions: { id: string }[]; next?: string } };
+    // Stale reads: this node answers from its own state, leader or not.
+    const first = await client.request("subscription.list", { consistency: "stale" }) as unknown as { ok: boolean; body: { subscriptions: { id: string }[]; next?: string } };
     expect(first.body.subscriptions).toHaveLength(10);
     expect(first.body.next).toBe(first.body.subscriptions[9]!.id);
-    const second = await client.request("subscription.list", { after: first.body.next! }) as unknown as typeof first;
+    const second = await client.request("subscription.list", { after: first.body.next!, consistency: "stale" }) as unknown as typeof first;
     expect(second.body.subscriptions[0]!.id > first.body.next!).toBe(true);
     client.close();
     const { connect } = await import("@raftbus/client/node");
@@ -205,24 +213,29 @@ describe("client connection limits (real nodes)", () => {
     const c = await hello(leader);
     await answerOf(c);
     const payload = new Uint8Array(16);
-    for (let i = 1; i <= 300; i++) c.ws.send(encodeFrame({ t: "req", id: i, kind: "publish", body: { messages: [{ topic: "abuse.rate", payload }] } } as never));
-    const answers = await waitFor("300 answers", () => {
+    // One batch of 5 seconds' worth is admitted (a full bucket) and paid for;
+    // the 20 single publishes pipelined right behind it find the bucket in
+    // debt for seconds, however slowly a busy machine handles them.
+    const batch = Array.from({ length: 500 }, () => ({ topic: "abuse.rate", payload }));
+    c.ws.send(encodeFrame({ t: "req", id: 1, kind: "publish", body: { messages: batch } } as never));
+    for (let i = 2; i <= 21; i++) c.ws.send(encodeFrame({ t: "req", id: i, kind: "publish", body: { messages: [{ topic: "abuse.rate", payload }] } } as never));
+    const answers = await waitFor("21 answers", () => {
       const res = c.frames.filter((f) => f.t === "res");
-      return res.length >= 300 ? res : undefined;
+      return res.length >= 21 ? res : undefined;
     }, 60_000, 20);
+    expect(answers.find((f) => f.t === "res" && f.id === 1)).toMatchObject({ ok: true });
     const limited = answers.filter((f) => f.t === "res" && !f.ok);
     expect(limited.length).toBeGreaterThan(0);
     expect(limited[0]).toMatchObject({ error: { code: "RATE_LIMITED", details: { limit: "publishMessagesPerSecMax", max: 100 } } });
-    expect(answers.filter((f) => f.t === "res" && f.ok).length).toBeGreaterThanOrEqual(100);
     expect(Number((limited[0] as unknown as { error: { details: { retryAfterMs: number } } }).error.details.retryAfterMs)).toBeGreaterThan(0);
     // The bucket refills: a later publish goes through.
-    let id = 300;
+    let id = 21;
     await waitFor("a publish accepted again", async () => {
       const mine = ++id;
       c.ws.send(encodeFrame({ t: "req", id: mine, kind: "publish", body: { messages: [{ topic: "abuse.rate", payload }] } } as never));
       const r = await waitFor("its answer", () => c.frames.find((f) => f.t === "res" && f.id === mine), 10_000, 10);
       return r.t === "res" && r.ok ? true : undefined;
-    }, 10_000, 100);
+    }, 20_000, 250);
     c.ws.terminate();
   });
 });

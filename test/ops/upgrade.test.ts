@@ -15,7 +15,7 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "@raftbus/client/node";
-import { BrokerStateMachine } from "@raftbus/broker";
+import { BUILD_CLUSTER_VERSION, BrokerStateMachine } from "@raftbus/broker";
 import { SYS_FAMILIES } from "@raftbus/client/protocol";
 import { runCli } from "../../packages/cli/test/helpers/cluster.ts";
 import { LocalCluster, waitFor } from "../support/local-cluster.ts";
@@ -75,7 +75,7 @@ describe("rolling upgrade without divergence", () => {
     expect(refused.stderr).toMatch(/VERSION_MISMATCH/);
     expect(refused.stderr).toMatch(/n3 \(up to 1\)/);
     const status = await runCli(["cluster", "status", "--servers", servers()]);
-    expect(status.stdout).toMatch(/cluster version 1 · nodes implement 1 and 2 \(upgrade in progress\)/);
+    expect(status.stdout).toMatch(new RegExp(`cluster version 1 · nodes implement 1 and ${BUILD_CLUSTER_VERSION} \\(upgrade in progress\\)`));
     expect(n3.exitCode).toBeNull();
 
     // Upgrade n3: stop it (graceful), start it on the new release.
@@ -85,18 +85,19 @@ describe("rolling upgrade without divergence", () => {
 
     const finalized = await runCli(["cluster", "finalize-upgrade", "--servers", servers()]);
     expect(finalized.code, finalized.stderr).toBe(0);
-    expect(finalized.stdout).toMatch(/cluster version 1 → 2/);
-    await clusterVersionEverywhere(2);
+    // Finalizing goes to the highest version every member implements: this build's.
+    expect(finalized.stdout).toMatch(new RegExp(`cluster version 1 → ${BUILD_CLUSTER_VERSION}`));
+    await clusterVersionEverywhere(BUILD_CLUSTER_VERSION);
 
     // Version 2's feature now writes: the leader records every member's address.
     const again = await runCli(["cluster", "finalize-upgrade", "--servers", servers()]);
-    expect(again.stdout).toMatch(/runs version 2 already/);
+    expect(again.stdout).toMatch(new RegExp(`runs version ${BUILD_CLUSTER_VERSION} already`));
 
     // A node rolled back to the older release refuses to start on finalized state.
     await cluster.stop(n2);
     const rollback = await cluster.runNodeToExit(n2, OLD);
     expect(rollback.code).toBe(6);
-    expect(rollback.output).toMatch(/STORAGE_TOO_NEW.*runs cluster version 2, but this node implements versions up to 1/);
+    expect(rollback.output).toMatch(new RegExp(`STORAGE_TOO_NEW.*runs cluster version ${BUILD_CLUSTER_VERSION}, but this node implements versions up to 1`));
     cluster.startNode(n2);
     await cluster.waitReady();
 
@@ -115,7 +116,7 @@ describe("rolling upgrade without divergence", () => {
       const broker = await BrokerStateMachine.open(join(n.dataDir, "broker"));
       try {
         expect(broker.appliedIndex()).toBe(applied);
-        expect(broker.clusterVersion()).toBe(2);
+        expect(broker.clusterVersion()).toBe(BUILD_CLUSTER_VERSION);
         expect([...broker.members().keys()].sort()).toEqual(["n1", "n2", "n3"]);
         expect((await broker.topicInfo("upgrade.orders")).count).toBe(30);
         digests.push(await broker.digest());

@@ -40,6 +40,8 @@ export interface FilterInput {
   readonly payload: Uint8Array;
   /** The parsed payload shared by every evaluation of this input. */
   readonly parsed?: ParsedPayload;
+  /** Steps one filter may take on this message; default {@link FILTER_STEPS_MAX}. */
+  readonly stepsMax?: number;
 }
 
 /** A payload parsed as JSON on first use, then remembered. */
@@ -61,8 +63,8 @@ export class ParsedPayload {
 }
 
 /** One message as every filter sees it (see {@link FilterInput}). */
-export function messageInput(headers: Readonly<Record<string, string>>, payload: Uint8Array): FilterInput {
-  return { headers, payload, parsed: new ParsedPayload(payload) };
+export function messageInput(headers: Readonly<Record<string, string>>, payload: Uint8Array, stepsMax: number = FILTER_STEPS_MAX): FilterInput {
+  return { headers, payload, parsed: new ParsedPayload(payload), stepsMax };
 }
 
 /** Marks "no such field": distinct from JSON null. */
@@ -108,7 +110,7 @@ export function evaluateFilter(ast: FilterNode, input: FilterInput): boolean {
 
 function step(ctx: Context, n = 1): void {
   ctx.steps += n;
-  if (ctx.steps > FILTER_STEPS_MAX) throw OUT_OF_STEPS;
+  if (ctx.steps > (ctx.input.stepsMax ?? FILTER_STEPS_MAX)) throw OUT_OF_STEPS;
 }
 
 function test(node: FilterNode, ctx: Context): boolean {

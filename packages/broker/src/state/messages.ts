@@ -14,7 +14,8 @@ import { decodeMessage, encodeMessage, expiresAtOf, priorityIndex, rateAdd } fro
 import type { MessageRecord, TopicRecord } from "../store/records.ts";
 import type { Txn } from "../store/txn.ts";
 import { utf8ByteLength } from "../topic/utf8.ts";
-import { messageInput } from "../filter/index.ts";
+import { FILTER_STEPS_MAX, messageInput } from "../filter/index.ts";
+import { LIMITS_IN_APPLY_VERSION, effectiveVersion } from "../version/cluster-version.ts";
 import type { FilterInput } from "../filter/index.ts";
 import type { ApplyContext } from "./context.ts";
 import type { SubState } from "./subscription.ts";
@@ -83,14 +84,24 @@ export function appendMessage(ctx: ApplyContext, topic: TopicRecord, m: NewMessa
   state.touchTopic(topic);
   const subs = only !== undefined ? [only] : state.index.size === 0 ? [] : state.index.match(topic.name);
   // One view of the message for every filter: its payload is parsed at most once.
-  const input = subs.length > 0 ? messageInput(rec.headers, rec.payload) : undefined;
-  for (const sub of subs) if (wants(sub, rec, input)) enqueue(ctx, sub, topic.id, offset, rec);
+  if (subs.length === 0) return { offset, rec };
+  const input = messageInput(rec.headers, rec.payload, filterStepsMax(state));
+  for (const sub of subs) if (wants(sub, input)) enqueue(ctx, sub, topic.id, offset, rec);
   return { offset, rec };
 }
 
-/** True when `sub`'s filter (if any) accepts the message; pass `input` when testing many subscriptions. */
-export function wants(sub: SubState, rec: MessageRecord, input: FilterInput = messageInput(rec.headers, rec.payload)): boolean {
+/** True when `sub`'s filter (if any) accepts the message `input` (from messageInput: share it across subscriptions). */
+export function wants(sub: SubState, input: FilterInput): boolean {
   return sub.filter === undefined || sub.filter.matches(input);
+}
+
+/**
+ * The per-message filter step budget apply uses: from cluster version 3 on
+ * (LIMITS_IN_APPLY_VERSION); before, none, as older builds have none and
+ * every replica must match alike.
+ */
+export function filterStepsMax(state: { readonly meta: { readonly clusterVersion: number } }): number {
+  return effectiveVersion(state.meta.clusterVersion) >= LIMITS_IN_APPLY_VERSION ? FILTER_STEPS_MAX : Number.POSITIVE_INFINITY;
 }
 
 /** Adds a pending reference to `sub`'s queue at the message's priority, ordered by seq. */

@@ -9,14 +9,16 @@ import type {
   UpdateSubscriptionCommand,
 } from "../commands/types.ts";
 import { BUDGETS, SUBSCRIPTION_LIMITS } from "../config.ts";
-import { compileFilter } from "../filter/index.ts";
+import { compileFilter, messageInput } from "../filter/index.ts";
 import { pack } from "../msgpack.ts";
 import { compilePattern } from "../pattern/pattern.ts";
+import { REGEX_SUBSCRIBE_STATES_MAX } from "../pattern/regex/program.ts";
+import { LIMITS_IN_APPLY_VERSION, effectiveVersion } from "../version/cluster-version.ts";
 import { logRange, outstandingKey, readU64, subPendingRange } from "../store/keys.ts";
 import { decodeMessage, expiresAtOf } from "../store/records.ts";
 import type { TopicRecord } from "../store/records.ts";
 import type { ApplyContext } from "./context.ts";
-import { enqueue, isExpired, nextStoredOffset, readMessage, wants } from "./messages.ts";
+import { enqueue, filterStepsMax, isExpired, nextStoredOffset, readMessage, wants } from "./messages.ts";
 import type { ResultOf } from "./results.ts";
 import { SubState } from "./subscription.ts";
 
@@ -41,7 +43,7 @@ export async function applyCreateSubscription(ctx: ApplyContext, cmd: CreateSubs
     throw new RaftbusError("INVALID_ARGUMENT", `subscription '${spec.name}' exists with a different configuration; update or delete it first`);
   }
   const sub = SubState.create(state.meta.nextSubId, spec, ctx.now); // compiles: may throw before any change
-  checkSubscriptionLimits(ctx, sub, cmd.durablePerOwnerMax);
+  if (effectiveVersion(state.meta.clusterVersion) >= LIMITS_IN_APPLY_VERSION) checkSubscriptionLimits(ctx, sub, cmd.durablePerOwnerMax);
   state.meta.nextSubId += 1;
   state.addSub(sub);
   state.touchSubSpec(sub);
@@ -59,7 +61,9 @@ export async function applyCreateSubscription(ctx: ApplyContext, cmd: CreateSubs
  * replica agrees and no race between leaders' checks can overshoot them:
  * subscriptions in the cluster, regex states in the cluster (what every
  * publish to a new topic costs every replica), and durable subscriptions per
- * owner (the limit value travels in the command). Throws LIMIT_EXCEEDED.
+ * owner (the limit value travels in the command). Throws LIMIT_EXCEEDED
+ * (INVALID_PATTERN for one regex over its own budget). From cluster version
+ * 3 only: an older member would accept what this refuses.
  */
 function checkSubscriptionLimits(ctx: ApplyContext, sub: SubState, durablePerOwnerMax: number | undefined): void {
   const { state } = ctx;
@@ -67,6 +71,9 @@ function checkSubscriptionLimits(ctx: ApplyContext, sub: SubState, durablePerOwn
     throw limitExceeded("subscriptionsMax", SUBSCRIPTION_LIMITS.subscriptionsMax, "one more subscription in the cluster");
   }
   const states = sub.pattern.regexStates ?? 0;
+  if (states > REGEX_SUBSCRIBE_STATES_MAX) {
+    throw new RaftbusError("INVALID_PATTERN", `regex '${sub.spec.pattern}' is too complex: it needs ${states} states, more than ${REGEX_SUBSCRIBE_STATES_MAX} (reduce counted repeats)`);
+  }
   if (states > 0 && state.index.regexStates + states > SUBSCRIPTION_LIMITS.regexStatesMax) {
     throw limitExceeded("regexStatesMax", SUBSCRIPTION_LIMITS.regexStatesMax, `the cluster's regex subscriptions with ${states} more NFA states (${state.index.regexStates} held)`);
   }
@@ -183,7 +190,7 @@ export async function runBackfill(ctx: ApplyContext, sub: SubState, budget: numb
         const offset = readU64(k, 5);
         c.next = offset + 1;
         const rec = decodeMessage(v);
-        if (!isExpired(expiresAtOf(rec), ctx.now) && wants(sub, rec)) enqueue(ctx, sub, topic.id, offset, rec);
+        if (!isExpired(expiresAtOf(rec), ctx.now) && wants(sub, messageInput(rec.headers, rec.payload, filterStepsMax(ctx.state)))) enqueue(ctx, sub, topic.id, offset, rec);
       }
     }
     used += scanned;

@@ -32,13 +32,17 @@ import type { Command, CommandType } from "../commands/types.ts";
 export const CLUSTER_VERSIONS = {
   1: "the first versioned release: topics, publish, subscriptions, delivery entries (attempts, acks, fails), dead letters, maintenance, time entries, setClusterVersion",
   2: "member addresses kept in the replicated state (survive restarts, snapshots and backups)",
+  3: "limits decided in apply: subscriptions in the cluster, regex NFA states (per subscription and in total), durable subscriptions per owner; a filter stops matching past its per-message step budget",
 } as const;
 
 /** A cluster version this build knows. */
 export type ClusterVersion = keyof typeof CLUSTER_VERSIONS;
 
 /** The highest cluster version this build implements. */
-export const BUILD_CLUSTER_VERSION = 2;
+export const BUILD_CLUSTER_VERSION = 3;
+
+/** From this version apply() enforces the subscription limits and the filter step budget (issue 13). */
+export const LIMITS_IN_APPLY_VERSION = 3;
 
 /** The oldest: every build implements it, so every cluster runs at least it. */
 export const BASE_CLUSTER_VERSION = 1;
@@ -59,6 +63,10 @@ export function requiredVersion(command: Command): number {
   const since = COMMAND_SINCE[command.type];
   // A setClusterVersion entry can only be applied by a build that implements the target.
   if (command.type === "setClusterVersion") return Math.max(since, command.version);
+  // The owner and the per-owner limit are fields older builds would drop.
+  if (command.type === "createSubscription" && (command.durablePerOwnerMax !== undefined || command.subscription.owner !== undefined)) {
+    return Math.max(since, LIMITS_IN_APPLY_VERSION);
+  }
   return since;
 }
 

@@ -11,7 +11,9 @@ import { FILTER_STEPS_MAX, compileFilter, evaluateFilter, messageInput } from ".
 import type { FilterNode } from "../../src/filter/index.ts";
 import { SUBSCRIPTION_LIMITS } from "../../src/config.ts";
 import { compilePattern } from "../../src/pattern/pattern.ts";
-import { REGEX_STATES_MAX } from "../../src/pattern/regex/safe-regex.ts";
+import { REGEX_STATES_MAX, REGEX_SUBSCRIBE_STATES_MAX } from "../../src/pattern/regex/safe-regex.ts";
+import { filterStepsMax } from "../../src/state/messages.ts";
+import { LIMITS_IN_APPLY_VERSION } from "../../src/version/cluster-version.ts";
 import { SubscriptionIndex } from "../../src/pattern/subscription-index.ts";
 import { Harness, json } from "../helpers/harness.ts";
 
@@ -61,15 +63,33 @@ describe("subscription index: the per-topic regex cache", () => {
   });
 });
 
+/** A harness whose cluster runs `version` (fresh states run the base version until a leader sets one). */
+async function harnessAt(version: number): Promise<Harness> {
+  const h = await Harness.open();
+  await h.ok({ type: "setClusterVersion", now: h.now, version });
+  return h;
+}
+
 describe("regex cost budgets", () => {
-  it("a regex needing more than REGEX_STATES_MAX NFA states is refused at subscribe time", () => {
-    expect(() => compilePattern("/(.?){100}(.?){100}(.?){100}x/")).toThrow(/too complex.*256 states/);
-    expect(compilePattern("/(.?){100}x/").regexStates).toBeLessThanOrEqual(REGEX_STATES_MAX);
+  it("a new regex subscription needing more than REGEX_SUBSCRIBE_STATES_MAX NFA states is refused in apply from cluster version 3; stored ones still compile", async () => {
+    const costly = "/(.?){100}(.?){100}x/"; // ~300 states: over the subscribe budget, within the compile limit
+    const states = compilePattern(costly).regexStates!;
+    expect(states).toBeGreaterThan(REGEX_SUBSCRIBE_STATES_MAX);
+    expect(states).toBeLessThanOrEqual(REGEX_STATES_MAX);
+    expect(() => compilePattern("/((a{11}){11}){11}/")).toThrow(/too complex/); // 1331 states: not even compiled
+    const h = await harnessAt(LIMITS_IN_APPLY_VERSION);
+    const refused = await h.run({ type: "createSubscription", now: h.now, subscription: h.bsm.subscriptionSpec({ name: "costly", pattern: costly }) });
+    expect(refused).toMatchObject({ ok: false, error: { code: "INVALID_PATTERN" } });
+    await h.bsm.close();
+    // A version-2 cluster still has members that accept it: so does every replica.
+    const old = await harnessAt(LIMITS_IN_APPLY_VERSION - 1);
+    expect(await old.run({ type: "createSubscription", now: old.now, subscription: old.bsm.subscriptionSpec({ name: "costly", pattern: costly }) })).toMatchObject({ ok: true, created: true });
+    await old.bsm.close();
   });
 
   it("apply refuses a regex subscription that would take the cluster over regexStatesMax (LIMIT_EXCEEDED, deterministic)", async () => {
-    const h = await Harness.open();
-    const big = "/(.?){100}(.?){20}x/"; // close to REGEX_STATES_MAX states
+    const h = await harnessAt(LIMITS_IN_APPLY_VERSION);
+    const big = "/(.?){100}(.?){20}x/"; // close to REGEX_SUBSCRIBE_STATES_MAX states
     const states = compilePattern(big).regexStates!;
     const fits = Math.floor(SUBSCRIPTION_LIMITS.regexStatesMax / states);
     for (let i = 0; i < fits; i++) await h.subscribe({ name: `re-${i}`, pattern: big });
@@ -81,7 +101,7 @@ describe("regex cost budgets", () => {
   });
 
   it("apply counts durable subscriptions per owner against the limit the command carries", async () => {
-    const h = await Harness.open();
+    const h = await harnessAt(LIMITS_IN_APPLY_VERSION);
     const create = (name: string, owner: string, ephemeral = false) => h.run({
       type: "createSubscription", now: h.now, durablePerOwnerMax: 2,
       subscription: h.bsm.subscriptionSpec({ name, pattern: "t.**", owner, ...(ephemeral ? { ephemeral, sessionId: "s1" } : {}) }),
@@ -119,5 +139,8 @@ describe("filters: payload parsed once per message, steps bounded per message", 
     expect(evaluateFilter(wide, messageInput({}, json({ x: 1 })))).toBe(false);
     const narrow = { ...(wide as object), list: [lit(1)] } as unknown as FilterNode;
     expect(evaluateFilter(narrow, messageInput({}, json({ x: 1 })))).toBe(true);
+    // Apply uses the budget only once the cluster runs version 3: older members have none.
+    expect(evaluateFilter(wide, messageInput({}, json({ x: 1 }), filterStepsMax({ meta: { clusterVersion: LIMITS_IN_APPLY_VERSION - 1 } })))).toBe(true);
+    expect(filterStepsMax({ meta: { clusterVersion: LIMITS_IN_APPLY_VERSION } })).toBe(FILTER_STEPS_MAX);
   });
 });

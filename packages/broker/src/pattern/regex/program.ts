@@ -11,13 +11,22 @@ import { charSetHas } from "./syntax.ts";
 import type { CharSet, RegexNode } from "./syntax.ts";
 
 /**
- * Most NFA states per regex: the subscribe-time cost budget. Counted repeats
- * are unrolled, so `(a{20}){20}` would need 400: refused. With inputs capped
- * at 255 units one match takes at most 256 × 255 ≈ 65 000 steps, and the
- * cluster's regex subscriptions together hold at most
- * SUBSCRIPTION_LIMITS.regexStatesMax states.
+ * Most NFA states a regex compiles to. Counted repeats are unrolled, so
+ * `(a{50}){50}` would need 2 500: refused. With inputs capped at 255 units a
+ * run visits at most ~260 000 states, well under a millisecond. Stored
+ * subscriptions are compiled against this when a node loads them, so it
+ * never goes down (a lower value would refuse subscriptions already in the
+ * log): new subscriptions get the tighter {@link REGEX_SUBSCRIBE_STATES_MAX}.
  */
-export const REGEX_STATES_MAX = 256;
+export const REGEX_STATES_MAX = 1024;
+
+/**
+ * Most NFA states of a new regex subscription (the subscribe-time cost
+ * budget, enforced in apply from cluster version 3): one match then takes at
+ * most 256 × 255 ≈ 65 000 steps, and the cluster's regex subscriptions
+ * together hold at most SUBSCRIPTION_LIMITS.regexStatesMax states.
+ */
+export const REGEX_SUBSCRIBE_STATES_MAX = 256;
 
 const OP_CHAR = 0; // consume one unit in sets[arg], go to out1
 const OP_SPLIT = 1; // epsilon to out1 and out2

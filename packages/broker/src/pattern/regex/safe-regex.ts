@@ -26,7 +26,7 @@ import { parseRegex } from "./parse.ts";
 import { compileProgram, runProgram } from "./program.ts";
 
 export { REGEX_REPEAT_MAX, REGEX_GROUP_DEPTH_MAX } from "./parse.ts";
-export { REGEX_STATES_MAX } from "./program.ts";
+export { REGEX_STATES_MAX, REGEX_SUBSCRIBE_STATES_MAX } from "./program.ts";
 
 /** Longest regex body, in UTF-8 bytes. */
 export const REGEX_SOURCE_BYTES_MAX = 256;

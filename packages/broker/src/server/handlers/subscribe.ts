@@ -11,6 +11,7 @@ import type {
   SubscribeRequest, SubscribeResponse, UnsubscribeRequest,
 } from "@raftbus/client/protocol";
 import type { Command } from "../../commands/types.ts";
+import { LIMITS_IN_APPLY_VERSION, effectiveVersion } from "../../version/cluster-version.ts";
 import type { HandlerContext } from "../node-server.ts";
 import { proposeCommand } from "../proposer.ts";
 import type { ClientSession } from "../session.ts";
@@ -40,9 +41,11 @@ async function subscribeWithSlot(ctx: HandlerContext, session: ClientSession, bo
     if (resumed !== undefined) return resumed;
   }
   const name = body.name ?? `_eph.${session.id}.${++ephemeralSeq}`;
+  // The owner and its limit are cluster-version-3 fields: an older member would drop them.
+  const limitsInApply = effectiveVersion(ctx.broker.clusterVersion()) >= LIMITS_IN_APPLY_VERSION;
   const spec = ctx.broker.subscriptionSpec({
     name, pattern: body.pattern, ephemeral: !durable,
-    ...(durable ? { owner: session.identity() } : { sessionId: session.id }),
+    ...(durable ? (limitsInApply ? { owner: session.identity() } : {}) : { sessionId: session.id }),
     ...(body.filter !== undefined ? { filter: body.filter } : {}),
     ...(body.guarantee !== undefined ? { guarantee: body.guarantee } : {}),
     ...(body.from !== undefined ? { start: body.from } : {}),
@@ -52,7 +55,8 @@ async function subscribeWithSlot(ctx: HandlerContext, session: ClientSession, bo
     ...(body.backoff !== undefined ? { backoff: body.backoff } : {}),
   });
   const res = await proposeCommand(ctx.raft, ctx.broker.checkProposal({
-    type: "createSubscription", now: Date.now(), subscription: spec, durablePerOwnerMax: ctx.config.durableSubscriptionsPerUserMax,
+    type: "createSubscription", now: Date.now(), subscription: spec,
+    ...(limitsInApply ? { durablePerOwnerMax: ctx.config.durableSubscriptionsPerUserMax } : {}),
   }) as Command & { type: "createSubscription" });
   const consumer = ctx.delivery.attach(session, name, durable, spec.maxInFlight, Math.min(body.credit ?? spec.maxInFlight, spec.maxInFlight));
   return { subscriptionId: consumer.id, durable, resumed: durable && !res.created, maxInFlight: spec.maxInFlight };
