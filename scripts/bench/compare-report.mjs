@@ -18,7 +18,13 @@ if (dir === undefined) {
 function load(prefix) {
   const out = new Map();
   for (const f of readdirSync(dir).filter((x) => x.startsWith(`${prefix}-`) && x.endsWith(".json")).sort()) {
-    const doc = JSON.parse(readFileSync(join(dir, f), "utf8"));
+    let doc;
+    try {
+      doc = JSON.parse(readFileSync(join(dir, f), "utf8"));
+    } catch {
+      process.stderr.write(`compare-report: ${f} is not complete JSON (a run cut short?); left out\n`);
+      continue;
+    }
     for (const r of doc.runs ?? []) {
       if (r.error !== undefined) continue;
       const servers = Object.entries(r.cost?.processes ?? {}).filter(([k]) => k !== "client");

@@ -1,6 +1,8 @@
 // The workloads of `raftbus bench`, run against a NATS JetStream cluster with
 // the NATS JavaScript client (../shared/BENCHMARKS.md: one stream on bench.>,
 // 3 replicas, file storage; the client on the same box, noAsyncTraces).
+// Ordered consumers get one filter as a string: the client sends it as
+// filter_subject, which 2.9 knows (filter_subjects needs 2.10).
 // compare-nats.sh copies this file into its scratch folder, where
 // @nats-io/transport-node and @nats-io/jetstream are installed, and runs it:
 //
@@ -199,7 +201,7 @@ const WORKLOADS = {
       const all = new Promise((r) => (stop = r));
       const iters = [];
       for (let i = 0; i < 10; i++) {
-        const oc = await js.consumers.get(STREAM, { filter_subjects: [i % 2 === 0 ? `${base}.*` : `${base}.>`], deliver_policy: "new" });
+        const oc = await js.consumers.get(STREAM, { filter_subjects: i % 2 === 0 ? `${base}.*` : `${base}.>`, deliver_policy: "new" });
         const it = await oc.consume();
         iters.push(it);
         void (async () => {
@@ -230,7 +232,7 @@ async function endToEnd(nc, name, perSec, seconds) {
   const subject = `${prefix}.${name}`;
   const subNc = await connect({ servers, noAsyncTraces: true });
   try {
-    const oc = await jetstream(subNc).consumers.get(STREAM, { filter_subjects: [subject], deliver_policy: "new" });
+    const oc = await jetstream(subNc).consumers.get(STREAM, { filter_subjects: subject, deliver_policy: "new" });
     const it = await oc.consume();
     const lat = [];
     let stop;

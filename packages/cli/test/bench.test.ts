@@ -49,11 +49,13 @@ describe("raftbus bench", () => {
     expect(r.stderr).toContain("stopping the cluster");
   }, 300_000);
 
-  it("SIGTERM in the middle of a workload stops the nodes it started, then exits 130", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", BIN, "bench", "publish-sync"], {
-      cwd: ROOT, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, NO_COLOR: "1", RAFTBUS_SERVERS: "" },
+  it("SIGTERM in the middle of a workload stops the nodes it started, reports what finished, then exits 130", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", BIN, "bench", "--json", "publish-sync"], {
+      cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", RAFTBUS_SERVERS: "" },
     });
+    let stdout = "";
     let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
     child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
     try {
@@ -64,6 +66,7 @@ describe("raftbus bench", () => {
       child.kill("SIGTERM");
       expect(await exited, `stderr: ${stderr}`).toBe(130);
       expect(stderr).toContain("interrupted; the cluster it started is stopped");
+      expect(JSON.parse(stdout)).toMatchObject({ interrupted: true, runs: [] });
       expect(nodes.filter(isNodeStart), "node processes left running").toEqual([]);
     } finally {
       child.kill("SIGKILL");

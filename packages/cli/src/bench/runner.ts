@@ -35,12 +35,6 @@ export interface BenchOptions {
   readonly signal?: AbortSignal;
 }
 
-/** The benchmark was interrupted; the cluster it started is stopped. */
-export class BenchInterrupted extends Error {
-  constructor() {
-    super("interrupted");
-  }
-}
 
 /** One run of one workload. */
 export interface WorkloadRun {
@@ -59,6 +53,8 @@ export interface BenchReport {
   readonly machine: { readonly cpus: number; readonly cpuModel: string; readonly memGiB: number; readonly node: string; readonly platform: string };
   readonly cluster: { readonly started: boolean; readonly nodes: number; readonly servers: readonly string[] };
   readonly quick: boolean;
+  /** Stopped by Ctrl-C / SIGTERM: `runs` holds the workloads finished before. */
+  readonly interrupted: boolean;
   readonly runs: readonly WorkloadRun[];
 }
 
@@ -78,23 +74,29 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     ? await startCluster({ nodes: 3, ...(o.nodeExecArgv !== undefined ? { execArgv: o.nodeExecArgv } : {}), ...(o.keepData !== undefined ? { keepData: o.keepData } : {}) })
     : connectedCluster(o.servers);
   const runs: WorkloadRun[] = [];
-  // A workload cannot be cut short from outside: an interruption abandons it (the process exits next).
+  // A workload cannot be cut short from outside: an interruption abandons it (the process exits next)
+  // and the report holds the runs finished before it.
   let onAbort: (() => void) | undefined;
-  const interrupted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(new BenchInterrupted());
+  const interrupted = new Promise<undefined>((resolve) => {
+    onAbort = () => resolve(undefined);
     if (o.signal?.aborted === true) onAbort();
     else o.signal?.addEventListener("abort", onAbort, { once: true });
   });
-  interrupted.catch(() => undefined);
+  let stopped = false;
   try {
     const probe = new Probe(cluster);
-    for (let run = 1; run <= o.runs; run++) {
+    for (let run = 1; run <= o.runs && !stopped; run++) {
       for (const w of chosen) {
         if (w.needsStartedCluster === true && !cluster.started) {
           runs.push({ name: w.name, title: w.title, run, messages: 0, figures: {}, error: "needs a cluster this benchmark starts (leave out --servers)" });
           continue;
         }
-        runs.push(await Promise.race([runOne(w, run, cluster, probe, o), interrupted]));
+        const result = await Promise.race([runOne(w, run, cluster, probe, o), interrupted]);
+        if (result === undefined) {
+          stopped = true;
+          break;
+        }
+        runs.push(result);
       }
     }
   } finally {
@@ -108,6 +110,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "?", memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: process.platform },
     cluster: { started: cluster.started, nodes: cluster.nodes.length, servers: cluster.servers() },
     quick: o.quick,
+    interrupted: stopped,
     runs,
   };
 }

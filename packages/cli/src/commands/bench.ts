@@ -19,7 +19,7 @@ const COMMAND = "bench";
 const EXIT_INTERRUPTED = 130;
 
 async function bench(args: Args, ctx: CommandContext): Promise<number> {
-  const { BenchInterrupted, runBench, selectWorkloads } = await import("../bench/runner.ts");
+  const { runBench, selectWorkloads } = await import("../bench/runner.ts");
   const { reportLines } = await import("../bench/report.ts");
   const { streamProgress } = await import("../bench/progress.ts");
   const names = stringList(args, "workload");
@@ -41,16 +41,13 @@ async function bench(args: Args, ctx: CommandContext): Promise<number> {
     ...(profileDir !== undefined ? { nodeExecArgv: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] } : {}),
     keepData: flag(args, "keep-data"),
     progress: streamProgress(process.stderr),
-  }).catch((err: unknown) => {
-    if (err instanceof BenchInterrupted) return undefined;
-    throw err;
   });
-  if (report === undefined) {
-    ctx.err.line("raftbus bench: interrupted; the cluster it started is stopped");
-    return EXIT_INTERRUPTED;
-  }
   if (ctx.json) ctx.out.json(report);
   else ctx.out.line(...reportLines(report));
+  if (report.interrupted) {
+    ctx.err.line("raftbus bench: interrupted; the cluster it started is stopped; the report holds the workloads finished before");
+    return EXIT_INTERRUPTED;
+  }
   return report.runs.some((r) => r.error !== undefined) ? EXIT.FAILED : EXIT.OK;
 }
 
