@@ -284,7 +284,6 @@ function validate(c: NodeConfig, problems: string[]): void {
   }
   if (c.maxPayloadBytes < 1 || c.maxPayloadBytes > 64 * 1024 * 1024) problems.push("maxPayloadBytes: must be between 1 B and 64 MiB");
   validateLimits(c, problems);
-  if (c.peers.length % 2 === 0) problems.push(`peers: ${c.peers.length} members; use an odd number so a majority survives a failure`);
   const ids = new Set<string>();
   for (const p of c.peers) {
     if (ids.has(p.id)) problems.push(`peers: "${p.id}" is listed twice`);
@@ -301,4 +300,18 @@ function validate(c: NodeConfig, problems: string[]): void {
 /** The client WebSocket address of a peer (what NOT_LEADER redirects point at). */
 export function clientAddress(p: PeerSpec): string {
   return `ws://${p.host}:${p.clientPort}`;
+}
+
+/**
+ * Settings that work but that an operator should hear about (printed at
+ * start, never refused): an even number of voters tolerates no more
+ * failures than one fewer (4 voters need 3, like 5 need 3 but 3 need 2).
+ */
+export function configWarnings(c: NodeConfig): string[] {
+  const out: string[] = [];
+  const n = c.peers.length;
+  if (n > 1 && n % 2 === 0) {
+    out.push(`peers: ${n} members need ${n / 2 + 1} up for a majority and survive ${n / 2 - 1} failure(s), no more than ${n - 1} would; an odd size is the better choice`);
+  }
+  return out;
 }

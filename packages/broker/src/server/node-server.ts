@@ -398,6 +398,18 @@ export class NodeServer {
     if (changed) this.onMembersChanged?.(this.members);
   }
 
+  /** Members another node reported (a joining node hears them from the cluster): adopted like the replicated address book. */
+  learnMembers(specs: readonly PeerSpec[]): void {
+    this.adoptBook(new Map(specs.filter((p) => p.id !== this.config.id).map((p) => [p.id, p])));
+  }
+
+  /** This node's place in its latest configuration. */
+  localRole(): "voter" | "learner" | "none" {
+    const s = this.parts.raft.status();
+    if (s.conf.voters.includes(s.id)) return "voter";
+    return s.conf.learners.includes(s.id) ? "learner" : "none";
+  }
+
   /** Remember where a member listens (from a membership change). */
   learnMember(p: PeerSpec): void {
     this.members.set(p.id, p);

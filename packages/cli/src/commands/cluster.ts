@@ -1,5 +1,5 @@
 /**
- * `raftbus cluster status|add-node|remove-node|transfer-leader` (`cluster up`
+ * `raftbus cluster status|add-node|remove-node|replace-node|transfer-leader` (`cluster up`
  * lives in cluster-up.ts). Status is the leader's view: every member's role,
  * term and indexes, how far it trails the leader's log, and whether it
  * answers; `--watch` redraws it until Ctrl-C.
@@ -15,6 +15,7 @@ import { UsageError } from "../util/errors.ts";
 import { sleep } from "../util/sleep.ts";
 import { formatDuration } from "../util/units.ts";
 import type { Act, CommandContext } from "./context.ts";
+import { replaceNode } from "./replace-node.ts";
 
 /** A follower further behind the leader's log than this shows as lagging. */
 export const LAG_WARN_ENTRIES = 100;
@@ -176,9 +177,37 @@ async function addNode(args: Args, ctx: CommandContext): Promise<void> {
 async function removeNode(args: Args, ctx: CommandContext): Promise<void> {
   const id = reqString(args, "id", "cluster remove-node");
   const client = await ctx.client();
-  const res = await client.cluster.removeNode(id, { timeoutMs: ctx.timeoutMs });
+  const deadline = Date.now() + ctx.timeoutMs;
+  let res: MembershipResponse;
+  try {
+    res = await client.cluster.removeNode(id, { timeoutMs: ctx.timeoutMs });
+  } catch (err) {
+    // Removing the leader itself: it commits its own removal and then turns the
+    // connection away (NOT_MEMBER) before the answer arrives. Ask the others.
+    if (!(err instanceof RaftbusError && err.code === "CONNECTION_CLOSED")) throw err;
+    const confirmed = await confirmRemoval(client, id, deadline);
+    if (confirmed === undefined) throw err;
+    res = confirmed;
+  }
   if (ctx.json) return ctx.out.json(res);
   ctx.out.line(`removed ${id} (configuration committed at index ${res.index})`, "", ...membersLines(res, ctx.out.style));
+}
+
+/** The membership once `id` is no longer in it, as another member reports it (undefined: not seen before the deadline). */
+async function confirmRemoval(client: RaftbusClient, id: string, deadline: number): Promise<MembershipResponse | undefined> {
+  // Bounded by the deadline; each turn is one status request.
+  while (Date.now() < deadline) {
+    try {
+      const st = await client.cluster.status({ timeoutMs: Math.max(1, deadline - Date.now()) });
+      if (st.leaderId !== null && !st.nodes.some((n) => n.id === id)) {
+        return { index: st.commitIndex, members: st.nodes.map((n) => ({ id: n.id, peerAddress: n.peerAddress, clientAddress: n.clientAddress, voter: n.voter })) };
+      }
+    } catch (err) {
+      if (!(err instanceof RaftbusError)) throw err;
+    }
+    await sleep(Math.min(TRANSFER_POLL_MS, Math.max(0, deadline - Date.now())));
+  }
+  return undefined;
 }
 
 /** Pause between status polls while confirming a leader transfer. */
@@ -249,6 +278,11 @@ export function clusterCommands(y: Argv, act: Act): Argv {
       .example("$0 cluster add-node n4 --peer 10.0.0.4:7104 --client 10.0.0.4:7004 --learner", ""), act("cluster add-node", addNode))
     .command("remove-node <id>", "remove a node through a Raft membership change", (yy: Argv) => yy
       .positional("id", { type: "string" }), act("cluster remove-node", removeNode))
+    .command("replace-node <old>", "swap a (dead) member for a node that joined with `node start --join`: promote it once caught up, then remove the old one", (yy: Argv) => yy
+      .positional("old", { type: "string", describe: "the member to replace" })
+      .option("with", { type: "string", demandOption: true, describe: "the new node's id" })
+      .option("wait", { type: "string", describe: "how long the new node may take to catch up (default 5m)" })
+      .example("$0 cluster replace-node n3 --with n5", ""), act("cluster replace-node", replaceNode))
     .command("transfer-leader [to]", "hand leadership to a node (default: the most caught-up voter)", (yy: Argv) => yy
       .positional("to", { type: "string", describe: "node id" }), act("cluster transfer-leader", transferLeader))
     .command("finalize-upgrade", "after a rolling upgrade: raise the cluster version so the new release's formats are used", (yy: Argv) => yy

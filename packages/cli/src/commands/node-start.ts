@@ -4,11 +4,12 @@
  */
 import { readFileSync } from "node:fs";
 import type { Argv } from "yargs";
-import { ConfigError, LIMIT_DEFAULTS, configFromEnv, resolveNodeConfig, storageCorruption, unsupportedEntry } from "@raftbus/broker";
-import type { LimitsConfig } from "@raftbus/broker";
-import type { NodeConfig } from "@raftbus/broker";
+import { ConfigError, LIMIT_DEFAULTS, configFromEnv, configWarnings, resolveNodeConfig, storageCorruption, unsupportedEntry } from "@raftbus/broker";
+import type { LimitsConfig, NodeConfig, NodeServer } from "@raftbus/broker";
 import { StorageError, UnsafeSwitchError, parseUnsafeSwitches } from "@raftbus/raft";
-import { composeNode } from "../composition/root.ts";
+import type { NodeLoggers } from "@raftbus/raft";
+import { composeNode, nodeLoggers } from "../composition/root.ts";
+import { joinCluster } from "../node/join.ts";
 import { EXIT } from "../util/exit-codes.ts";
 
 /** Flags of `node start`, each mapping onto a config key. */
@@ -20,7 +21,8 @@ export function nodeStartOptions(y: Argv): Argv {
     .option("host", { type: "string", describe: "interface to bind (default 127.0.0.1)" })
     .option("client-port", { type: "number", describe: "client WebSocket + HTTP port (default 7001)" })
     .option("peer-port", { type: "number", describe: "Raft peer port (default 7101)" })
-    .option("peers", { type: "string", describe: "whole cluster: n1=host:peerPort:clientPort,n2=…" })
+    .option("peers", { type: "string", describe: "whole cluster: n1=host:peerPort:clientPort,n2=… (not needed with --join)" })
+    .option("join", { type: "string", describe: "join a running cluster through any member's client address (empty data dir: added as a learner, promoted to voter once caught up)" })
     .option("cluster-id", { type: "string" })
     .option("cluster-secret", { type: "string", describe: "shared secret (≥ 16 chars) for peer authentication" })
     .option("tick-ms", { type: "number" })
@@ -62,7 +64,17 @@ export function configFromArgs(args: Record<string, unknown>, env: NodeJS.Proces
   for (const key of Object.keys(LIMIT_DEFAULTS)) flags[key] = args[kebab(key)];
   // A flag given twice means the last one wins (yargs would hand us an array).
   for (const [k, v] of Object.entries(flags)) if (Array.isArray(v)) flags[k] = v[v.length - 1];
-  return resolveNodeConfig(file, configFromEnv(env), flags);
+  const fromEnv = configFromEnv(env);
+  const config = resolveNodeConfig(file, fromEnv, flags);
+  if (joinAddress(args) === undefined || flags["peers"] !== undefined || fromEnv["peers"] !== undefined || file["peers"] !== undefined) return config;
+  // A joining node needs no peer list: it starts knowing itself and learns the members from the cluster.
+  return resolveNodeConfig(file, fromEnv, { ...flags, peers: `${config.id}=${config.host}:${config.peerPort}:${config.clientPort}` });
+}
+
+/** The --join address, when given. */
+function joinAddress(args: Record<string, unknown>): string | undefined {
+  const v = Array.isArray(args["join"]) ? (args["join"] as unknown[])[(args["join"] as unknown[]).length - 1] : args["join"];
+  return typeof v === "string" && v !== "" ? v : undefined;
 }
 
 /** Longest a graceful stop may take before the process exits anyway. */
@@ -90,12 +102,15 @@ export async function nodeStart(args: Record<string, unknown>): Promise<number> 
     process.stderr.write(`raftbus node start: ${err.message}\n`);
     return EXIT.USAGE;
   }
+  for (const w of configWarnings(config)) process.stderr.write(`raftbus: warning: ${w}\n`);
   if (config.clusterSecret === "raftbus-dev-secret-change-me") {
     process.stderr.write("raftbus: warning: using the development cluster secret; set RAFTBUS_CLUSTER_SECRET for real deployments\n");
   }
   let server;
+  const join = joinAddress(args);
+  const loggers = nodeLoggers(config);
   try {
-    server = await composeNode(config);
+    server = await composeNode(config, loggers, { joining: join !== undefined });
     await server.start();
   } catch (err) {
     if (err instanceof StorageError) {
@@ -109,6 +124,8 @@ export async function nodeStart(args: Record<string, unknown>): Promise<number> 
     throw err;
   }
   exitOnFatal(config.id);
+  const joining = new AbortController();
+  if (join !== undefined) void startJoin(server, config, join, loggers, joining.signal);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -117,6 +134,7 @@ export async function nodeStart(args: Record<string, unknown>): Promise<number> 
         process.exit(EXIT.FAILED);
       }
       stopping = true;
+      joining.abort();
       process.stderr.write(`raftbus: ${signal}: stopping node ${config.id}\n`);
       // Everything acknowledged is on disk already: a stop that hangs may be cut.
       setTimeout(() => {
@@ -131,6 +149,20 @@ export async function nodeStart(args: Record<string, unknown>): Promise<number> 
     process.on("SIGTERM", () => stop("SIGTERM"));
     process.on("SIGINT", () => stop("SIGINT"));
   });
+}
+
+/** Runs the join (node/join.ts) beside the running node, logging what it does. */
+async function startJoin(server: NodeServer, config: NodeConfig, join: string, loggers: NodeLoggers, signal: AbortSignal): Promise<void> {
+  const log = loggers.component("node");
+  const outcome = await joinCluster({
+    self: { id: config.id, host: config.host, peerPort: config.peerPort, clientPort: config.clientPort },
+    join,
+    localRole: () => server.localRole(),
+    learnMembers: (members) => server.learnMembers(members),
+    log: (level, msg, fields) => log[level]({ join, ...fields }, msg),
+    signal,
+  });
+  if (outcome === "voter") log.info({ join }, "a voting member of the cluster");
 }
 
 /**

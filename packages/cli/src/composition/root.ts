@@ -20,7 +20,7 @@ export function nodeLoggers(config: NodeConfig): NodeLoggers {
 }
 
 /** Open the node's stores and wire every part; the caller starts the returned server. */
-export async function composeNode(config: NodeConfig, loggers: NodeLoggers = nodeLoggers(config)): Promise<NodeServer> {
+export async function composeNode(config: NodeConfig, loggers: NodeLoggers = nodeLoggers(config), opts: { readonly joining?: boolean } = {}): Promise<NodeServer> {
   const c: DependencyContainer = container.createChildContainer();
   c.register(TOKENS.Config, { useValue: config });
   c.register(TOKENS.Logger, { useValue: loggers });
@@ -31,7 +31,9 @@ export async function composeNode(config: NodeConfig, loggers: NodeLoggers = nod
   const storage = await LevelStorage.open(join(config.dataDir, "raft"), {
     nodeId: config.id,
     clusterId: config.clusterId,
-    bootstrap: { voters: config.peers.map((p) => p.id).sort(), learners: [] },
+    // A new node joining a running cluster starts in no configuration: the leader's log
+    // (or snapshot) gives it one. Any other new node starts the cluster its peer list names.
+    bootstrap: opts.joining === true ? { voters: [], learners: [] } : { voters: config.peers.map((p) => p.id).sort(), learners: [] },
   });
   c.register(TOKENS.Storage, { useValue: storage });
   c.register(TOKENS.Snapshots, { useValue: await FileSnapshotStore.load(join(config.dataDir, "snapshots")) });
