@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { configWarnings } from "@raftbus/broker";
 import { configFromArgs } from "../src/commands/node-start.ts";
-import { JOIN_CAUGHT_UP_ENTRIES, caughtUp } from "../src/node/join.ts";
+import { JOIN_CAUGHT_UP_ENTRIES, caughtUp } from "../src/node/caught-up.ts";
 
 const peersOf = (n: number): string => Array.from({ length: n }, (_, i) => `n${i + 1}=127.0.0.1:${7101 + i}:${7001 + i}`).join(",");
 

@@ -10,7 +10,7 @@
 import type { ClusterStatusResponse, RaftbusClient } from "@raftbus/client";
 import type { ClusterNodeStatus } from "@raftbus/client/protocol";
 import { RaftbusError } from "@raftbus/client/vocabulary";
-import { caughtUp } from "../node/join.ts";
+import { caughtUp } from "../node/caught-up.ts";
 import { checkDuration, optString, reqString, type Args } from "../util/args.ts";
 import { UsageError } from "../util/errors.ts";
 import { sleep } from "../util/sleep.ts";

@@ -11,12 +11,11 @@
  * follows the leader.
  */
 import { connect } from "@raftbus/client/node";
-import type { ClusterStatusResponse, RaftbusClient } from "@raftbus/client/node";
+import type { RaftbusClient } from "@raftbus/client/node";
 import type { PeerSpec } from "@raftbus/broker";
 import { sleep } from "../util/sleep.ts";
+import { caughtUp } from "./caught-up.ts";
 
-/** A learner within this many entries of the leader's commit index counts as caught up. */
-export const JOIN_CAUGHT_UP_ENTRIES = 64;
 /** Pause between the join's status checks and between retries after a failure. */
 export const JOIN_POLL_MS = 500;
 
@@ -76,13 +75,6 @@ export async function joinCluster(p: JoinPorts): Promise<JoinOutcome> {
   } finally {
     await client?.close().catch(() => undefined);
   }
-}
-
-/** True when the leader's view of `id` is within JOIN_CAUGHT_UP_ENTRIES of its commit index. */
-export function caughtUp(status: ClusterStatusResponse, id: string): boolean {
-  const row = status.nodes.find((n) => n.id === id);
-  if (row === undefined || row.matchIndex === null || status.leaderId === null) return false;
-  return row.matchIndex + JOIN_CAUGHT_UP_ENTRIES >= status.commitIndex;
 }
 
 const peerAddress = (s: PeerSpec): string => `${s.host}:${s.peerPort}`;
