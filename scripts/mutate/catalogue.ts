@@ -148,7 +148,7 @@ export const CATALOGUE: readonly Mutant[] = [
   {
     id: "broker-snapshot-not-pinned",
     bug: "the broker's snapshot reads the live database instead of one LevelDB snapshot",
-    patches: [{ file: "packages/broker/src/store/store.ts", find: "    const iterator = db.iterator({ snapshot });", replace: "    const iterator = db.iterator();" }],
+    patches: [{ file: "packages/broker/src/store/store.ts", find: "    const iterator = db.iterator({ snapshot, gte: REPLICATED_KEYS_FROM });", replace: "    const iterator = db.iterator({ gte: REPLICATED_KEYS_FROM });" }],
   },
   {
     id: "broker-snapshot-drops-tail",

@@ -24,8 +24,10 @@ export async function finalizeUpgrade(ctx: HandlerContext, _s: ClientSession, bo
   if (unknown.length > 0) {
     throw new RaftbusError("VERSION_MISMATCH", `cannot tell which release ${unknown.join(", ")} run${unknown.length === 1 ? "s" : ""} (no answer on the client port); start ${unknown.length === 1 ? "it" : "them"} or remove ${unknown.length === 1 ? "it" : "them"}, then finalize`);
   }
-  // By default: what this release (the leader's) implements — the version being upgraded to.
-  const target = body.version ?? ctx.broker.config.clusterVersionMax;
+  // By default: the newest version any member implements — the release being
+  // upgraded to. Not the leader's own: an old-release node that happens to
+  // lead would otherwise report "already finalized" in a mixed cluster.
+  const target = body.version ?? Math.max(ctx.broker.config.clusterVersionMax, ...members.map((m) => m.clusterVersionMax ?? 0));
   const behind = members.filter((m) => (m.clusterVersionMax ?? 0) < target);
   if (behind.length > 0) {
     throw new RaftbusError("VERSION_MISMATCH", `cluster version ${target} is not implemented by ${behind.map((m) => `${m.id} (up to ${m.clusterVersionMax ?? "?"})`).join(", ")}: upgrade ${behind.length === 1 ? "it" : "them"} first`);
