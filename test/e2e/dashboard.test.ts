@@ -3,7 +3,7 @@
  * playwright-core; skipped with a clear message only where Chromium cannot
  * be installed): served by a node at `/`, it shows three members and a
  * leader from the cluster's own `$sys.` events, verifies their signatures
- * with the key in the URL fragment, and shows a killed leader within
+ * with the key in the URL fragment, lists topics and a consumer's lag, and shows a killed leader within
  * seconds. `RAFTBUS_SCREENSHOT=1` also writes docs/dashboard.png.
  */
 import { fileURLToPath } from "node:url";
@@ -46,6 +46,9 @@ describe("dashboard at / (headless Chromium)", () => {
     // Some traffic, so the metrics and topics panels have something to show.
     const client = await connect({ servers: cluster.servers() });
     await client.sys.set({ metrics: { intervalMs: 1000 } });
+    // A durable consumer that went away: what is published next waits for it (consumer lag).
+    const archiver = await client.subscribe("sensors.*", { name: "archiver" });
+    await archiver.unsubscribe();
     for (let i = 0; i < 20; i++) await client.publish("sensors.temperature", { celsius: 20 + i });
     await client.close();
 
@@ -59,6 +62,9 @@ describe("dashboard at / (headless Chromium)", () => {
     await page.waitForFunction((id) => document.querySelector(`#members tr[data-role="leader"]`)?.getAttribute("data-member") === id, leader.id, { timeout: 30_000 });
     expect(await page.textContent("#verify")).toMatch(/✓ \d+ signatures verified/);
     expect(await page.textContent("#leader")).toContain(`leader ${leader.id}`);
+    // Topics with their rate, and the consumer's lag: the 20 messages it has not taken.
+    await page.waitForFunction(() => Number(document.querySelector(`#consumers tr[data-subscription="archiver"]`)?.getAttribute("data-lag")) === 20, undefined, { timeout: 30_000 });
+    expect(await page.textContent("#topics")).toContain("sensors.temperature");
     if (process.env["RAFTBUS_SCREENSHOT"] === "1") {
       await page.waitForFunction(() => document.querySelectorAll("#topics tbody tr").length > 0, undefined, { timeout: 20_000 }).catch(() => undefined);
       await page.screenshot({ path: SCREENSHOT, fullPage: true });

@@ -41,7 +41,9 @@ const members = new Map<string, Member>();
 let leader: { id: string | null; term: number; at: number } = { id: null, term: -1, at: 0 };
 let clusterStatus: { status: string; at: number } = { status: "?", at: 0 };
 const spark = new Map<string, number[]>();
-const topics = new Map<string, { messages: number; bytes: number; dlqSize: number }>();
+const topics = new Map<string, { messages: number; bytes: number; dlqSize: number; publishPerSec?: number }>();
+/** Subscriptions by backlog, as the last metrics.broker event listed them. */
+let consumers: { name: string; pending: number; outstanding: number }[] = [];
 let verified = 0;
 let unverified = 0;
 let lastVerification = "";
@@ -121,7 +123,9 @@ function onEvent(msg: Msg): void {
       push("deliver", Number(d["deliverPerSec"]));
       push("commit", d["publishCommitP99Ms"] === null ? NaN : Number(d["publishCommitP99Ms"]));
       topics.clear();
-      for (const t of d["topics"] as { name: string; messages: number; bytes: number; dlqSize: number }[]) topics.set(t.name, t);
+      for (const t of d["topics"] as { name: string; messages: number; bytes: number; dlqSize: number; publishPerSec?: number }[]) topics.set(t.name, t);
+      // Absent in events from nodes of an older release.
+      consumers = Array.isArray(d["subscriptions"]) ? (d["subscriptions"] as typeof consumers) : [];
       $("metrics-hint").hidden = true;
       break;
     case "metrics.persistence":
@@ -191,8 +195,18 @@ function draw(): void {
   tb.replaceChildren();
   for (const [name, t] of topics) {
     const tr = document.createElement("tr");
-    tr.append(text("td", name), text("td", String(t.messages)), text("td", String(t.bytes)), text("td", String(t.dlqSize), t.dlqSize > 0 ? "warn" : undefined));
+    tr.append(text("td", name), text("td", t.publishPerSec === undefined ? "–" : String(t.publishPerSec)), text("td", String(t.messages)),
+      text("td", String(t.bytes)), text("td", String(t.dlqSize), t.dlqSize > 0 ? "warn" : undefined));
     tb.append(tr);
+  }
+  const cb = $("consumers").querySelector("tbody")!;
+  cb.replaceChildren();
+  for (const c of consumers) {
+    const tr = document.createElement("tr");
+    tr.dataset["subscription"] = c.name;
+    tr.dataset["lag"] = String(c.pending);
+    tr.append(text("td", c.name), text("td", String(c.pending), c.pending > 0 ? "warn" : undefined), text("td", String(c.outstanding)));
+    cb.append(tr);
   }
   for (const [name, values] of spark) {
     const svg = document.getElementById(`spark-${name}`);

@@ -20,6 +20,8 @@ export interface TopicFigures {
 /** One subscription's backlog. */
 export interface SubscriptionFigures {
   readonly name: string;
+  /** The topic pattern it follows (to tell the cluster's own `$sys.` readers apart). */
+  readonly pattern: string;
   /** Messages matched and not yet delivered (consumer lag). */
   readonly pending: number;
   /** Delivered and not yet acked, or waiting for a retry. */
@@ -37,6 +39,6 @@ export function metricsSnapshot(state: BrokerState): BrokerFigures {
   const topics = [...state.topicsById.values()].map((t) => ({
     name: t.name, messages: t.count, bytes: t.bytes, dlqSize: t.dlqSize, deadLettered: t.deadLettered, published: t.published,
   }));
-  const subscriptions = [...state.subsById.values()].map((s) => ({ name: s.name, pending: s.pendingTotal, outstanding: s.outstanding.size }));
+  const subscriptions = [...state.subsById.values()].map((s) => ({ name: s.name, pattern: s.spec.pattern, pending: s.pendingTotal, outstanding: s.outstanding.size }));
   return { topics, subscriptions };
 }

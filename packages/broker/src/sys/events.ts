@@ -131,7 +131,10 @@ export interface BrokerMetricsData {
   readonly retryPerSec: number;
   readonly deadLettered: number;
   readonly dlqSize: number;
-  readonly topics: readonly { readonly name: string; readonly messages: number; readonly bytes: number; readonly dlqSize: number }[];
+  /** Client topics (at most 50): retained messages and bytes, DLQ size, and messages published per second over the interval. */
+  readonly topics: readonly { readonly name: string; readonly messages: number; readonly bytes: number; readonly dlqSize: number; readonly publishPerSec: number }[];
+  /** Subscriptions with the longest backlog (at most 50): `pending` is consumer lag (matched, not yet delivered), `outstanding` delivered and not yet acked. */
+  readonly subscriptions: readonly { readonly name: string; readonly pending: number; readonly outstanding: number }[];
   readonly publishCommitP99Ms: number | null;
   readonly commitDeliveryP99Ms: number | null;
 }

@@ -43,6 +43,8 @@ const FAIL_RATE_MAX = 0.2;
 const FAIL_MIN_SETTLED = 20;
 /** Event-loop delay p99 above this: the node is degraded. */
 const LOOP_LAG_MAX_MS = 500;
+/** Topics and subscriptions listed in one metrics.broker event (the busiest first for subscriptions). */
+const REPORTED_MAX = 50;
 
 /** What the monitor reads. */
 export interface MonitorSources {
@@ -84,6 +86,8 @@ export class SysMonitor {
   private authFailures = 0;
   private dlqMinute: { at: number; deadLettered: Map<string, number> } | undefined;
   private settleMinute: { at: number; acked: number; failed: number } | undefined;
+  /** Messages ever published per topic at the last metrics report, for per-topic rates. */
+  private publishedBase = new Map<string, number>();
 
   constructor(private readonly bus: SysBus, private readonly s: MonitorSources) {}
 
@@ -347,10 +351,17 @@ export class SysMonitor {
       ackPerSec: perSec("raftbus_messages_acked_total"), failPerSec: perSec("raftbus_messages_failed_total"),
       retryPerSec: perSec("raftbus_messages_redelivered_total"),
       deadLettered: f.topics.reduce((a, t) => a + t.deadLettered, 0), dlqSize: f.topics.reduce((a, t) => a + t.dlqSize, 0),
-      topics: clientTopics.slice(0, 50).map((t) => ({ name: t.name, messages: t.messages, bytes: t.bytes, dlqSize: t.dlqSize })),
+      topics: clientTopics.slice(0, REPORTED_MAX).map((t) => ({
+        name: t.name, messages: t.messages, bytes: t.bytes, dlqSize: t.dlqSize,
+        publishPerSec: Math.round((Math.max(0, t.published - (this.publishedBase.get(t.name) ?? t.published)) / Math.max(1, intervalMs)) * 1000 * 100) / 100,
+      })),
+      subscriptions: f.subscriptions.filter((x) => !x.pattern.startsWith("$sys."))
+        .sort((a, b) => b.pending - a.pending || b.outstanding - a.outstanding || a.name.localeCompare(b.name))
+        .slice(0, REPORTED_MAX).map((x) => ({ name: x.name, pending: x.pending, outstanding: x.outstanding })),
       publishCommitP99Ms: await ms("raftbus_publish_commit_duration_seconds", 0.99),
       commitDeliveryP99Ms: await ms("raftbus_commit_delivery_duration_seconds", 0.99),
     };
+    this.publishedBase = new Map(clientTopics.map((t) => [t.name, t.published]));
     this.bus.emit("metrics", "metrics.broker", "info", broker, "broker");
   }
 }

@@ -51,7 +51,7 @@ describe("metrics: the node registry", () => {
     const m = new NodeMetrics({ nodeId: "n1", topicLabelsMax: 1 });
     m.bind({
       raft: fakeRaft(), sessions: () => 2, consumers: () => 1,
-      figures: async () => ({ topics: [{ name: "orders", messages: 4, bytes: 40, dlqSize: 1, deadLettered: 2, published: 4 }], subscriptions: [{ name: "billing", pending: 3, outstanding: 1 }] }),
+      figures: async () => ({ topics: [{ name: "orders", messages: 4, bytes: 40, dlqSize: 1, deadLettered: 2, published: 4 }], subscriptions: [{ name: "billing", pattern: "orders", pending: 3, outstanding: 1 }] }),
     });
     m.raftObserver.storageWrite(0.004, true, 3);
     m.raftObserver.proposalBatch(3);
