@@ -48,6 +48,8 @@ export interface LocalClusterOptions {
   readonly nodeOverrides?: Readonly<Record<string, readonly string[]>>;
   /** Extra environment variables for every node (e.g. RAFTBUS_TIME_TICK_MS). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Runs once ports and data folders are chosen, before any node starts (e.g. to restore a backup into them). */
+  readonly beforeStart?: (cluster: LocalCluster) => Promise<void>;
 }
 
 /** A port the OS says is free on 127.0.0.1 now. */
@@ -101,6 +103,12 @@ export class LocalCluster {
       "--tick-ms", String(opts.tickMs ?? 20), "--log-level", "info", ...(opts.extraArgs ?? []),
     ], opts.execArgv, opts.env);
     for (let i = 1; i <= n; i++) await c.newNode(`n${i}`);
+    try {
+      await opts.beforeStart?.(c);
+    } catch (err) {
+      rmSync(c.root, { recursive: true, force: true });
+      throw err;
+    }
     for (const node of c.nodes) c.startNode(node, opts.nodeOverrides?.[node.id] ?? []);
     await c.waitReady();
     return c;

@@ -235,6 +235,33 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
   }
 
   /**
+   * The state as of now for a backup (backup/backup-streams.ts): the same
+   * stream snapshot() gives, taken between two applies (inside the lock), so
+   * `index` is exactly the state the stream holds. The LevelDB snapshot
+   * under it stays pinned until the stream is read to the end or closed.
+   */
+  async backupSource(): Promise<{ readonly index: number; readonly clusterVersion: number; readonly chunks: AsyncIterable<Uint8Array> }> {
+    return this.read(async () => ({ index: this.applied, clusterVersion: this.state.meta.clusterVersion, chunks: this.store.snapshotChunks() }));
+  }
+
+  /**
+   * Restore only (backup/restore.ts): replaces the replicated address book
+   * of a freshly restored state with the new cluster's members, so the new
+   * cluster never dials the old one's addresses. Every node of the new
+   * cluster does the same with the same list, so replicas stay identical.
+   */
+  async replaceMembers(members: readonly MemberRecord[]): Promise<void> {
+    await this.exclusive(async () => {
+      this.checkUsable();
+      const txn = new Txn(this.store.db);
+      for (const id of [...this.state.members.keys()]) this.state.removeMember(txn, id);
+      for (const m of members) this.state.putMember(txn, m);
+      await txn.commit({ sync: true });
+    });
+    this.notifyMembers();
+  }
+
+  /**
    * Replaces the whole state with a snapshot's, crash-safely (see store.ts).
    * Throws SnapshotFormatError (SNAPSHOT_INVALID) and keeps the old state
    * when the stream cannot be restored or holds another index than `meta`'s.

@@ -60,3 +60,12 @@ export type { DecodedEntry, DecodeOptions } from "./commands/codec.ts";
 
 // The node server
 export * from "./server/index.ts";
+
+// Backups
+export { BACKUP_FORMAT, BACKUP_VERSION, BackupEncoder, BackupInvalidError, snapshotOfBackup } from "./backup/backup-format.ts";
+export type { BackupHeader, BackupReadState } from "./backup/backup-format.ts";
+export { TOPICS_LISTED_MAX, inspectBackup } from "./backup/backup-inspect.ts";
+export type { BackupSummary, BackupTopic } from "./backup/backup-inspect.ts";
+export { restoreBackup } from "./backup/restore.ts";
+export type { RestoreOptions } from "./backup/restore.ts";
+export { BACKUPS_OPEN_MAX, BACKUP_IDLE_MS, BackupStreams } from "./backup/backup-streams.ts";

@@ -8,6 +8,7 @@
  */
 import yargs from "yargs";
 import type { Argv } from "yargs";
+import { backupCommands, restoreCommand } from "./commands/backup.ts";
 import { benchCommand } from "./commands/bench.ts";
 import { clusterCommands } from "./commands/cluster.ts";
 import { globalOptions, runHandler, type Act } from "./commands/context.ts";
@@ -73,7 +74,9 @@ export async function run(argv: readonly string[], io: Io = processIo()): Promis
     .command("dlq", "dead-letter queues: list, replay, purge", (y: Argv) => dlqCommands(y, act))
     .command("maintenance", "run a maintenance job now: cleanup, compact, retry-failed", (y: Argv) => maintenanceCommands(y, act))
     .command(["subscription", "subs"], "list subscriptions", (y: Argv) => subscriptionCommands(y, act))
-    .command("sys", "the cluster's own events ($sys.*): status, enable, disable, set, diagnose, key", (y: Argv) => sysCommands(y, act));
+    .command("sys", "the cluster's own events ($sys.*): status, enable, disable, set, diagnose, key", (y: Argv) => sysCommands(y, act))
+    .command("backup", "back up the cluster's state while it serves: create, verify", (y: Argv) => backupCommands(y, act));
+  cli = restoreCommand(cli, act);
   cli = statsCommand(cli, act);
   cli = benchCommand(cli, act);
   cli = globalOptions(cli)

@@ -3,6 +3,7 @@
  * platform: the socket comes from `webSocketFactory` (Node: use
  * `@raftbus/client/node`, which supplies `ws`) or the global WebSocket.
  */
+import { BackupApi } from "./backup.ts";
 import {
   ClusterApi, DlqApi, SysApi, MaintenanceApi, stats, SubscriptionsApi, TopicsApi, type AdminOptions, type ReadOptions,
 } from "./admin.ts";
@@ -106,6 +107,8 @@ export class RaftbusClient {
   readonly cluster: ClusterApi;
   /** System events: settings, diagnostics (docs/system-events.md). */
   readonly sys: SysApi;
+  /** Backups of the cluster's state (docs/OPERATIONS.md §6). */
+  readonly backup: BackupApi;
 
   readonly #session: Session;
   readonly #registry: SubscriptionRegistry;
@@ -125,6 +128,7 @@ export class RaftbusClient {
     this.maintenance = new MaintenanceApi(session);
     this.cluster = new ClusterApi(session);
     this.sys = new SysApi(session);
+    this.backup = new BackupApi(session);
   }
 
   /**

@@ -15,6 +15,7 @@ export { Subscription, type SubscribeOptions, type SubscriptionStats } from "./s
 export { Msg, REPLY_TO_HEADER, REPLY_ERROR_HEADER } from "./msg.ts";
 export { REPLY_TOPIC_PREFIX, type RequestOptions, type ReplyHandler } from "./request-reply.ts";
 export { TopicsApi, SubscriptionsApi, DlqApi, MaintenanceApi, ClusterApi, SysApi, type AdminOptions, type ReadOptions } from "./admin.ts";
+export { BackupApi } from "./backup.ts";
 export { encodePayload, decodeJson, decodeString, type Payload } from "./payload.ts";
 export type { WebSocketFactory, WebSocketLike } from "./transport.ts";
 export {
@@ -24,5 +25,5 @@ export {
   type DeadLetter, type StatsResponse, type ClusterStatusResponse, type MembershipResponse,
   type TransferLeaderResponse, type MaintenanceResponse, type TopicDeleteResponse, type StoredMessage,
   type ServerLimits, type SysVerification, type SysStatusResponse, type SysKey, SYS_SIGNATURE_HEADER, deriveSysKey, formatSysKey, parseSysKey, verifySysMessage,
-  type ReadAt, type FinalizeUpgradeResponse, type Consistency, CONSISTENCIES,
+  type ReadAt, type FinalizeUpgradeResponse, type Consistency, CONSISTENCIES, type BackupOpenResponse, type BackupReadResponse,
 } from "./protocol/index.ts";

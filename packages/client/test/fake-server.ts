@@ -354,6 +354,9 @@ export class FakeCluster {
       case "sys.diagnose": return { requestId: "r1" };
       case "sys.forward": return { accepted: frame.body.messages.length };
       case "cluster.finalize-upgrade": return { previous: 1, version: frame.body.version ?? 2, enabled: [], members: this.nodes.map((n) => ({ id: n.id, clusterVersionMax: 2 })) };
+      case "backup.open":
+      case "backup.read":
+      case "backup.close": throw new RaftbusError("BAD_REQUEST", "the fake server keeps no state to back up");
     }
   }
 

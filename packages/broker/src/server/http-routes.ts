@@ -4,6 +4,7 @@
  * and /metrics (Prometheus text format, from prom-client).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { DiskReport } from "./storage-guard.ts";
 
 /** What the routes read from the node. */
 export interface StatusSource {
@@ -39,6 +40,8 @@ export interface NodeStatus {
   readonly startedAt: number;
   /** The cluster version in force here, and the highest this node's build implements (version/cluster-version.ts). */
   readonly version: { readonly clusterVersion: number; readonly clusterVersionMax: number };
+  /** Free space under the data directory against diskFreeMinBytes (storage-guard.ts); the leader reads it from every voter. */
+  readonly disk?: DiskReport;
 }
 
 /** Entries the applied index may trail the commit index by and still count as ready. */

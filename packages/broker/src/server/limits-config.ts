@@ -48,6 +48,8 @@ export interface LimitsConfig {
   readonly peerHandshakesPerAddressMax: number;
   /** Peer connections still in their handshake, from all addresses. */
   readonly peerHandshakesMax: number;
+  /** Free disk space under the data directory below which the leader refuses publishes (STORAGE_FULL; storage-guard.ts); 0: never. */
+  readonly diskFreeMinBytes: number;
 }
 
 const KiB = 1024;
@@ -73,6 +75,7 @@ export const LIMIT_DEFAULTS: LimitsConfig = {
   listPageMax: 1000,
   peerHandshakesPerAddressMax: 8,
   peerHandshakesMax: 64,
+  diskFreeMinBytes: 256 * MiB,
 };
 
 /** How each limit is parsed from a string (config.ts's field kinds). */
@@ -82,6 +85,7 @@ export const LIMIT_FIELDS = {
   pendingRequestBytesMax: "size", socketBufferBytesMax: "size", drainTimeoutMs: "duration",
   subscriptionsPerSessionMax: "int", durableSubscriptionsPerUserMax: "int", publishMessagesPerSecMax: "int",
   publishBytesPerSecMax: "size", listPageMax: "int", peerHandshakesPerAddressMax: "int", peerHandshakesMax: "int",
+  diskFreeMinBytes: "size",
 } as const satisfies Record<keyof LimitsConfig, "int" | "size" | "duration">;
 
 /** Allowed range of each limit: a value outside is a configuration mistake, not a choice. */
@@ -104,6 +108,7 @@ const RANGES: Record<keyof LimitsConfig, readonly [number, number]> = {
   listPageMax: [10, 100_000],
   peerHandshakesPerAddressMax: [1, 4096],
   peerHandshakesMax: [1, 4096],
+  diskFreeMinBytes: [0, 2 ** 50],
 };
 
 /** Adds a problem for every limit out of range or inconsistent with another. */

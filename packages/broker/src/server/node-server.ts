@@ -36,6 +36,8 @@ import { proposeCommand } from "./proposer.ts";
 import { handleHttp } from "./http-routes.ts";
 import { serveDashboard } from "./dashboard-routes.ts";
 import { ClientSession } from "./session.ts";
+import { BackupStreams } from "../backup/backup-streams.ts";
+import { StorageGuard, fetchMemberDisk } from "./storage-guard.ts";
 import type { SessionLimits } from "./session.ts";
 
 /** One request handler: validated body in, response body out, or a thrown RaftbusError. */
@@ -124,9 +126,25 @@ export class NodeServer {
 
   /** The node's system events ($sys.*). */
   readonly sys: SystemEvents;
+  /** Backups being streamed to clients (each pins a LevelDB snapshot). */
+  readonly backups = new BackupStreams();
+  /** Free disk space here and, while leading, on the other voters: refuses publishes when it runs out (STORAGE_FULL). */
+  readonly disk: StorageGuard;
 
   constructor(readonly parts: NodeServerParts) {
     const c = parts.config;
+    const downAfterMs = Math.max(3000, 3 * c.electionTicks * c.tickMs);
+    this.disk = new StorageGuard({
+      nodeId: c.id, dataDir: c.dataDir, minBytes: c.diskFreeMinBytes, log: parts.logger,
+      leading: () => parts.raft.isLeader(),
+      voters: () => parts.raft.status().conf.voters,
+      handoverCandidates: () => this.handoverCandidates(downAfterMs),
+      transferLeader: (to) => parts.raft.transferLeader(to),
+      memberDisk: async (id) => {
+        const p = this.members.get(id);
+        return p === undefined ? undefined : fetchMemberDisk(p.host, p.clientPort);
+      },
+    });
     this.sys = new SystemEvents({
       nodeId: c.id, clusterId: c.clusterId, clusterSecret: c.clusterSecret, previousSecret: c.clusterSecretPrevious,
       development: c.clusterSecret === DEV_CLUSTER_SECRET, configOverrides: c.sys, dataDir: c.dataDir,
@@ -135,10 +153,11 @@ export class NodeServer {
       ...(parts.loggers !== undefined ? { loggers: parts.loggers } : {}),
       ...(parts.sysForwarder !== undefined ? { forwarder: parts.sysForwarder } : {}),
       monitor: {
-        downAfterMs: Math.max(3000, 3 * c.electionTicks * c.tickMs),
+        downAfterMs,
         sessions: () => this.sessions.size,
         clientAddress: (id) => this.leaderAddress(id) ?? null,
         peerAuthFailures: parts.peerAuthFailures ?? (() => 0),
+        disk: () => this.disk.report(),
       },
     });
     this.sessionLimits = {
@@ -217,6 +236,7 @@ export class NodeServer {
       this.http!.listen(this.config.clientPort, this.config.host, () => resolve());
     });
     await this.sys.start();
+    this.disk.start();
     logger.info({ nodeId: this.config.id, client: `ws://${this.config.host}:${this.config.clientPort}`, peer: `${this.config.host}:${this.config.peerPort}` }, "node started");
   }
 
@@ -240,6 +260,7 @@ export class NodeServer {
       }
     }
     clearInterval(this.livenessTimer);
+    this.disk.stop();
     for (const s of this.sessions) {
       const leader = this.leaderAddress(raft.leaderId());
       s.send({ t: "goaway", reason: { code: "SHUTTING_DOWN", message: "node is shutting down" }, ...(leader ? { reconnectTo: leader } : {}) });
@@ -266,6 +287,7 @@ export class NodeServer {
     await Promise.race([this.sys.bus.close(), new Promise((r) => setTimeout(r, SYS_FLUSH_ON_STOP_MS).unref())]);
     this.sys.stop();
     await this.parts.sysForwarder?.close();
+    await this.backups.closeAll();
     await raft.stop();
     await stateMachine.close();
     await snapshots.close();
@@ -308,6 +330,7 @@ export class NodeServer {
         this.sessionLog.debug({ session: session.id, clientId: session.clientId, name: session.name, sessions: this.sessions.size - 1 }, "client session closed");
         this.sessions.delete(session);
         this.consumers.detachSession(session);
+        void this.backups.closeOwner(session.id);
       },
     };
   }
@@ -500,7 +523,19 @@ export class NodeServer {
       member: s.member, ...(s.member ? {} : { notMemberReason: notMemberReason(s) ?? "" }),
       voters: conf.voters, learners: conf.learners, peers, sessions: this.sessions.size, startedAt: this.startedAt,
       version: { clusterVersion: this.parts.stateMachine.clusterVersion(), clusterVersionMax: this.parts.stateMachine.config.clusterVersionMax },
+      disk: this.disk.report(),
     };
+  }
+
+  /** Voters a leader with a full disk may hand over to: in contact and caught up the most, best first. */
+  private handoverCandidates(downAfterMs: number): string[] {
+    const s = this.parts.raft.status();
+    const contact = this.parts.raft.lastContact();
+    const now = Date.now();
+    return s.peers
+      .filter((p) => p.id !== s.id && s.conf.voters.includes(p.id) && now - (contact.get(p.id) ?? 0) < downAfterMs)
+      .sort((a, b) => b.match - a.match)
+      .map((p) => p.id);
   }
 
   /** System-event settings of this node (HTTP /v1/sys). */

@@ -60,10 +60,11 @@ export interface SessionLimits {
 
 /**
  * Requests whose cost grows with the state they read (lists, infos,
- * statistics): run one at a time per session, each when the socket has room.
+ * statistics, backup pieces): run one at a time per session, each when the
+ * socket has room.
  */
 const HEAVY_READS: ReadonlySet<RequestKind> = new Set<RequestKind>([
-  "topic.list", "topic.info", "subscription.list", "dlq.list", "stats", "cluster.status",
+  "topic.list", "topic.info", "subscription.list", "dlq.list", "stats", "cluster.status", "backup.read",
 ]);
 
 /**

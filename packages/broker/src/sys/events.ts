@@ -170,7 +170,7 @@ export interface SubscriptionData {
 
 /** The alert kinds (the topic's last segment); docker/grafana/alerts.yaml has the same. */
 export const ALERT_KINDS = [
-  "node-failure", "disk-pressure", "memory-pressure", "dlq-growth", "high-failure-rate", "leader-flapping", "follower-lag",
+  "node-failure", "disk-pressure", "memory-pressure", "dlq-growth", "high-failure-rate", "leader-flapping", "follower-lag", "storage-full",
 ] as const;
 /** One alert kind. */
 export type AlertKind = (typeof ALERT_KINDS)[number];

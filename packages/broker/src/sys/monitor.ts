@@ -59,6 +59,8 @@ export interface MonitorSources {
   readonly metrics: NodeMetrics;
   /** Peer connections refused for a wrong secret so far. */
   readonly peerAuthFailures: () => number;
+  /** This node's disk against its diskFreeMinBytes floor (server/storage-guard.ts). */
+  readonly disk?: () => { readonly low: boolean; readonly freeBytes: number | null; readonly minBytes: number };
 }
 
 interface Published {
@@ -251,6 +253,12 @@ export class SysMonitor {
     const node = this.s.nodeId;
     this.alert("disk-pressure", node, h.diskFreeBytes !== null && h.diskSizeBytes !== null && h.diskFreeBytes < h.diskSizeBytes * DISK_FREE_MIN,
       `less than ${DISK_FREE_MIN * 100}% free disk under ${this.s.dataDir}`, "warning", h.diskFreeBytes ?? undefined);
+    const disk = this.s.disk?.();
+    if (disk !== undefined) {
+      this.alert("storage-full", node, disk.low, disk.low
+        ? `free disk space under ${this.s.dataDir} is below diskFreeMinBytes: this node takes no new publishes while it leads, and counts as full for the majority rule`
+        : `free disk space under ${this.s.dataDir} is back above diskFreeMinBytes`, "critical", disk.freeBytes ?? undefined, disk.minBytes);
+    }
     this.alert("memory-pressure", node, h.heapUsedBytes > h.heapLimitBytes * HEAP_USED_MAX,
       `heap at ${Math.round((h.heapUsedBytes / h.heapLimitBytes) * 100)}% of its limit`, "warning", h.heapUsedBytes);
   }

@@ -78,7 +78,7 @@ export interface Failure {
 /** Codes whose failure is a timeout: the outcome is unknown. */
 const TIMEOUT_CODES: ReadonlySet<string> = new Set<ErrorCode>(["TIMEOUT"]);
 /** Codes about data on a node's disk. */
-const DATA_CODES: ReadonlySet<string> = new Set(["STORAGE_CORRUPT", "STORAGE_WRONG_NODE"]);
+const DATA_CODES: ReadonlySet<string> = new Set(["STORAGE_CORRUPT", "STORAGE_WRONG_NODE", "BACKUP_INVALID"]);
 
 const PATTERN_HELP = "patterns: an exact topic (orders.eu), one level (orders.*), any depth (orders.**) or a regex (/^orders\\.[a-z]+$/)";
 const TOPIC_HELP = "topic names are dot-separated segments of A-Z a-z 0-9 _ - (e.g. orders.eu-west), at most 255 characters";
@@ -140,6 +140,10 @@ function raftbusHints(err: RaftbusError, ctx: FailureContext): string[] {
       return ["the connection went away during the command; its outcome is unknown — check with `raftbus cluster status`"];
     case "INTERNAL":
       return ["this is a bug in the node; see its log"];
+    case "BACKUP_INVALID":
+      return ["the file is damaged, cut short or not a raftbus backup; nothing was restored — use another copy"];
+    case "BACKUP_NOT_FOUND":
+      return ["the node stopped streaming the backup (leader change, restart, or no read for a minute); run the backup again"];
     default:
       return [];
   }

@@ -38,6 +38,8 @@ export const ERROR_CODES = [
   "FEATURE_NOT_ENABLED", // the cluster version does not include this yet: finish the upgrade (cluster finalize-upgrade)
   "VERSION_MISMATCH",    // a node's build does not implement the cluster version asked for (finalize, join)
   "STORAGE_FULL",        // the leader's disk is below its free-space floor: publishes are refused until space returns
+  "BACKUP_INVALID",      // a backup file is damaged, truncated or not a backup (verify, restore)
+  "BACKUP_NOT_FOUND",    // backup.read/close of a backup this node does not hold open (finished, idle too long, connection moved)
 ] as const;
 
 /** One of the stable error codes. */

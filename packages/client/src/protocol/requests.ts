@@ -12,6 +12,7 @@
  */
 import type { TSchema } from "@sinclair/typebox";
 import { adminKinds } from "./schemas/admin.ts";
+import { backupKinds } from "./schemas/backup.ts";
 import { clusterKinds } from "./schemas/cluster.ts";
 import { dlqKinds } from "./schemas/dlq.ts";
 import { publishKinds } from "./schemas/publish.ts";
@@ -19,6 +20,7 @@ import { subscriptionKinds } from "./schemas/subscriptions.ts";
 import { sysKinds } from "./schemas/sys.ts";
 import { topicKinds } from "./schemas/topics.ts";
 import type * as Admin from "./schemas/admin.ts";
+import type * as Backup from "./schemas/backup.ts";
 import type * as Cluster from "./schemas/cluster.ts";
 import type * as Dlq from "./schemas/dlq.ts";
 import type * as Messages from "./schemas/messages.ts";
@@ -55,6 +57,7 @@ export const REQUESTS = {
   ...adminKinds,
   ...clusterKinds,
   ...sysKinds,
+  ...backupKinds,
 } as const satisfies Record<string, RequestSpec>;
 
 /** A request kind. */
@@ -228,3 +231,10 @@ export type TransferLeaderResponse = Wire<typeof Cluster.TransferLeaderResponse>
 export type FinalizeUpgradeRequest = Wire<typeof Cluster.FinalizeUpgradeRequest>;
 /** `cluster.finalize-upgrade` response. */
 export type FinalizeUpgradeResponse = Wire<typeof Cluster.FinalizeUpgradeResponse>;
+
+/** `backup.open` response. */
+export type BackupOpenResponse = Wire<typeof Backup.BackupOpenResponse>;
+/** `backup.read` request. */
+export type BackupReadRequest = Wire<typeof Backup.BackupReadRequest>;
+/** `backup.read` response. */
+export type BackupReadResponse = Wire<typeof Backup.BackupReadResponse>;

@@ -1,5 +1,6 @@
 /** The handler table: one handler per client request kind (aedes-style). */
 import type { Handler, HandlerTable } from "../node-server.ts";
+import { backupClose, backupOpen, backupRead } from "./backup.ts";
 import { dlqList, dlqPurge, dlqReplay, listSubscriptions, maintenance, stats } from "./admin.ts";
 import { addNode, clusterStatus, ping, removeNode, transferLeader } from "./cluster.ts";
 import { publish } from "./publish.ts";
@@ -18,6 +19,7 @@ export function brokerHandlers(): HandlerTable {
     "cluster.status": clusterStatus, "cluster.add-node": addNode, "cluster.remove-node": removeNode,
     "cluster.transfer-leader": transferLeader, "cluster.finalize-upgrade": finalizeUpgrade, ping,
     "sys.status": sysStatus, "sys.set": sysSet, "sys.diagnose": sysDiagnose, "sys.forward": sysForward,
+    "backup.open": backupOpen, "backup.read": backupRead, "backup.close": backupClose,
   };
   return table as unknown as Record<keyof typeof table, Handler>;
 }

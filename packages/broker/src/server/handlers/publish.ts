@@ -11,6 +11,9 @@ import { requireLeader } from "./leader.ts";
 /** Resolves once the batch is committed on a majority's disks and applied. */
 export async function publish(ctx: HandlerContext, session: ClientSession, body: PublishRequest): Promise<PublishResponse> {
   requireLeader(ctx);
+  // A full disk here or on too many voters: refuse before anything is proposed (nothing committed is touched).
+  const full = ctx.server.disk.publishRefusal();
+  if (full !== undefined) throw full;
   ctx.server.publishRates.charge(session.identity(), body.messages.length, publishBytes(body));
   const started = performance.now();
   const command = ctx.broker.buildPublish({ now: Date.now(), senderId: session.clientId || session.id, messages: body.messages });

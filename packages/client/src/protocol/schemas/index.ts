@@ -13,3 +13,4 @@ export * from "./dlq.ts";
 export * from "./admin.ts";
 export * from "./cluster.ts";
 export * from "./sys.ts";
+export * from "./backup.ts";
