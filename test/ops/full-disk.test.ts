@@ -2,8 +2,8 @@
  * A full disk on real node processes (issue 16 part 4). The three nodes
  * keep their data on one small tmpfs (64 MiB, mounted for the test; needs
  * root) with a 16 MiB floor. A filler file takes the free space below the
- * floor: publishes are refused with STORAGE_FULL (SDK and CLI), reads, acks
- * and topic deletes still work, `$sys.alerts.storage-full` fires, nothing
+ * floor: publishes are refused with STORAGE_FULL (SDK and CLI), reads, acks,
+ * topic deletes and retention still work, `$sys.alerts.storage-full` fires, nothing
  * committed is lost; removing the filler brings publishes back by
  * themselves and the alert resolves.
  *
@@ -52,7 +52,7 @@ async function publishOutcome(client: RaftbusClient, topic: string, body: Record
 }
 
 describe.skipIf(!root)("a full disk (tmpfs, needs root)", () => {
-  it("refuses publishes below the floor, keeps reads, acks and deletes, alerts, and recovers by itself", async () => {
+  it("refuses publishes below the floor, keeps reads, acks, deletes and retention, alerts, and recovers by itself", async () => {
     cluster = await LocalCluster.start({
       nodes: 3, extraArgs: FLOOR,
       beforeStart: async (c) => {
@@ -70,6 +70,8 @@ describe.skipIf(!root)("a full disk (tmpfs, needs root)", () => {
 
     for (let i = 0; i < 20; i++) await client.publish("work", { i }, { id: `w-${i}` });
     await client.topics.create("scratch");
+    await client.topics.create("aging", { retention: { maxAgeMs: 8000 } });
+    for (let i = 0; i < 5; i++) await client.publish("aging", { i });
     const held: Msg[] = [];
     const worker = await client.subscribe("work", { name: "w", from: "earliest", maxInFlight: 5 });
     const deliveries = worker[Symbol.asyncIterator]();
@@ -95,16 +97,20 @@ describe.skipIf(!root)("a full disk (tmpfs, needs root)", () => {
 
     await waitFor("publishes refused", async () => ((await publishOutcome(client, "work", { late: true })) === "STORAGE_FULL" ? true : undefined), 20_000, 200);
     const before = (await client.topics.info("work")).messages;
+    // Still there when the disk filled up: retention removes them below, while it is full.
+    expect((await client.topics.info("aging")).messages).toBe(5);
     const cli = await runCli(["pub", "work", "{}", "--servers", cluster.servers().join(",")]);
     expect(cli.code).toBe(1);
     expect(cli.stderr).toMatch(/STORAGE_FULL: free disk space is below diskFreeMinBytes on n\d/);
 
-    // Reads, acks and deletes go on.
+    // Reads, acks, deletes and retention go on.
     for (const m of held) await m.ack();
     await waitFor("the acks applied", async () => ((await client.subscriptions.list()).find((s) => s.id === "w")?.acked === 5 ? true : undefined), 15_000);
     await client.topics.delete("scratch");
     expect((await client.topics.list()).map((t) => t.name)).not.toContain("scratch");
     expect((await client.topics.info("work")).messages).toBe(before);
+    await waitFor("retention by age removing the aging topic's messages", async () => ((await client.topics.info("aging")).messages === 0 ? true : undefined), 20_000, 200);
+    expect(await publishOutcome(client, "work", { still: "full" })).toBe("STORAGE_FULL");
     await waitFor("the storage-full alert", () => (alerts.some((a) => a.kind === "alert.firing") ? true : undefined), 15_000);
 
     // Space returns: publishes come back without a restart.
