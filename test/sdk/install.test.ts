@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "../support/browser.ts";
-import { LocalCluster } from "../support/local-cluster.ts";
+import { LocalCluster, freePort } from "../support/local-cluster.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** Children run the installed package, not the workspace sources: no source condition for them. */
@@ -24,6 +24,8 @@ const ENV = { ...process.env, NODE_OPTIONS: "", npm_config_update_notifier: "fal
 let dir: string;
 let tarball: string;
 let cluster: LocalCluster;
+/** Port of the page that runs the browser bundle: its origin is the one the cluster lets open WebSockets. */
+let pagePort: number;
 
 function run(command: string, args: readonly string[], options: SpawnSyncOptions = {}): string {
   const r = spawnSync(command, args, { env: ENV, encoding: "utf8", timeout: 300_000, ...options });
@@ -59,7 +61,8 @@ beforeAll(async () => {
   const name = readdirSync(dir).find((f) => f.endsWith(".tgz"));
   if (name === undefined) throw new Error(`pnpm pack left no tarball in ${dir}`);
   tarball = join(dir, name);
-  cluster = await LocalCluster.start({ extraArgs: ["--log-level", "warn"] });
+  pagePort = await freePort();
+  cluster = await LocalCluster.start({ extraArgs: ["--log-level", "warn", "--allowed-origins", `http://127.0.0.1:${pagePort}`] });
 }, 600_000);
 
 afterAll(async () => {
@@ -153,7 +156,7 @@ window.useSdk = async (servers) => { ${USE_SDK("browser")} };
         res.writeHead(200, { "content-type": "text/html" }).end('<!doctype html><script type="module" src="/bundle.js"></script>');
       }
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => server.listen(pagePort, "127.0.0.1", resolve));
     const { browser } = launched;
     try {
       const page = await browser.newPage();

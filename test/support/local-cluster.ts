@@ -100,7 +100,8 @@ export class LocalCluster {
   static async start(opts: LocalClusterOptions = {}): Promise<LocalCluster> {
     const n = opts.nodes ?? 3;
     const c = new LocalCluster(mkdtempSync(join(tmpdir(), "raftbus-test-")), [
-      "--tick-ms", String(opts.tickMs ?? 20), "--log-level", "info", ...(opts.extraArgs ?? []),
+      // Tests of everything but authentication run open on loopback; a later --auth in extraArgs wins.
+      "--tick-ms", String(opts.tickMs ?? 20), "--log-level", "info", "--auth", "open", ...(opts.extraArgs ?? []),
     ], opts.execArgv, opts.env);
     for (let i = 1; i <= n; i++) await c.newNode(`n${i}`);
     try {

@@ -35,7 +35,7 @@ import type { Entry, SnapshotMeta, StateMachine } from "./raft-api.ts";
 import { applyEntry } from "./state/apply.ts";
 import { DigestHistory, chainDigest } from "./state/digest.ts";
 import { applyConfChangeToBook } from "./state/members.ts";
-import type { MemberRecord } from "./store/records.ts";
+import type { MemberRecord, UserRecord } from "./store/records.ts";
 import type { ApplyEffects } from "./state/context.ts";
 import type { CommandResult } from "./state/results.ts";
 import { BrokerState } from "./state/state.ts";
@@ -78,6 +78,7 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
   /** Oldest message timestamps for nextTimeWork (leader-local cache). */
   private readonly ageCache = new OldestTimestamps();
   private readonly memberListeners: ((members: ReadonlyMap<string, MemberRecord>) => void)[] = [];
+  private readonly userListeners: ((names: readonly string[] | "all") => void)[] = [];
 
   private constructor(
     private readonly store: BrokerStore,
@@ -148,6 +149,7 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
       const digests: [number, Uint8Array][] = [];
       let changed = false;
       let membersChanged = false;
+      const usersChanged: string[] = [];
       let refused: UnsupportedEntryError | undefined;
       try {
         for (const e of entries) {
@@ -167,6 +169,7 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
               break;
             }
             if (result.ok && result.type === "recordMembers" && result.recorded.length > 0) membersChanged = true;
+            if (result.ok && (result.type === "putUser" || result.type === "removeUser")) usersChanged.push(result.name);
           } else if (e.type === "conf" && applyConfChangeToBook(state, txn, () => decodeConfEntry(e.data).change)) {
             membersChanged = true;
           }
@@ -191,6 +194,7 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
       if (effects.compactRequested) await this.store.compact();
       if (changed) for (const l of this.appliedListeners) l();
       if (membersChanged) this.notifyMembers();
+      if (usersChanged.length > 0) for (const l of this.userListeners) l(usersChanged);
       if (refused !== undefined) {
         this.failure = refused;
         throw refused;
@@ -282,6 +286,7 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
       this.ageCache.clear();
     });
     this.notifyMembers();
+    for (const l of this.userListeners) l("all");
   }
 
   /**
@@ -372,6 +377,21 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
   /** The replicated address book (cluster version ≥ 2): member id → where it listens. */
   members(): ReadonlyMap<string, MemberRecord> {
     return this.state.members;
+  }
+
+  /** User `name` as the applied state knows it (cluster version ≥ 4). */
+  user(name: string): UserRecord | undefined {
+    return this.state.users.get(name);
+  }
+
+  /** Every user, by name. */
+  users(): ReadonlyMap<string, UserRecord> {
+    return this.state.users;
+  }
+
+  /** Calls `listener` with the names of users an apply changed or removed ("all" after a restore). */
+  onUsersChanged(listener: (names: readonly string[] | "all") => void): void {
+    this.userListeners.push(listener);
   }
 
   /** Calls `listener` with the address book whenever it changes (an apply or a restore). */

@@ -19,6 +19,7 @@ import { statsCommand } from "./commands/stats.ts";
 import { subscriptionCommands } from "./commands/subscription.ts";
 import { subCommand } from "./commands/sub.ts";
 import { sysCommands } from "./commands/sys.ts";
+import { userCommands } from "./commands/user.ts";
 import { topicCommands } from "./commands/topic.ts";
 import { processIo, type Io } from "./output/io.ts";
 import { EXIT } from "./util/exit-codes.ts";
@@ -75,7 +76,8 @@ export async function run(argv: readonly string[], io: Io = processIo()): Promis
     .command("maintenance", "run a maintenance job now: cleanup, compact, retry-failed", (y: Argv) => maintenanceCommands(y, act))
     .command(["subscription", "subs"], "list subscriptions", (y: Argv) => subscriptionCommands(y, act))
     .command("sys", "the cluster's own events ($sys.*): status, enable, disable, set, diagnose, key", (y: Argv) => sysCommands(y, act))
-    .command("backup", "back up the cluster's state while it serves: create, verify", (y: Argv) => backupCommands(y, act));
+    .command("backup", "back up the cluster's state while it serves: create, verify", (y: Argv) => backupCommands(y, act))
+    .command("user", "users and their grants: add, rotate, grant, remove, list", (y: Argv) => userCommands(y, act));
   cli = restoreCommand(cli, act);
   cli = statsCommand(cli, act);
   cli = benchCommand(cli, act);

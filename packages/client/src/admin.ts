@@ -3,6 +3,7 @@ import type {
   ClusterStatusResponse, Consistency, DeadLetter, FinalizeUpgradeResponse, MaintenanceKind, MaintenanceResponse, MembershipResponse, RetentionPolicy,
   DlqListResponse, StatsResponse, SubscriptionInfo, SubscriptionListResponse, TopicDeleteResponse, TopicInfo, TopicListResponse,
   TopicSummary, TransferLeaderResponse, SysForwardRequest, SysSetRequest, SysStatusResponse,
+  UserListResponse, UserNameResponse, UserTokenResponse,
 } from "./protocol/index.ts";
 import type { Session } from "./session.ts";
 
@@ -232,5 +233,46 @@ export class SysApi {
   /** Node to node: hand a follower's system events to the leader (needs the cluster secret's MAC). */
   async forward(request: SysForwardRequest, options: AdminOptions = {}): Promise<number> {
     return (await this.#session.request("sys.forward", request, opts(options, true))).accepted;
+  }
+}
+
+/**
+ * `client.users`: users and their grants (needs the `admin:users` scope).
+ * Tokens are drawn by the server and answered once: the cluster keeps only
+ * their SHA-256, so a lost token is replaced with {@link UsersApi.rotate}.
+ */
+export class UsersApi {
+  readonly #session: Session;
+  /** Used by the client. */
+  constructor(session: Session) {
+    this.#session = session;
+  }
+
+  /**
+   * Create a user with grants such as `["pub:orders.**", "sub:orders.**"]`
+   * (README "Security"). @throws RaftbusError USER_EXISTS, INVALID_ARGUMENT, FEATURE_NOT_ENABLED.
+   */
+  add(name: string, grants: readonly string[], options: AdminOptions = {}): Promise<UserTokenResponse> {
+    return this.#session.request("user.add", { name, grants: [...grants] }, opts(options, false));
+  }
+
+  /** A new token for `name`; the old one stops working at once. @throws RaftbusError USER_NOT_FOUND. */
+  rotate(name: string, options: AdminOptions = {}): Promise<UserTokenResponse> {
+    return this.#session.request("user.rotate", { name }, opts(options, false));
+  }
+
+  /** Replace `name`'s grants (its token stays). @throws RaftbusError USER_NOT_FOUND, INVALID_ARGUMENT. */
+  grant(name: string, grants: readonly string[], options: AdminOptions = {}): Promise<UserNameResponse> {
+    return this.#session.request("user.grant", { name, grants: [...grants] }, opts(options, true));
+  }
+
+  /** Delete `name`: its token stops working and its connections are closed. @throws RaftbusError USER_NOT_FOUND. */
+  remove(name: string, options: AdminOptions = {}): Promise<UserNameResponse> {
+    return this.#session.request("user.remove", { name }, opts(options, false));
+  }
+
+  /** Every user with its grants (never a token). */
+  list(options: AdminOptions = {}): Promise<UserListResponse> {
+    return this.#session.request("user.list", {}, opts(options, true));
   }
 }

@@ -5,14 +5,14 @@
  */
 import { BackupApi } from "./backup.ts";
 import {
-  ClusterApi, DlqApi, SysApi, MaintenanceApi, stats, SubscriptionsApi, TopicsApi, type AdminOptions, type ReadOptions,
+  ClusterApi, DlqApi, SysApi, MaintenanceApi, stats, SubscriptionsApi, TopicsApi, UsersApi, type AdminOptions, type ReadOptions,
 } from "./admin.ts";
 import type { Msg } from "./msg.ts";
 import type { Payload } from "./payload.ts";
 import { RaftbusError, parseSysKey, type ServerLimits, type StatsResponse } from "./protocol/index.ts";
 import { publishOne, type PublishOptions, type PublishResult } from "./publish.ts";
 import { Publisher, type PublisherOptions } from "./publisher.ts";
-import { Requester, type ReplyHandler, type RequestOptions } from "./request-reply.ts";
+import { REPLY_TOPIC_PREFIX, Requester, type ReplyHandler, type RequestOptions } from "./request-reply.ts";
 import { Session, type StatusEvent } from "./session.ts";
 import { SubscriptionRegistry, type SubscribeOptions, type Subscription } from "./subscription.ts";
 import { globalWebSocketFactory, type WebSocketFactory } from "./transport.ts";
@@ -24,7 +24,13 @@ export interface ConnectOptions {
   readonly servers: readonly string[] | string;
   /** A name for this client, shown in status pages and audit logs. */
   readonly name?: string;
-  /** Credentials token (or `{ token }`). */
+  /**
+   * The token to authenticate with: a user's (`raftbus user add`) or the
+   * admin's. Required unless the cluster runs with auth open; a missing or
+   * refused token fails connect with UNAUTHORIZED.
+   */
+  readonly token?: string;
+  /** Credentials token (or `{ token }`); the same as `token`, which wins when both are given. */
   readonly credentials?: string | { readonly token: string };
   /** Default deadline of requests and of the first connect, in ms (default 10000). */
   readonly timeoutMs?: number;
@@ -63,6 +69,8 @@ export interface ConnectionInfo {
   readonly leaderId: string | null;
   readonly sessionId: string;
   readonly limits: ServerLimits;
+  /** The user the token authenticated (undefined when the node runs with auth open). */
+  readonly user?: string;
 }
 
 function invalid(message: string): RaftbusError {
@@ -93,7 +101,7 @@ export function parseServers(servers: readonly string[] | string): string[] {
 
 /** A connected raftbus client. Create with {@link connect}. */
 export class RaftbusClient {
-  /** Random per client; names the reply topic `_reply.<clientId>`. */
+  /** Random per client; names the reply topic `_reply.<user>.<clientId>` (`_reply.<clientId>` without auth). */
   readonly clientId: string;
   /** Topic administration. */
   readonly topics: TopicsApi;
@@ -109,6 +117,8 @@ export class RaftbusClient {
   readonly sys: SysApi;
   /** Backups of the cluster's state (docs/OPERATIONS.md §6). */
   readonly backup: BackupApi;
+  /** Users and their grants (admin:users). */
+  readonly users: UsersApi;
 
   readonly #session: Session;
   readonly #registry: SubscriptionRegistry;
@@ -121,7 +131,8 @@ export class RaftbusClient {
     this.clientId = session.clientId;
     const publish = (topic: string, payload: Payload, options: PublishOptions): Promise<PublishResult> => publishOne(session, topic, payload, options);
     this.#registry = new SubscriptionRegistry(session, publish);
-    this.#requester = new Requester(this.#registry, session.clientId, publish, pendingRequestsMax);
+    const inboxOf = (): string => session.welcome?.inbox ?? `${REPLY_TOPIC_PREFIX}.${session.clientId}`;
+    this.#requester = new Requester(this.#registry, inboxOf, publish, pendingRequestsMax);
     this.topics = new TopicsApi(session);
     this.subscriptions = new SubscriptionsApi(session);
     this.dlq = new DlqApi(session);
@@ -129,6 +140,7 @@ export class RaftbusClient {
     this.cluster = new ClusterApi(session);
     this.sys = new SysApi(session);
     this.backup = new BackupApi(session);
+    this.users = new UsersApi(session);
   }
 
   /**
@@ -158,7 +170,10 @@ export class RaftbusClient {
     const welcome = this.#session.welcome;
     const server = this.#session.server;
     if (welcome === undefined || server === undefined) return undefined;
-    return { server, nodeId: welcome.nodeId, leaderId: welcome.leaderId, sessionId: welcome.sessionId, limits: welcome.limits };
+    return {
+      server, nodeId: welcome.nodeId, leaderId: welcome.leaderId, sessionId: welcome.sessionId, limits: welcome.limits,
+      ...(welcome.user !== undefined ? { user: welcome.user } : {}),
+    };
   }
 
   /**
@@ -264,7 +279,7 @@ export async function connect(options: ConnectOptions): Promise<RaftbusClient> {
     attemptsMax: positive("reconnect.attemptsMax", options.reconnect?.attemptsMax, Infinity),
   };
   if (reconnect !== false && reconnect.initialMs > reconnect.maxMs) throw invalid(`reconnect.initialMs (${reconnect.initialMs}) must not exceed reconnect.maxMs (${reconnect.maxMs})`);
-  const token = typeof options.credentials === "string" ? options.credentials : options.credentials?.token;
+  const token = options.token ?? (typeof options.credentials === "string" ? options.credentials : options.credentials?.token);
   const session = await Session.start({
     servers,
     factory,

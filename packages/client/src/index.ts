@@ -14,7 +14,7 @@ export { Publisher, type PublisherOptions, type PendingPublish } from "./publish
 export { Subscription, type SubscribeOptions, type SubscriptionStats } from "./subscription.ts";
 export { Msg, REPLY_TO_HEADER, REPLY_ERROR_HEADER } from "./msg.ts";
 export { REPLY_TOPIC_PREFIX, type RequestOptions, type ReplyHandler } from "./request-reply.ts";
-export { TopicsApi, SubscriptionsApi, DlqApi, MaintenanceApi, ClusterApi, SysApi, type AdminOptions, type ReadOptions } from "./admin.ts";
+export { TopicsApi, SubscriptionsApi, DlqApi, MaintenanceApi, ClusterApi, SysApi, UsersApi, type AdminOptions, type ReadOptions } from "./admin.ts";
 export { BackupApi } from "./backup.ts";
 export { encodePayload, decodeJson, decodeString, type Payload } from "./payload.ts";
 export type { WebSocketFactory, WebSocketLike } from "./transport.ts";

@@ -1,7 +1,9 @@
 /**
  * Request/reply over topics (SPEC §9): a request is a message with a
  * `correlationId` and a `reply-to` header naming the requester's reply topic
- * `_reply.<clientId>`; a responder publishes its answer there with the same
+ * (the inbox the server names in its welcome: `_reply.<user>.<clientId>`, or
+ * `_reply.<clientId>` when the node runs without authentication; a session
+ * may read only its own); a responder publishes its answer there with the same
  * correlation id. The requester listens on its reply topic through one
  * ephemeral at-most-once subscription, opened on first use.
  */
@@ -37,8 +39,9 @@ export const REPLY_TOPIC_PREFIX = "_reply";
 
 /** Sends requests and matches replies to them. */
 export class Requester {
-  /** This client's reply topic. */
-  readonly replyTopic: string;
+  readonly #inboxOf: () => string;
+  /** The topic the inbox subscription listens on, once opened. */
+  #inboxTopic: string | undefined;
   readonly #registry: SubscriptionRegistry;
   readonly #publish: (topic: string, payload: Payload, options: PublishOptions) => Promise<PublishResult>;
   readonly #pending = new Map<string, PendingReply>();
@@ -48,14 +51,19 @@ export class Requester {
   /** Used by the client. */
   constructor(
     registry: SubscriptionRegistry,
-    clientId: string,
+    inboxOf: () => string,
     publish: (topic: string, payload: Payload, options: PublishOptions) => Promise<PublishResult>,
     pendingMax: number,
   ) {
     this.#registry = registry;
     this.#publish = publish;
     this.#pendingMax = pendingMax;
-    this.replyTopic = `${REPLY_TOPIC_PREFIX}.${clientId}`;
+    this.#inboxOf = inboxOf;
+  }
+
+  /** This client's reply topic (the inbox the server assigned this connection). */
+  get replyTopic(): string {
+    return this.#inboxTopic ?? this.#inboxOf();
   }
 
   /**
@@ -123,7 +131,9 @@ export class Requester {
   }
 
   #ensureInbox(timeoutMs: number): Promise<Subscription> {
-    this.#inbox ??= this.#registry.subscribe(this.replyTopic, {
+    const topic = this.#inboxOf();
+    this.#inboxTopic = topic;
+    this.#inbox ??= this.#registry.subscribe(topic, {
       guarantee: "at-most-once",
       from: "latest",
       maxInFlight: INBOX_IN_FLIGHT,
@@ -133,6 +143,7 @@ export class Requester {
     // A failed inbox subscribe is retried by the next request.
     this.#inbox.catch(() => {
       this.#inbox = undefined;
+      this.#inboxTopic = undefined;
     });
     return this.#inbox;
   }

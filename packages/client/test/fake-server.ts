@@ -357,6 +357,12 @@ export class FakeCluster {
       case "backup.open":
       case "backup.read":
       case "backup.close": throw new RaftbusError("BAD_REQUEST", "the fake server keeps no state to back up");
+      case "user.add":
+        return { name: frame.body.name, token: `rbu1.${frame.body.name}.fake`, grants: [...frame.body.grants] };
+      case "user.rotate": return { name: frame.body.name, token: `rbu1.${frame.body.name}.fake2`, grants: [] };
+      case "user.grant":
+      case "user.remove": return { name: frame.body.name };
+      case "user.list": return { users: [] };
     }
   }
 

@@ -94,7 +94,7 @@ export class ChaosCluster {
       "--import", "tsx", "--import", CLOCK_SHIM, BIN, "node", "start", "--id", id, "--data-dir", n.dataDir,
       "--host", net.bindHost, "--client-port", String(net.clientPort),
       "--peer-port", String(net.peerPort), "--peers", net.peers, "--cluster-secret", "chaos-cluster-secret-0123456789",
-      "--tick-ms", String(this.o.tickMs), "--election-ticks", String(this.o.electionTicks), "--log-level", "info",
+      "--tick-ms", String(this.o.tickMs), "--election-ticks", String(this.o.electionTicks), "--log-level", "info", "--auth", "open",
       ...(this.o.extraArgs ?? []),
     ];
     const proc = this.o.layer.spawn(id, process.execPath, args, {

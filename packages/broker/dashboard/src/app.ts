@@ -228,11 +228,15 @@ async function main(): Promise<void> {
   } catch {
     // The serving node alone will do.
   }
-  const key = new URLSearchParams(location.hash.slice(1)).get("key") ?? localStorage.getItem("raftbus.systemKey");
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const key = fragment.get("key") ?? localStorage.getItem("raftbus.systemKey");
   if (key !== null) localStorage.setItem("raftbus.systemKey", key);
+  // The token (needs sub:$sys.**) comes in the fragment, which the browser never sends to a server, and is remembered here.
+  const token = fragment.get("token") ?? localStorage.getItem("raftbus.token");
+  if (token !== null) localStorage.setItem("raftbus.token", token);
   const conn = $("conn");
   const client = await connect({
-    servers, name: "raftbus-dashboard", ...(key !== null ? { systemKeys: [key] } : {}),
+    servers, name: "raftbus-dashboard", ...(key !== null ? { systemKeys: [key] } : {}), ...(token !== null ? { token } : {}),
     onStatus: (e) => {
       if (e.type === "connected") conn.textContent = `connected to ${e.nodeId}`;
       else if (e.type === "disconnected" || e.type === "reconnecting") conn.textContent = e.type;
@@ -247,6 +251,7 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   const conn = $("conn");
-  conn.textContent = `error: ${err instanceof Error ? err.message : String(err)}`;
+  const unauthorized = (err as { code?: unknown } | null)?.code === "UNAUTHORIZED";
+  conn.textContent = `error: ${err instanceof Error ? err.message : String(err)}${unauthorized ? " — open this page as /#token=<a token with sub:$sys.**> (raftbus cluster up prints the link)" : ""}`;
   conn.className = "pill bad";
 });

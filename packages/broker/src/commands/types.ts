@@ -239,6 +239,28 @@ export interface RecordMembersCommand extends Base {
   readonly members: readonly MemberAddress[];
 }
 
+/**
+ * Create a user or change one (cluster version ≥ 4). The leader draws the
+ * token and puts only its SHA-256 here, so apply is deterministic and no
+ * replica, snapshot or backup ever holds a usable credential.
+ * `create`: USER_EXISTS if the name is taken, else both `tokenHash` and
+ * `grants` are required; otherwise USER_NOT_FOUND if it is unknown, and
+ * what is given replaces what the user had (rotation: a new hash).
+ */
+export interface PutUserCommand extends Base {
+  readonly type: "putUser";
+  readonly name: string;
+  readonly create: boolean;
+  readonly tokenHash?: Uint8Array;
+  readonly grants?: readonly string[];
+}
+
+/** Delete a user (cluster version ≥ 4); USER_NOT_FOUND if unknown. Its token stops working at once. */
+export interface RemoveUserCommand extends Base {
+  readonly type: "removeUser";
+  readonly name: string;
+}
+
 /** Every replicated broker command. */
 export type Command =
   | CreateTopicCommand
@@ -255,7 +277,9 @@ export type Command =
   | MaintenanceCommand
   | TickCommand
   | SetClusterVersionCommand
-  | RecordMembersCommand;
+  | RecordMembersCommand
+  | PutUserCommand
+  | RemoveUserCommand;
 
 /** The command type names. */
 export type CommandType = Command["type"];
@@ -265,4 +289,5 @@ export const COMMAND_TYPES: readonly CommandType[] = [
   "createTopic", "deleteTopic", "updateRetention", "publish",
   "createSubscription", "updateSubscription", "deleteSubscription", "expireSession",
   "delivery", "dlqReplay", "dlqPurge", "maintenance", "tick", "setClusterVersion", "recordMembers",
+  "putUser", "removeUser",
 ];

@@ -21,6 +21,8 @@ import {
 } from "../config.ts";
 import type { Backoff, CommandLimits, Retention } from "../config.ts";
 import { compileFilter } from "../filter/index.ts";
+import { normalizeGrants } from "../auth/grants.ts";
+import { TOKEN_HASH_BYTES, USER_NAME_RE } from "../auth/tokens.ts";
 import { compilePattern } from "../pattern/pattern.ts";
 import { validateHeaders, validateTopicName } from "../topic/topic-name.ts";
 import { COMMAND_TYPES } from "./types.ts";
@@ -104,7 +106,30 @@ const validators: Record<CommandType, Validator> = {
     if (raw.length === 0 || raw.length > MEMBERS_MAX) throw invalid(`recordMembers carries ${raw.length} members; 1..${MEMBERS_MAX} allowed`);
     return { type: "recordMembers", now, members: raw.map((m, i) => memberAddress(m, `members[${i}]`)) };
   },
+  putUser: (o, now) => {
+    const create = bool(o["create"], "create");
+    const tokenHash = o["tokenHash"] === undefined ? undefined : hash(o["tokenHash"], "tokenHash");
+    const grants = o["grants"] === undefined ? undefined : normalizeGrants(array(o["grants"], "grants"));
+    if (create && (tokenHash === undefined || grants === undefined)) throw invalid("putUser creating a user needs tokenHash and grants");
+    if (!create && tokenHash === undefined && grants === undefined) throw invalid("putUser changes nothing (no tokenHash, no grants)");
+    return {
+      type: "putUser", now, name: userName(o["name"]), create,
+      ...(tokenHash !== undefined ? { tokenHash } : {}), ...(grants !== undefined ? { grants } : {}),
+    };
+  },
+  removeUser: (o, now) => ({ type: "removeUser", now, name: userName(o["name"]) }),
 };
+
+/** A user name: one topic segment (it names the user's reply inboxes). */
+export function userName(value: unknown): string {
+  if (typeof value !== "string" || !USER_NAME_RE.test(value)) throw invalid("a user name must be 1–64 of A-Z a-z 0-9 _ -");
+  return value;
+}
+
+function hash(value: unknown, path: string): Uint8Array {
+  if (!(value instanceof Uint8Array) || value.length !== TOKEN_HASH_BYTES) throw bad(`${path} must be ${TOKEN_HASH_BYTES} bytes`);
+  return value;
+}
 
 /** Most members one recordMembers command names (far above any real cluster). */
 const MEMBERS_MAX = 1024;

@@ -45,6 +45,13 @@ export function auditOf(req: AnyRequestFrame, res: unknown): AuditFacts | undefi
       return { audit: true, action: "membership.add-node", target: s("id"), details: { peerAddress: s("peerAddress"), voter: body["voter"] !== false } };
     case "cluster.remove-node":
       return { audit: true, action: "membership.remove-node", target: s("id") };
+    case "user.add":
+    case "user.grant":
+      // Never the token: only who and what they may do.
+      return { audit: true, action: req.kind === "user.add" ? "user.added" : "user.granted", target: s("name"), details: { grants: body["grants"] } };
+    case "user.rotate":
+    case "user.remove":
+      return { audit: true, action: req.kind === "user.rotate" ? "user.rotated" : "user.removed", target: s("name") };
     case "cluster.transfer-leader":
       return { audit: true, action: "leadership.transfer", target: (res as { to?: string }).to ?? s("to") };
     default:

@@ -13,6 +13,8 @@ import type { SysOverrides } from "../sys/families.ts";
 import { BASE_CLUSTER_VERSION, BUILD_CLUSTER_VERSION } from "../version/cluster-version.ts";
 import { LIMIT_DEFAULTS, LIMIT_FIELDS, validateLimits } from "./limits-config.ts";
 import type { LimitsConfig } from "./limits-config.ts";
+import { AUTH_DEFAULTS, AUTH_FIELDS, validateAuth } from "./auth/auth-config.ts";
+import type { AuthConfig } from "./auth/auth-config.ts";
 
 /** One member of the cluster as the static peer list names it. */
 export interface PeerSpec {
@@ -25,7 +27,7 @@ export interface PeerSpec {
 }
 
 /** Everything a node needs to start (the limits are in limits-config.ts). */
-export interface NodeConfig extends LimitsConfig {
+export interface NodeConfig extends LimitsConfig, AuthConfig {
   readonly id: string;
   readonly dataDir: string;
   /** Interface to bind both ports on. */
@@ -79,6 +81,7 @@ const FIELDS = {
   clusterSecretPrevious: "string", sys: "sys",
   clusterVersionMax: "int",
   ...LIMIT_FIELDS,
+  ...AUTH_FIELDS,
 } as const;
 
 /** A config key. */
@@ -112,6 +115,7 @@ const DEFAULTS: Omit<NodeConfig, "id" | "dataDir" | "peers"> = {
   sys: {},
   clusterVersionMax: BUILD_CLUSTER_VERSION,
   ...LIMIT_DEFAULTS,
+  ...AUTH_DEFAULTS,
 };
 
 /** A configuration problem, with every issue listed. */
@@ -284,6 +288,7 @@ function validate(c: NodeConfig, problems: string[]): void {
   }
   if (c.maxPayloadBytes < 1 || c.maxPayloadBytes > 64 * 1024 * 1024) problems.push("maxPayloadBytes: must be between 1 B and 64 MiB");
   validateLimits(c, problems);
+  validateAuth(c, problems);
   const ids = new Set<string>();
   for (const p of c.peers) {
     if (ids.has(p.id)) problems.push(`peers: "${p.id}" is listed twice`);

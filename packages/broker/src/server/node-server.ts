@@ -38,7 +38,12 @@ import { serveDashboard } from "./dashboard-routes.ts";
 import { ClientSession } from "./session.ts";
 import { BackupStreams } from "../backup/backup-streams.ts";
 import { StorageGuard, fetchMemberDisk } from "./storage-guard.ts";
-import type { SessionLimits } from "./session.ts";
+import type { Admission, SessionLimits } from "./session.ts";
+import { Authenticator } from "./auth/authenticator.ts";
+import { authorize } from "./auth/access.ts";
+import { OriginPolicy } from "./auth/origin.ts";
+import { actorOf } from "./handlers/actor.ts";
+import { REPLY_SEGMENT } from "../auth/grants.ts";
 
 /** One request handler: validated body in, response body out, or a thrown RaftbusError. */
 export type Handler = (ctx: HandlerContext, session: ClientSession, body: never) => Promise<unknown>;
@@ -88,7 +93,12 @@ export interface NodeServerParts {
   readonly peerAuthFailures?: () => number;
   /** Called when the node becomes leader / stops leading (e.g. to start the time ticker). */
   readonly onLeadership?: (leading: boolean) => void;
+  /** SHA-256 of the configured admin's token (server/auth/admin-token.ts); required unless `auth` is open. */
+  readonly adminTokenHash?: Uint8Array;
 }
+
+/** Client ids that can name a reply inbox (one topic segment). */
+const INBOX_SEGMENT_RE = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** On shutdown, queued system events get this long to reach the leader. */
 const SYS_FLUSH_ON_STOP_MS = 2000;
@@ -130,6 +140,9 @@ export class NodeServer {
   readonly backups = new BackupStreams();
   /** Free disk space here and, while leading, on the other voters: refuses publishes when it runs out (STORAGE_FULL). */
   readonly disk: StorageGuard;
+  /** Who a hello's token stands for (server/auth). */
+  readonly auth: Authenticator;
+  private readonly origins: OriginPolicy;
 
   constructor(readonly parts: NodeServerParts) {
     const c = parts.config;
@@ -166,6 +179,11 @@ export class NodeServer {
       helloBytesMax: c.helloBytesMax, pingIntervalMs: c.pingIntervalMs, idleTimeoutMs: c.idleTimeoutMs, ...parts.sessionLimits,
     };
     this.guard = new ConnectionGuard(c);
+    this.auth = new Authenticator({
+      mode: c.auth, adminTokenHash: parts.adminTokenHash, user: (name) => parts.stateMachine.user(name),
+      clusterId: c.clusterId, clusterSecret: c.clusterSecret, clusterSecretPrevious: c.clusterSecretPrevious,
+    });
+    this.origins = new OriginPolicy(c.allowedOrigins, () => this.members.values());
     this.publishRates = new PublishRateLimiter(c);
     this.limits = { ...DEFAULT_SERVER_LIMITS, maxPayloadBytes: parts.config.maxPayloadBytes, sessionTimeoutMs: parts.config.sessionTimeoutMs };
     for (const p of parts.config.peers) this.members.set(p.id, p);
@@ -201,6 +219,7 @@ export class NodeServer {
     // where members listen; it outranks the static peer list.
     this.adoptBook(this.parts.stateMachine.members());
     this.parts.stateMachine.onMembersChanged((book) => this.adoptBook(book));
+    this.parts.stateMachine.onUsersChanged((names) => this.revokeSessions(names));
     this.parts.metrics.bind({
       raft, sessions: () => this.sessions.size, consumers: () => this.consumers.size(), figures: () => this.parts.stateMachine.figures(),
     });
@@ -223,6 +242,7 @@ export class NodeServer {
     });
     this.http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (this.stopping) return socket.destroy();
+      if (!this.origins.allows(req.headers.origin)) return this.refuseOrigin(req, socket);
       this.wss!.handleUpgrade(req, socket, head, (ws) => this.wss!.emit("connection", ws, req));
     });
     const sweepMs = Math.max(50, Math.floor(Math.min(this.config.pingIntervalMs, this.config.idleTimeoutMs) / 4));
@@ -318,8 +338,7 @@ export class NodeServer {
         const id = this.parts.raft.leaderId();
         return { id, address: this.leaderAddress(id) ?? null };
       },
-      // A removed node accepts no clients: they go to another server (the leader when known).
-      authenticate: (_hello: HelloFrame): ErrorInfo | undefined => this.notMember()?.toInfo(),
+      authenticate: (hello: HelloFrame, session: ClientSession): Admission | ErrorInfo => this.admit(hello, session),
       servers: () => this.memberAddresses(),
       handle: (session: ClientSession, req: AnyRequestFrame) => this.handle(session, req),
       errorInfo: (err: unknown) => this.errorInfo(err),
@@ -343,8 +362,13 @@ export class NodeServer {
     if (h === undefined) throw new RaftbusError("BAD_REQUEST", `request kind "${req.kind}" is not supported by this server`);
     const refusal = systemTopicRefusal(req);
     if (refusal !== undefined) {
-      this.sys.security("publish.denied", refusal.message, { client: session.name || session.clientId, session: session.id }, { kind: req.kind, topic: refusal.topic });
-      throw new RaftbusError("FORBIDDEN", refusal.message, { details: { topic: refusal.topic } });
+      this.sys.security("publish.denied", refusal.message, actorOf(session), { kind: req.kind, topic: refusal.topic });
+      throw new RaftbusError("FORBIDDEN", refusal.message, { details: { topic: refusal.topic, permission: "cluster-only" } });
+    }
+    const denial = authorize(session.principal, this.auth.currentUser(session.principal), req, session.inbox);
+    if (denial !== undefined) {
+      this.sys.security("access.denied", denial.message, actorOf(session), { kind: req.kind, permission: denial.permission, ...(denial.target !== undefined ? { target: denial.target } : {}) });
+      throw new RaftbusError("FORBIDDEN", denial.message, { details: { permission: denial.permission, ...(denial.target !== undefined ? { target: denial.target } : {}) } });
     }
     const log = this.sessionLog;
     const requestId = `${session.id}/${req.id}`;
@@ -369,11 +393,57 @@ export class NodeServer {
 
   /** Audit and lifecycle events of a successful request. */
   private report(session: ClientSession, req: AnyRequestFrame, res: unknown): void {
-    const by = { client: session.name || session.clientId, session: session.id };
+    const by = actorOf(session);
     const a = auditOf(req, res);
     if (a === undefined) return;
     if (a.subscription !== undefined) this.sys.subscription("created", a.subscription.name, { pattern: a.subscription.pattern, ephemeral: a.subscription.ephemeral, by });
     if (a.audit) this.sys.audit(a.action, a.target, by, a.details);
+  }
+
+  /**
+   * A hello: a removed node sends clients elsewhere (the leader when known);
+   * otherwise the token decides (auth/authenticator.ts). A refused token is
+   * a `$sys.security` event (`auth.failed`).
+   */
+  private admit(hello: HelloFrame, session: ClientSession): Admission | ErrorInfo {
+    const notMember = this.notMember();
+    if (notMember !== undefined) return notMember.toInfo();
+    const who = this.auth.authenticate(hello.token);
+    if ("code" in who) {
+      const client = hello.name ?? hello.clientId;
+      this.sys.security("auth.failed", who.message, { client, session: session.id }, { address: session.address, tokenGiven: hello.token !== undefined && hello.token !== "" });
+      this.sessionLog.info({ session: session.id, address: session.address, client }, "client refused: unauthorized");
+      return who;
+    }
+    const user = who.kind === "admin" || who.kind === "user" ? who.user : undefined;
+    const inboxOk = INBOX_SEGMENT_RE.test(hello.clientId);
+    const inbox = !inboxOk || who.kind === "node" ? undefined : user === undefined ? `${REPLY_SEGMENT}.${hello.clientId}` : `${REPLY_SEGMENT}.${user}.${hello.clientId}`;
+    return { principal: who, inbox };
+  }
+
+  /**
+   * Users changed (an apply, or a restore: "all"): sessions whose user was
+   * removed or whose token was rotated end now, told UNAUTHORIZED; changed
+   * grants apply to the next request without a reconnect.
+   */
+  private revokeSessions(names: readonly string[] | "all"): void {
+    for (const s of [...this.sessions]) {
+      const p = s.principal;
+      if (p.kind !== "user" || (names !== "all" && !names.includes(p.user))) continue;
+      if (this.auth.currentUser(p) !== undefined) continue;
+      s.send({ t: "goaway", reason: { code: "UNAUTHORIZED", message: `user '${p.user}' was removed or its token rotated` } });
+      s.close(1008, "UNAUTHORIZED");
+    }
+  }
+
+  /** A browser page from an origin that is not allowed: HTTP 403 before the upgrade (auth/origin.ts). */
+  private refuseOrigin(req: IncomingMessage, socket: Duplex): void {
+    const origin = String(req.headers.origin);
+    const address = req.socket.remoteAddress ?? "";
+    this.sys.security("origin.refused", `a WebSocket from origin ${origin.slice(0, 200)} is not allowed (allowedOrigins)`, undefined, { origin: origin.slice(0, 200), address });
+    this.sessionLog.info({ origin: origin.slice(0, 200), address }, "WebSocket refused: origin not allowed");
+    const body = JSON.stringify({ error: { code: "FORBIDDEN", message: "this origin may not open a WebSocket to raftbus (allowedOrigins)" } });
+    socket.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
   }
 
   private get sessionLog(): Logger {

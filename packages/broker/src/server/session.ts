@@ -24,6 +24,15 @@ import type { WebSocket } from "ws";
 import { PROTOCOL_VERSION, RaftbusError, decodeClientFrame, encodeFrame } from "@raftbus/client/protocol";
 import type { ErrorInfo, ServerFrame, ServerLimits } from "@raftbus/client/protocol";
 import type { AnyRequestFrame, HelloFrame, RequestKind } from "@raftbus/client/protocol";
+import { principalName } from "./auth/authenticator.ts";
+import type { Principal } from "./auth/authenticator.ts";
+
+/** An accepted hello: who the client is, and its reply inbox. */
+export interface Admission {
+  readonly principal: Principal;
+  /** The one `_reply.` topic this session may always subscribe to (absent when its client id cannot name one). */
+  readonly inbox: string | undefined;
+}
 
 /** What a session needs from the server. */
 export interface SessionHost {
@@ -31,8 +40,8 @@ export interface SessionHost {
   readonly limits: ServerLimits;
   /** Current leader id and client address (for welcome frames). */
   leader(): { id: string | null; address: string | null };
-  /** Check a hello's token; returns an error to refuse it. */
-  authenticate(hello: HelloFrame): ErrorInfo | undefined;
+  /** Check a hello's token: who the client is, or the error that refuses it. */
+  authenticate(hello: HelloFrame, session: ClientSession): Admission | ErrorInfo;
   /** Client addresses of the cluster's members (welcome `servers`). */
   servers(): string[];
   /** The session said hello and was accepted. */
@@ -84,6 +93,10 @@ export class ClientSession {
   readonly id = `s${Date.now().toString(36)}-${(nextSession++).toString(36)}`;
   clientId = "";
   name = "";
+  /** Who the hello's token says this client is (open until hello). */
+  principal: Principal = { kind: "open" };
+  /** This session's reply inbox (welcome `inbox`). */
+  inbox: string | undefined;
   /** When anything (a frame or a pong) last arrived: the idle check's input. */
   lastHeardAt = Date.now();
   private greeted = false;
@@ -110,9 +123,14 @@ export class ClientSession {
     this.helloTimer = setTimeout(() => this.refuse({ code: "TIMEOUT", message: `no hello within ${limits.helloTimeoutMs} ms` }, 1008), limits.helloTimeoutMs);
   }
 
-  /** Who this session publishes and subscribes as, for per-user limits: the client id until users exist. */
+  /** Who this session publishes and subscribes as, for per-user limits: its user, or the client id when auth is open. */
   identity(): string {
-    return this.clientId || this.id;
+    return principalName(this.principal) ?? (this.clientId || this.id);
+  }
+
+  /** The user this session authenticated as (undefined when auth is open). */
+  get user(): string | undefined {
+    return principalName(this.principal);
   }
 
   /**
@@ -162,16 +180,20 @@ export class ClientSession {
     if (hello.clientId.length > CLIENT_ID_CHARS_MAX || (hello.name ?? "").length > CLIENT_ID_CHARS_MAX) {
       return this.refuse({ code: "INVALID_ARGUMENT", message: `clientId and name must be at most ${CLIENT_ID_CHARS_MAX} characters` }, 1008);
     }
-    const denied = this.host.authenticate(hello);
-    if (denied) return this.refuse(denied, 1008);
-    clearTimeout(this.helloTimer);
-    this.greeted = true;
     this.clientId = hello.clientId;
     this.name = hello.name ?? "";
+    const admitted = this.host.authenticate(hello, this);
+    if ("code" in admitted) return this.refuse(admitted, 1008);
+    clearTimeout(this.helloTimer);
+    this.greeted = true;
+    this.principal = admitted.principal;
+    this.inbox = admitted.inbox;
+    const user = principalName(admitted.principal);
     const leader = this.host.leader();
     this.send({
       t: "welcome", version: PROTOCOL_VERSION, nodeId: this.host.nodeId, leaderId: leader.id,
       leaderAddress: leader.address, sessionId: this.id, limits: this.host.limits, servers: this.host.servers(),
+      ...(user !== undefined ? { user } : {}), ...(admitted.inbox !== undefined ? { inbox: admitted.inbox } : {}),
     });
     this.host.opened(this);
   }

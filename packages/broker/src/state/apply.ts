@@ -18,6 +18,7 @@ import { applyCreateSubscription, applyDeleteSubscription, applyExpireSession, a
 import { applyCreateTopic, applyDeleteTopic, applyUpdateRetention } from "./topics.ts";
 import { applySetClusterVersion } from "./cluster-version.ts";
 import { applyRecordMembers } from "./members.ts";
+import { applyPutUser, applyRemoveUser } from "./users.ts";
 import { effectiveVersion } from "../version/cluster-version.ts";
 
 /**
@@ -69,5 +70,7 @@ async function run(ctx: ApplyContext, c: Command): Promise<CommandResult> {
     case "tick": return applyTick(ctx, c);
     case "setClusterVersion": return applySetClusterVersion(ctx, c);
     case "recordMembers": return applyRecordMembers(ctx, c);
+    case "putUser": return applyPutUser(ctx, c);
+    case "removeUser": return applyRemoveUser(ctx, c);
   }
 }

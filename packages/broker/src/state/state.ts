@@ -10,12 +10,12 @@
  */
 import { SubscriptionIndex } from "../pattern/subscription-index.ts";
 import { assert } from "../raft-api.ts";
-import { META_KEY, TAG, familyRange, memberKey, readU32, subCountersKey, subKey, topicKey } from "../store/keys.ts";
+import { META_KEY, TAG, familyRange, memberKey, readU32, subCountersKey, subKey, topicKey, userKey } from "../store/keys.ts";
 import {
-  decodeMember, decodeMeta, decodeOutstanding, decodeSubscription, decodeTopic, emptyMeta, encodeMeta, encodeSubscriptionCounters,
-  encodeMember, encodeSubscriptionSpec, encodeTopic,
+  decodeMember, decodeMeta, decodeOutstanding, decodeSubscription, decodeTopic, decodeUser, emptyMeta, encodeMeta, encodeSubscriptionCounters,
+  encodeMember, encodeSubscriptionSpec, encodeTopic, encodeUser,
 } from "../store/records.ts";
-import type { MemberRecord, MetaRecord, TopicRecord } from "../store/records.ts";
+import type { MemberRecord, MetaRecord, TopicRecord, UserRecord } from "../store/records.ts";
 import type { BinaryDb, Txn } from "../store/txn.ts";
 import { SubState } from "./subscription.ts";
 
@@ -30,6 +30,8 @@ export class BrokerState {
   readonly index = new SubscriptionIndex<SubState>();
   /** The replicated address book: member id → where it listens (cluster version ≥ 2). */
   readonly members = new Map<string, MemberRecord>();
+  /** Users by name (cluster version ≥ 4): token hashes and grants. */
+  readonly users = new Map<string, UserRecord>();
   /** Topic id → subscriptions holding references to it (to drop them when a message goes). */
   private readonly holders = new Map<number, Set<SubState>>();
   private readonly dirtyTopics = new Set<TopicRecord>();
@@ -61,6 +63,10 @@ export class BrokerState {
     for await (const [, v] of db.iterator(familyRange(TAG.member))) {
       const m = decodeMember(v);
       s.members.set(m.id, m);
+    }
+    for await (const [, v] of db.iterator(familyRange(TAG.user))) {
+      const u = decodeUser(v);
+      s.users.set(u.name, u);
     }
     return s;
   }
@@ -142,6 +148,18 @@ export class BrokerState {
   removeMember(txn: Txn, id: string): void {
     if (!this.members.delete(id)) return;
     txn.del(memberKey(id));
+  }
+
+  /** Records user `u` (created or changed). */
+  putUser(txn: Txn, u: UserRecord): void {
+    this.users.set(u.name, u);
+    txn.put(userKey(u.name), encodeUser(u));
+  }
+
+  /** Forgets user `name`. */
+  removeUser(txn: Txn, name: string): void {
+    if (!this.users.delete(name)) return;
+    txn.del(userKey(name));
   }
 
   /** Marks a topic record for writing at the end of the apply call. */

@@ -14,6 +14,7 @@
  *   x  expiresAt:8 <u key>              dedup expiry index (empty value)
  *   z  tid:4 dlqId:8                    dead letter
  *   n  nodeId (utf-8)                   a cluster member's addresses (cluster version ≥ 2)
+ *   a  user name (utf-8)                a user: token hash and grants (cluster version ≥ 4)
  *
  * Topic and subscription ids are numbers assigned at creation and never
  * reused, so keys are fixed width and a deleted topic's leftovers can never
@@ -37,6 +38,7 @@ export const TAG = {
   dedupExpiry: 0x78, // x
   dlq: 0x7a, // z
   member: 0x6e, // n
+  user: 0x61, // a
 } as const;
 
 const TWO_32 = 2 ** 32;
@@ -144,6 +146,15 @@ export function memberKey(nodeId: string): Uint8Array {
   const buf = new Uint8Array(1 + id.length);
   buf[0] = TAG.member;
   buf.set(id, 1);
+  return buf;
+}
+
+/** Key of user `name`'s record. */
+export function userKey(name: string): Uint8Array {
+  const bytes = encoder.encode(name);
+  const buf = new Uint8Array(1 + bytes.length);
+  buf[0] = TAG.user;
+  buf.set(bytes, 1);
   return buf;
 }
 

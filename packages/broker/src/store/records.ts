@@ -370,6 +370,31 @@ export function decodeMember(bytes: Uint8Array): MemberRecord {
   return { id, host, peerPort, clientPort };
 }
 
+/** A user (cluster version ≥ 4): the SHA-256 of its token and its grants (auth/grants.ts). */
+export interface UserRecord {
+  readonly name: string;
+  readonly tokenHash: Uint8Array;
+  readonly grants: readonly string[];
+  /** Log time of the user's creation and of its last change (rotation, grants). */
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** Encodes a user record. */
+export function encodeUser(u: UserRecord): Uint8Array {
+  return pack([u.name, u.tokenHash, [...u.grants], u.createdAt, u.updatedAt]);
+}
+
+/** Decodes a user record. */
+export function decodeUser(bytes: Uint8Array): UserRecord {
+  const t = unpack(bytes);
+  assert(Array.isArray(t) && t.length === 5, "malformed user record");
+  const [name, tokenHash, grants, createdAt, updatedAt] = t as unknown[];
+  assert(typeof name === "string" && tokenHash instanceof Uint8Array && tokenHash.length === 32, "malformed user record fields");
+  assert(Array.isArray(grants) && grants.every((g) => typeof g === "string") && isNat(createdAt) && isNat(updatedAt), "malformed user record grants");
+  return { name, tokenHash, grants: grants as string[], createdAt, updatedAt };
+}
+
 /** A pending range deletion, processed within the tick budget (deleted topics and subscriptions). */
 export interface GcJob {
   readonly gte: Uint8Array;

@@ -33,16 +33,20 @@ export const CLUSTER_VERSIONS = {
   1: "the first versioned release: topics, publish, subscriptions, delivery entries (attempts, acks, fails), dead letters, maintenance, time entries, setClusterVersion",
   2: "member addresses kept in the replicated state (survive restarts, snapshots and backups)",
   3: "limits decided in apply: subscriptions in the cluster, regex NFA states (per subscription and in total), durable subscriptions per owner; a filter stops matching past its per-message step budget",
+  4: "users and permissions: user records (token hashes and grants) kept in the replicated state (raftbus user add|remove|rotate|grant)",
 } as const;
 
 /** A cluster version this build knows. */
 export type ClusterVersion = keyof typeof CLUSTER_VERSIONS;
 
 /** The highest cluster version this build implements. */
-export const BUILD_CLUSTER_VERSION = 3;
+export const BUILD_CLUSTER_VERSION = 4;
 
 /** From this version apply() enforces the subscription limits and the filter step budget (issue 13). */
 export const LIMITS_IN_APPLY_VERSION = 3;
+
+/** From this version the cluster keeps users (putUser, removeUser; issue 13). */
+export const USERS_VERSION = 4;
 
 /** The oldest: every build implements it, so every cluster runs at least it. */
 export const BASE_CLUSTER_VERSION = 1;
@@ -55,7 +59,7 @@ export const COMMAND_SINCE: Readonly<Record<CommandType, number>> = {
   createTopic: 1, deleteTopic: 1, updateRetention: 1, publish: 1,
   createSubscription: 1, updateSubscription: 1, deleteSubscription: 1, expireSession: 1,
   delivery: 1, dlqReplay: 1, dlqPurge: 1, maintenance: 1, tick: 1,
-  setClusterVersion: 1, recordMembers: 2,
+  setClusterVersion: 1, recordMembers: 2, putUser: USERS_VERSION, removeUser: USERS_VERSION,
 };
 
 /** The cluster version an entry carrying `command` needs: its type's, or more for fields added later. */

@@ -92,7 +92,9 @@ export async function startCluster(o: StartOptions): Promise<BenchCluster> {
       const log = openSync(n.logFile, "a");
       const child = spawn(process.execPath, [
         ...(o.execArgv ?? []), ...process.execArgv, BIN, "node", "start", "--id", n.id, "--data-dir", n.dataDir,
-        "--client-port", String(n.clientPort), "--peer-port", String(n.peerPort), "--peers", peers, "--log-level", "warn", ...(o.nodeArgs ?? []),
+        "--client-port", String(n.clientPort), "--peer-port", String(n.peerPort), "--peers", peers, "--log-level", "warn",
+        // A throwaway cluster on loopback for measuring: no authentication, as before it existed.
+        "--auth", "open", ...(o.nodeArgs ?? []),
       ], { stdio: ["ignore", log, log], env: { ...process.env, RAFTBUS_SERVERS: "" } });
       n.child = child;
       child.on("exit", () => {

@@ -21,6 +21,8 @@ export interface BenchOptions {
   readonly workloads: readonly string[];
   /** A running cluster; absent = start three nodes with the defaults of `pnpm start`. */
   readonly servers?: readonly string[];
+  /** The token for a running cluster (--servers); a started cluster runs with auth open on loopback. */
+  readonly token?: string;
   /** Tiny message counts: checks that everything runs, measures nothing useful. */
   readonly quick: boolean;
   /** Include the scale workloads. */
@@ -124,7 +126,7 @@ async function runOne(w: Workload, run: number, cluster: BenchCluster, probe: Pr
     const result = await w.run({
       cluster, scale: o.quick ? 0.02 : 1, prefix,
       connect: async (name) => {
-        const c = await connect({ servers: cluster.servers(), name: `bench-${name}`, timeoutMs: 30_000 });
+        const c = await connect({ servers: cluster.servers(), name: `bench-${name}`, timeoutMs: 30_000, ...(o.token !== undefined ? { token: o.token } : {}) });
         clients.push(c);
         return c;
       },

@@ -10,6 +10,7 @@
 import type { Argv } from "yargs";
 import type { Args } from "../util/args.ts";
 import { flag, optInt, optString, stringList } from "../util/args.ts";
+import { resolveToken } from "../util/credentials.ts";
 import { UsageError } from "../util/errors.ts";
 import { EXIT } from "../util/exit-codes.ts";
 import type { Act, CommandContext } from "./context.ts";
@@ -33,11 +34,14 @@ async function bench(args: Args, ctx: CommandContext): Promise<number> {
   const servers = explicit !== undefined && explicit !== "" ? explicit.split(",").map((s) => s.trim()).filter((s) => s.length > 0) : undefined;
   const profileDir = optString(args, "cpu-prof");
   if (profileDir !== undefined && servers !== undefined) throw new UsageError("--cpu-prof profiles nodes this benchmark starts; leave out --servers", COMMAND);
+  // A running cluster (--servers) wants the CLI's token; the cluster a benchmark starts runs open on loopback.
+  const token = servers !== undefined ? resolveToken({ token: optString(args, "token"), credentials: optString(args, "credentials") }, ctx.io.env) : undefined;
   const report = await runBench({
     signal: ctx.io.interrupted(),
     workloads: names, scale, quick: flag(args, "quick"),
     runs: optInt(args, "runs", COMMAND, { min: 1, max: 100 }) ?? 1,
     ...(servers !== undefined ? { servers } : {}),
+    ...(token !== undefined ? { token } : {}),
     ...(profileDir !== undefined ? { nodeExecArgv: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] } : {}),
     keepData: flag(args, "keep-data"),
     progress: streamProgress(process.stderr),

@@ -3,11 +3,19 @@
  * processes on 127.0.0.1 (client ports base.., peer ports base+100..), data
  * under one folder, logs in <data-dir>/<id>.log. Run it again and the nodes
  * restart from the same data; Ctrl-C stops them all cleanly.
+ *
+ * Authentication is on (token mode): the first run writes a random admin
+ * token to `<data-dir>/credentials` (mode 0600), every node is started with
+ * it as its admin token, and the CLI run from the folder above finds it by
+ * default (util/credentials.ts), so `pnpm start` then `pnpm raftbus …` works
+ * with no flags. The dashboard link it prints carries the token in the URL
+ * fragment, which the browser never sends to the server.
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { mkdirSync, openSync } from "node:fs";
-import { extname, join, resolve } from "node:path";
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { formatPeers } from "@raftbus/broker";
 import type { PeerSpec } from "@raftbus/broker";
@@ -26,6 +34,26 @@ export interface ClusterUpOptions {
 }
 
 // bin.ts from the sources (under tsx), bin.js from the build: the same extension as this module.
+/** The credentials file of a local cluster, in its data folder (util/credentials.ts reads it). */
+export const LOCAL_CREDENTIALS = "credentials";
+
+/**
+ * The local cluster's admin token: read from `<dataDir>/credentials`, or
+ * drawn and written there (0600) the first time. The format is the node's
+ * admin token format (`rbu1.admin.<secret>`), so the file serves both the
+ * nodes (--admin-token-file) and the CLI (--credentials).
+ */
+export function localAdminToken(dataDir: string): { file: string; token: string; created: boolean } {
+  const file = join(dataDir, LOCAL_CREDENTIALS);
+  if (!existsSync(file)) {
+    const token = `rbu1.admin.${randomBytes(32).toString("base64url")}`;
+    writeFileSync(file, `# raftbus admin token of the local cluster (raftbus cluster up); keep it private\n${token}\n`, { mode: 0o600, flag: "wx" });
+    return { file, token, created: true };
+  }
+  const token = readFileSync(file, "utf8").split(/\r?\n/).map((l) => l.trim()).find((l) => l.length > 0 && !l.startsWith("#")) ?? "";
+  return { file, token, created: false };
+}
+
 const BIN = fileURLToPath(new URL(`../bin${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
 /** The peer list of a local cluster. */
@@ -60,12 +88,13 @@ export async function clusterUp(o: ClusterUpOptions): Promise<number> {
   const dataDir = resolve(o.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const peers = localPeers(o.nodes, o.basePort);
+  const admin = localAdminToken(dataDir);
   const nodes: Started[] = peers.map((spec) => {
     const log = openSync(join(dataDir, `${spec.id}.log`), "a");
     const child = spawn(process.execPath, [
       ...process.execArgv, BIN, "node", "start", "--id", spec.id, "--data-dir", join(dataDir, spec.id),
       "--client-port", String(spec.clientPort), "--peer-port", String(spec.peerPort), "--peers", formatPeers(peers),
-      "--log-level", o.logLevel,
+      "--log-level", o.logLevel, "--admin-token-file", admin.file,
     ], { stdio: ["ignore", log, log], env: process.env });
     const s: Started = { spec, child, exited: false };
     child.on("exit", (code, signal) => {
@@ -107,6 +136,8 @@ export async function clusterUp(o: ClusterUpOptions): Promise<number> {
   peers.forEach((p, i) => o.out(`  ${p.id.padEnd(5)} ws://${p.host}:${p.clientPort}`.padEnd(30) + `${p.host}:${p.peerPort}`.padEnd(18) + `${statuses[i]?.role ?? "?"}`));
   o.out("");
   o.out(`servers: ${peers.map((p) => `ws://${p.host}:${p.clientPort}`).join(",")}`);
+  o.out(`admin token: ${admin.file}${admin.created ? " (new)" : ""} — the CLI run from ${dirname(dataDir)} reads it by default; elsewhere pass --credentials ${admin.file}`);
+  o.out(`dashboard: http://${peers[0]!.host}:${peers[0]!.clientPort}/#token=${admin.token}`);
   o.out("try:     pnpm raftbus pub demo hello   |   pnpm raftbus sub demo --count 1 --from earliest   |   pnpm raftbus cluster status");
   o.out("Ctrl-C stops the cluster; run the command again to restart it with the same data.");
   await signalled;

@@ -10,6 +10,7 @@ import { Printer, type Io } from "../output/io.ts";
 import { optDuration, optString, type Args } from "../util/args.ts";
 import { CommandFailed, describeFailure, failureLines, UsageError, type FailureContext } from "../util/errors.ts";
 import { EXIT } from "../util/exit-codes.ts";
+import { resolveToken } from "../util/credentials.ts";
 
 /** Default deadline of one request. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -50,7 +51,9 @@ export function globalOptions(y: Argv): Argv {
     .option("json", { type: "boolean", default: false, describe: "machine-readable output: one JSON document (JSON lines for sub)" })
     .option("timeout", { type: "string", describe: "deadline of each request, e.g. 10s (default 10s); for sub: exit after this long without a message" })
     .option("connect-timeout", { type: "string", describe: "give up connecting after this long (default 3s)" })
-    .group(["servers", "json", "timeout", "connect-timeout", "help"], "Global options:");
+    .option("token", { type: "string", describe: "token to authenticate with [env RAFTBUS_TOKEN]" })
+    .option("credentials", { type: "string", describe: "file holding the token [env RAFTBUS_CREDENTIALS; default ./data/credentials, written by cluster up]" })
+    .group(["servers", "json", "timeout", "connect-timeout", "token", "credentials", "help"], "Global options:");
 }
 
 /** Run `handler` with a context built from `args`; resolves with the exit code and never throws an expected failure. */
@@ -71,11 +74,14 @@ export async function runHandler(command: string, handler: Handler, args: Args, 
       timeoutGiven: optString(args, "timeout") !== undefined,
       client: () => {
         // The SDK and its socket library load only for commands that connect.
-        client ??= import("../util/connect.ts").then(({ connectCli, resolveServers }) =>
+        client ??= import("../util/connect.ts").then(({ connectCli, resolveServers }) => {
+          const token = resolveToken({ token: optString(args, "token"), credentials: optString(args, "credentials") }, io.env);
           // A stale read is answered by the first node reached: stay there rather than move to the leader.
-          connectCli({
+          return connectCli({
             servers: resolveServers(optString(args, "servers"), io.env), connectTimeoutMs, systemKeys: systemKeysFrom(io.env), followLeader: args["stale"] !== true,
-          }));
+            ...(token !== undefined ? { token } : {}),
+          });
+        });
         return client;
       },
     };

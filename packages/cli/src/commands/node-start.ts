@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Argv } from "yargs";
-import { ConfigError, LIMIT_DEFAULTS, configFromEnv, configWarnings, resolveNodeConfig, storageCorruption, unsupportedEntry } from "@raftbus/broker";
+import { ConfigError, LIMIT_DEFAULTS, configFromEnv, configWarnings, nodeToken, resolveNodeConfig, storageCorruption, unsupportedEntry } from "@raftbus/broker";
 import type { LimitsConfig, NodeConfig, NodeServer } from "@raftbus/broker";
 import { StorageError, UnsafeSwitchError, parseUnsafeSwitches } from "@raftbus/raft";
 import type { NodeLoggers } from "@raftbus/raft";
@@ -35,6 +35,9 @@ export function nodeStartOptions(y: Argv): Argv {
     .option("log-levels", { type: "string", describe: "per component, e.g. raft=debug,session=debug" })
     .option("sys", { type: "string", describe: "system-event settings as JSON, e.g. '{\"health\":{\"periodic\":true}}'" })
     .option("cluster-version-max", { type: "number", describe: "behave as a build implementing cluster versions up to this (upgrade rehearsals; default: this build's)" })
+    .option("auth", { type: "string", describe: "client authentication: token (default) or open (development, loopback only)" })
+    .option("admin-token-file", { type: "string", describe: "file holding the admin's token (default <data-dir>/admin.token, made on first start) [env RAFTBUS_ADMIN_TOKEN for the token itself]" })
+    .option("allowed-origins", { type: "string", describe: "browser origins that may open a WebSocket, comma-separated, or * (default: the members' client addresses)" })
     .options(limitOptions());
 }
 
@@ -60,6 +63,7 @@ export function configFromArgs(args: Record<string, unknown>, env: NodeJS.Proces
     electionTicks: args["election-ticks"], snapshotEntries: args["snapshot-entries"], maxPayloadBytes: args["max-payload-bytes"],
     strictTopics: args["strict-topics"], sessionTimeoutMs: args["session-timeout"], logLevel: args["log-level"],
     logLevels: args["log-levels"], sys: args["sys"], clusterVersionMax: args["cluster-version-max"],
+    auth: args["auth"], adminTokenFile: args["admin-token-file"], allowedOrigins: args["allowed-origins"],
   };
   for (const key of Object.keys(LIMIT_DEFAULTS)) flags[key] = args[kebab(key)];
   // A flag given twice means the last one wins (yargs would hand us an array).
@@ -113,6 +117,10 @@ export async function nodeStart(args: Record<string, unknown>): Promise<number> 
     server = await composeNode(config, loggers, { joining: join !== undefined });
     await server.start();
   } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`raftbus node start: ${err.message}\n`);
+      return EXIT.USAGE;
+    }
     if (err instanceof StorageError) {
       process.stderr.write(`raftbus node start: ${err.code}: ${err.message}\n`);
       return err.code === "STORAGE_TOO_NEW" ? EXIT.UPGRADE : EXIT.DATA;
@@ -161,6 +169,7 @@ async function startJoin(server: NodeServer, config: NodeConfig, join: string, l
     learnMembers: (members) => server.learnMembers(members),
     log: (level, msg, fields) => log[level]({ join, ...fields }, msg),
     signal,
+    token: nodeToken(config.clusterSecret, config.clusterId, config.id),
   });
   if (outcome === "voter") log.info({ join }, "a voting member of the cluster");
 }

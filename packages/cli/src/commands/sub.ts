@@ -119,7 +119,12 @@ class IdleTimer {
 async function durableOptions(client: RaftbusClient, plan: SubPlan, windowGiven: boolean, timeoutMs: number): Promise<SubscribeOptions> {
   const name = plan.options.name;
   if (name === undefined || windowGiven) return plan.options;
-  const existing = (await client.subscriptions.list({ timeoutMs })).find((s) => s.id === name && s.durable);
+  // Listing needs admin:subscriptions; a user without it subscribes with the window it asked for.
+  const listed = await client.subscriptions.list({ timeoutMs }).catch((err: unknown) => {
+    if (err instanceof RaftbusError && err.code === "FORBIDDEN") return [];
+    throw err;
+  });
+  const existing = listed.find((s) => s.id === name && s.durable);
   if (existing === undefined) return plan.options;
   return { ...plan.options, maxInFlight: existing.maxInFlight };
 }

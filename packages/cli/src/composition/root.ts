@@ -7,7 +7,7 @@ import "reflect-metadata";
 import { join } from "node:path";
 import { container, instanceCachingFactory } from "tsyringe";
 import type { DependencyContainer } from "tsyringe";
-import { BrokerStateMachine, ClusterUpkeep, DEFAULT_CONFIG, LeaderDuties, NodeMetrics, NodeServer, brokerHandlers } from "@raftbus/broker";
+import { BrokerStateMachine, ClusterUpkeep, DEFAULT_CONFIG, LeaderDuties, NodeMetrics, NodeServer, brokerHandlers, nodeToken, resolveAdminCredential } from "@raftbus/broker";
 import type { HandlerTable, NodeConfig } from "@raftbus/broker";
 import { FileSnapshotStore, LevelStorage, RaftNode, WsTransport, createNodeLogger, snapshotSinkFor, snapshotSourceFor, unsafe } from "@raftbus/raft";
 import type { NodeLoggers, SnapshotStore, Transport, WritableStorage } from "@raftbus/raft";
@@ -26,7 +26,13 @@ export async function composeNode(config: NodeConfig, loggers: NodeLoggers = nod
   c.register(TOKENS.Logger, { useValue: loggers });
   const logger = loggers.component("node");
   const metrics = new NodeMetrics({ nodeId: config.id, dataDir: config.dataDir });
-  const forwarder = new SysForwardClient(config.id, config.peers);
+  // The node's own client credential (follower → leader event forwarding), derived from the cluster secret.
+  const forwarder = new SysForwardClient(config.id, config.peers, nodeToken(config.clusterSecret, config.clusterId, config.id));
+  // Throws ConfigError (exit 2) for an unreadable admin token; writes <dataDir>/admin.token on a first start.
+  const admin = resolveAdminCredential(config);
+  if (admin?.generated === true) logger.warn({ file: admin.source }, "generated the admin token (first start); keep this file private, or set RAFTBUS_ADMIN_TOKEN / adminTokenFile");
+  else if (admin !== undefined) logger.info({ source: admin.source === "adminToken" ? "adminToken" : admin.source }, "admin token loaded");
+  if (config.auth === "open") logger.warn("auth open: clients are not authenticated and may do anything (development only)");
 
   const storage = await LevelStorage.open(join(config.dataDir, "raft"), {
     nodeId: config.id,
@@ -108,6 +114,7 @@ export async function composeNode(config: NodeConfig, loggers: NodeLoggers = nod
         loggers,
         peerAuthFailures: () => d.resolve<Transport>(TOKENS.Transport).stats().authFailures,
         sysForwarder: forwarder,
+        ...(admin !== undefined ? { adminTokenHash: admin.tokenHash } : {}),
         onLeadership: (leading) => {
           duties?.stop();
           duties = leading ? new LeaderDuties({ config, raft, broker, server, logger: loggers.component("duties") }) : undefined;

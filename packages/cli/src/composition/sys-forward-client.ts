@@ -21,7 +21,8 @@ export class SysForwardClient implements SysForwarder {
   private server: NodeServer | undefined;
   private closed = false;
 
-  constructor(private readonly nodeId: string, private readonly seeds: readonly PeerSpec[]) {}
+  /** `token` is this node's client credential (nodeToken: derived from the cluster secret). */
+  constructor(private readonly nodeId: string, private readonly seeds: readonly PeerSpec[], private readonly token: string) {}
 
   /** The node whose member list names the servers (members learned at runtime included). */
   attach(server: NodeServer): void {
@@ -38,7 +39,7 @@ export class SysForwardClient implements SysForwarder {
   private connection(): Promise<RaftbusClient> {
     if (this.client === undefined) {
       const servers = (this.server === undefined ? [...this.seeds] : [...this.server.memberSpecs().values()]).map(clientAddress);
-      const pending = connect({ servers, name: `raftbus-node-${this.nodeId}`, timeoutMs: FORWARD_TIMEOUT_MS });
+      const pending = connect({ servers, name: `raftbus-node-${this.nodeId}`, timeoutMs: FORWARD_TIMEOUT_MS, token: this.token });
       // A failed connect is forgotten, so the next batch tries again.
       pending.catch(() => {
         if (this.client === pending) this.client = undefined;

@@ -32,6 +32,8 @@ export interface JoinPorts {
   readonly log: (level: "info" | "warn", msg: string, fields?: Record<string, unknown>) => void;
   /** Aborted when the node stops. */
   readonly signal: AbortSignal;
+  /** This node's client credential (nodeToken), which may add this node and nothing else. */
+  readonly token: string;
   readonly timeoutMs?: number;
 }
 
@@ -49,7 +51,7 @@ export async function joinCluster(p: JoinPorts): Promise<JoinOutcome> {
   try {
     while (!p.signal.aborted) {
       try {
-        client ??= await connect({ servers: p.join, timeoutMs: p.timeoutMs ?? 10_000, name: `join-${p.self.id}` });
+        client ??= await connect({ servers: p.join, timeoutMs: p.timeoutMs ?? 10_000, name: `join-${p.self.id}`, token: p.token });
         const status = await client.cluster.status({ timeoutMs: p.timeoutMs ?? 10_000 });
         const row = status.nodes.find((n) => n.id === p.self.id);
         if (row === undefined) {

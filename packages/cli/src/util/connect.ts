@@ -39,6 +39,8 @@ export interface CliConnectOptions {
   readonly followLeader?: boolean;
   /** Opens sockets (tests inject one); default `ws`. */
   readonly webSocketFactory?: WebSocketFactory;
+  /** The token to present (util/credentials.ts). */
+  readonly token?: string;
 }
 
 /** What the sockets of one connect attempt did. */
@@ -118,6 +120,7 @@ export async function connectCli(options: CliConnectOptions): Promise<RaftbusCli
     webSocketFactory: factory,
     ...(options.systemKeys !== undefined ? { systemKeys: options.systemKeys } : {}),
     ...(options.followLeader === false ? { followLeader: false } : {}),
+    ...(options.token !== undefined ? { token: options.token } : {}),
   });
   // Whichever loses the race must not surface as an unhandled rejection; a late client is closed.
   connecting.then((late) => (watch.aborted ? late.close() : undefined), () => undefined);

@@ -131,8 +131,13 @@ function raftbusHints(err: RaftbusError, ctx: FailureContext): string[] {
     case "BACKPRESSURE":
       return ["the cluster is overloaded; slow down and retry"];
     case "UNAUTHORIZED":
+      return ["pass a token: --token, RAFTBUS_TOKEN, --credentials FILE, or ./data/credentials (written by `pnpm start`); tokens come from `raftbus user add`"];
     case "FORBIDDEN":
-      return ["check the credentials this client uses"];
+      return [`this user lacks ${typeof err.details?.["permission"] === "string" ? `the permission ${String(err.details["permission"])}` : "the permission"}; an admin can change it with \`raftbus user grant\``];
+    case "USER_NOT_FOUND":
+      return ["see the users with `raftbus user list`"];
+    case "USER_EXISTS":
+      return ["give it a new token with `raftbus user rotate NAME`, or pick another name"];
     case "UNSUPPORTED_VERSION":
       return ["the CLI and the nodes speak different protocol versions; run matching versions"];
     case "CONNECTION_CLOSED":

@@ -66,6 +66,7 @@ export async function startCluster(nodes = 3, readyTimeoutMs = 60_000): Promise<
     return spawn(process.execPath, [
       "--import", "tsx", BIN, "node", "start", "--id", id, "--data-dir", join(dataDir, id),
       "--client-port", String(base + i), "--peer-port", String(base + 100 + i), "--peers", peers, "--log-level", "warn",
+      "--auth", "open",
     ], { cwd: ROOT, stdio: ["ignore", log, log], env: { ...process.env, NO_COLOR: "1" } });
   });
   // Whatever happens to the test runner, the nodes must not outlive it.

@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   "TOPIC_NOT_FOUND",
   "TOPIC_EXISTS",
   "SUBSCRIPTION_NOT_FOUND",
+  "USER_NOT_FOUND",      // user remove/rotate/grant of a user the cluster does not know
+  "USER_EXISTS",         // user add of a name already taken
   "INVALID_TOPIC",       // bad topic name syntax or reserved prefix
   "INVALID_PATTERN",     // bad subscription pattern (incl. unsafe regex)
   "INVALID_FILTER",      // bad filter expression; `details.position` says where
@@ -25,8 +27,8 @@ export const ERROR_CODES = [
   "BACKPRESSURE",        // server queues full; slow down and retry
   "LIMIT_EXCEEDED",      // a configured count or size limit; `details.limit` names it, `details.max` is its value
   "IDLE_TIMEOUT",        // the connection sent nothing (not even a pong) for the node's idleTimeoutMs
-  "UNAUTHORIZED",
-  "FORBIDDEN",
+  "UNAUTHORIZED",        // no token, or one the node does not accept (hello refused)
+  "FORBIDDEN",           // the user lacks the permission; `details.permission` names it
   "BAD_REQUEST",         // malformed frame or unknown request type
   "UNSUPPORTED_VERSION",
   "MESSAGE_NOT_FOUND",

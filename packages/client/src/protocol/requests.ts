@@ -19,6 +19,7 @@ import { publishKinds } from "./schemas/publish.ts";
 import { subscriptionKinds } from "./schemas/subscriptions.ts";
 import { sysKinds } from "./schemas/sys.ts";
 import { topicKinds } from "./schemas/topics.ts";
+import { userKinds } from "./schemas/users.ts";
 import type * as Admin from "./schemas/admin.ts";
 import type * as Backup from "./schemas/backup.ts";
 import type * as Cluster from "./schemas/cluster.ts";
@@ -28,6 +29,7 @@ import type * as Publish from "./schemas/publish.ts";
 import type * as Subs from "./schemas/subscriptions.ts";
 import type * as Sys from "./schemas/sys.ts";
 import type * as Topics from "./schemas/topics.ts";
+import type * as Users from "./schemas/users.ts";
 import type { Empty, Wire } from "./schemas/wire.ts";
 import type * as Reads from "./schemas/reads.ts";
 
@@ -58,6 +60,7 @@ export const REQUESTS = {
   ...clusterKinds,
   ...sysKinds,
   ...backupKinds,
+  ...userKinds,
 } as const satisfies Record<string, RequestSpec>;
 
 /** A request kind. */
@@ -114,6 +117,23 @@ export type SysDiagnoseResponse = Wire<typeof Sys.SysDiagnoseResponse>;
 export type SysForwardRequest = Wire<typeof Sys.SysForwardRequest>;
 /** `sys.forward` response. */
 export type SysForwardResponse = Wire<typeof Sys.SysForwardResponse>;
+
+/** `user.add` request. */
+export type UserAddRequest = Wire<typeof Users.UserAddRequest>;
+/** `user.add` / `user.rotate` response: the token, shown once. */
+export type UserTokenResponse = Wire<typeof Users.UserTokenResponse>;
+/** One user in `user.list`. */
+export type UserSummary = Wire<typeof Users.UserSummary>;
+/** `user.list` response. */
+export type UserListResponse = Wire<typeof Users.UserListResponse>;
+/** `user.remove` / `user.grant` response. */
+export type UserNameResponse = Wire<typeof Users.UserNameResponse>;
+/** `user.rotate` request. */
+export type UserRotateRequest = Wire<typeof Users.UserRotateRequest>;
+/** `user.grant` request. */
+export type UserGrantRequest = Wire<typeof Users.UserGrantRequest>;
+/** `user.remove` request. */
+export type UserRemoveRequest = Wire<typeof Users.UserRemoveRequest>;
 
 /** The empty body of requests and responses that carry nothing. */
 export type EmptyBody = Wire<typeof Empty>;

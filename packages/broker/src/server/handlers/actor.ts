@@ -2,7 +2,8 @@
 import type { Actor } from "../../sys/events.ts";
 import type { ClientSession } from "../session.ts";
 
-/** The session's client name (or id) and session id. */
+/** The session's client name (or id), session id, and the user it authenticated as. */
 export function actorOf(session: ClientSession): Actor {
-  return { client: session.name || session.clientId || "unknown", session: session.id };
+  const user = session.user;
+  return { client: session.name || session.clientId || "unknown", session: session.id, ...(user !== undefined ? { user } : {}) };
 }

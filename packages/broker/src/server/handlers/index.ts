@@ -8,6 +8,7 @@ import { sysDiagnose, sysForward, sysSet, sysStatus } from "./sys.ts";
 import { ack, credit, fail, subscribe, unsubscribe } from "./subscribe.ts";
 import { createTopic, deleteTopic, listTopics, topicInfo } from "./topics.ts";
 import { finalizeUpgrade } from "./upgrade.ts";
+import { addUser, grantUser, listUsers, removeUser, rotateUser } from "./users.ts";
 
 /** Every request kind the node serves. */
 export function brokerHandlers(): HandlerTable {
@@ -20,6 +21,7 @@ export function brokerHandlers(): HandlerTable {
     "cluster.transfer-leader": transferLeader, "cluster.finalize-upgrade": finalizeUpgrade, ping,
     "sys.status": sysStatus, "sys.set": sysSet, "sys.diagnose": sysDiagnose, "sys.forward": sysForward,
     "backup.open": backupOpen, "backup.read": backupRead, "backup.close": backupClose,
+    "user.add": addUser, "user.rotate": rotateUser, "user.grant": grantUser, "user.remove": removeUser, "user.list": listUsers,
   };
   return table as unknown as Record<keyof typeof table, Handler>;
 }

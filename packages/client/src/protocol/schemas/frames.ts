@@ -21,7 +21,7 @@ export const HelloFrame = shape("HelloFrame", {
   version: pos("the protocol version the client speaks (1)"),
   clientId: nonEmptyStr("stable for one SDK client across reconnects; names its reply topic _reply.<clientId>"),
   name: opt(str("human-readable client name, for status pages and audit")),
-  token: opt(str("credentials token")),
+  token: opt(str("credentials: a user token (rbu1.<user>.<secret>, from raftbus user add) or the admin token of the node config; required unless the node runs with auth open")),
 });
 
 /** The server's answer to an acceptable hello. */
@@ -34,6 +34,8 @@ export const WelcomeFrame = shape("WelcomeFrame", {
   sessionId: nonEmptyStr("server-assigned id of this session"),
   limits: ServerLimits,
   servers: opt(arr(nonEmptyStr(), "client addresses (ws://host:port) of the cluster's members as this node knows them; the SDK adds them to its server list and drops those no longer listed", MEMBERS_MAX)),
+  user: opt(nonEmptyStr("the user the token authenticated (absent when the node runs with auth open)")),
+  inbox: opt(nonEmptyStr("this session's reply inbox, the one _reply. topic it may always subscribe to (_reply.<user>.<clientId>; _reply.<clientId> with auth open)")),
 });
 
 /** The server's answer to an unacceptable hello; it then closes. */
