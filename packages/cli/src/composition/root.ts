@@ -90,6 +90,7 @@ export async function composeNode(config: NodeConfig, loggers: NodeLoggers = nod
       },
       tickMs: config.tickMs,
       snapshotEntries: config.snapshotEntries,
+      snapshotBytes: config.snapshotBytes,
       logger: loggers.component("raft"),
       observer: metrics.raftObserver,
     })),

@@ -14,6 +14,7 @@ import { SeededRand } from "../core/rand.ts";
 import type { RaftStatus } from "../core/raft.ts";
 import { RaftCore } from "../core/raft.ts";
 import type { ConfChange, ConfState, Entry, NodeId, Ready, SoftState } from "../core/types.ts";
+import { entrySize } from "../core/storage.ts";
 import { REBUILD_HINT, StorageCorruptError } from "../storage/errors.ts";
 import type { WritableStorage } from "../storage/level-storage.ts";
 import type { SnapshotStore } from "../storage/snapshot-store.ts";
@@ -41,8 +42,17 @@ export interface RaftNodeOptions<R> {
   readonly tickMs?: number;
   /** Take a snapshot after this many applied entries. Default 10,000. */
   readonly snapshotEntries?: number;
+  /**
+   * Also take one once the entries applied since the last snapshot hold this
+   * many bytes. Default 64 MiB. The log between snapshots is held in memory
+   * (the storage's mirror), so a count alone would not bound it: 10,000
+   * entries of 1 MiB publishes are 10 GB.
+   */
+  readonly snapshotBytes?: number;
   /** Entries kept below a snapshot for slightly lagging followers. Default 1,000. */
   readonly trailingEntries?: number;
+  /** ...and at most this many bytes of them. Default 16 MiB. */
+  readonly trailingBytes?: number;
   /** A proposal without outcome after this long fails with TIMEOUT. Default 10 s. */
   readonly proposalTimeoutMs?: number;
   /** Most proposals waiting for the next turn; more are refused (backpressure). Default 65,536. */
@@ -121,6 +131,8 @@ export class RaftNode<R = unknown> {
   private soft: SoftState = { role: "follower", leader: null, term: 0, member: true };
   private appliedConf: ConfState = { voters: [], learners: [] };
   private snapshotting = false;
+  /** Bytes of the entries applied since the latest snapshot (the snapshotBytes trigger). */
+  private appliedBytesSinceSnapshot = 0;
   /** When the running storage write began (scheduler ms); undefined when none is running. */
   private writeStartedAt: number | undefined;
   private turnDone: Promise<void> = Promise.resolve();
@@ -135,13 +147,15 @@ export class RaftNode<R = unknown> {
   constructor(options: RaftNodeOptions<R>) {
     this.id = options.id;
     this.o = {
-      tickMs: 50, snapshotEntries: 10_000, trailingEntries: 1_000, proposalTimeoutMs: 10_000,
+      tickMs: 50, snapshotEntries: 10_000, snapshotBytes: 64 * 1024 * 1024, trailingEntries: 1_000, trailingBytes: 16 * 1024 * 1024,
+      proposalTimeoutMs: 10_000,
       proposalQueueMax: 65_536, storageStallMs: 5_000, scheduler: systemScheduler, ...options,
     };
     this.clock = this.o.scheduler;
     this.log = options.logger ?? silentLogger();
     assert(this.o.tickMs >= 1, "tickMs must be ≥ 1");
     assert(this.o.snapshotEntries >= 1 && this.o.trailingEntries >= 0, "snapshotEntries ≥ 1, trailingEntries ≥ 0");
+    assert(this.o.snapshotBytes >= 1 && this.o.trailingBytes >= 0, "snapshotBytes ≥ 1, trailingBytes ≥ 0");
   }
 
   /** Recover (restoring the latest snapshot into the application if it is behind), then start ticking and serving. */
@@ -161,6 +175,7 @@ export class RaftNode<R = unknown> {
       throw new StorageCorruptError("log", `ends at index ${storage.lastIndex()} but the state machine applied up to ${stateMachine.appliedIndex()}: the log lost its tail (torn write or damaged disk); ${REBUILD_HINT}`);
     }
     this.appliedConf = await this.confAt(stateMachine.appliedIndex(), meta.conf);
+    this.appliedBytesSinceSnapshot = this.logBytes(meta.index + 1, stateMachine.appliedIndex());
     this.log.debug({ applied: stateMachine.appliedIndex(), snapshotIndex: meta.index, lastIndex: storage.lastIndex(), conf: this.appliedConf }, "raft node recovered");
     this.core = new RaftCore(
       { ...this.o.raft, id: this.id, applied: stateMachine.appliedIndex() },
@@ -416,6 +431,7 @@ export class RaftNode<R = unknown> {
   private async restoreSnapshot(meta: NonNullable<Ready["snapshot"]>): Promise<void> {
     await this.o.stateMachine.restore(meta, this.o.snapshots.open(meta.index));
     this.stats.snapshotsRestored++;
+    this.appliedBytesSinceSnapshot = 0;
     this.appliedConf = meta.conf;
     this.log.info({ index: meta.index, term: meta.term, conf: meta.conf }, "snapshot installed");
     // Proposals the snapshot covers have an unknown outcome here.
@@ -430,6 +446,7 @@ export class RaftNode<R = unknown> {
     const results = await this.o.stateMachine.apply(entries);
     assert(results.length === entries.length, () => `state machine returned ${results.length} results for ${entries.length} entries`);
     this.stats.appliedEntries += entries.length;
+    for (const e of entries) this.appliedBytesSinceSnapshot += entrySize(e);
     this.o.observer?.applied(entries[entries.length - 1]!.index, this.clock.now());
     entries.forEach((e, i) => {
       if (e.type === "conf") {
@@ -495,19 +512,27 @@ export class RaftNode<R = unknown> {
 
   // ------------------------------------------------------------ snapshots
 
-  /** Snapshot the application every `snapshotEntries` applied entries, then compact the log. */
+  /**
+   * Snapshot the application every `snapshotEntries` applied entries or
+   * `snapshotBytes` applied bytes, whichever comes first, then compact the
+   * log down to a trailing tail of at most `trailingEntries` and `trailingBytes`.
+   */
   private async maybeSnapshot(): Promise<void> {
     const { storage, snapshots, stateMachine } = this.o;
     const index = stateMachine.appliedIndex();
-    if (this.snapshotting || this.stopped || index - storage.snapshot().index < this.o.snapshotEntries) return;
+    if (this.snapshotting || this.stopped || index <= storage.snapshot().index) return;
+    if (index - storage.snapshot().index < this.o.snapshotEntries && this.appliedBytesSinceSnapshot < this.o.snapshotBytes) return;
     const term = storage.term(index);
     if (term === undefined) return;
     this.snapshotting = true;
+    // What the snapshot covers; entries applied while it is written count towards the next one.
+    const covered = this.appliedBytesSinceSnapshot;
     try {
       const meta = { index, term, conf: this.appliedConf };
       // snapshot() captures the state at the current applied index synchronously.
       await snapshots.save(meta, stateMachine.snapshot());
-      await storage.compact(meta, index - this.o.trailingEntries + 1);
+      await storage.compact(meta, this.trailingTailFrom(index));
+      this.appliedBytesSinceSnapshot = Math.max(0, this.appliedBytesSinceSnapshot - covered);
       await snapshots.prune(index);
       this.stats.snapshotsTaken++;
       this.log.info({ index, term }, "snapshot taken; log compacted");
@@ -516,6 +541,27 @@ export class RaftNode<R = unknown> {
     } finally {
       this.snapshotting = false;
     }
+  }
+
+  /** First index of the tail kept below a snapshot at `index`: at most `trailingEntries` entries and `trailingBytes` bytes. */
+  private trailingTailFrom(index: number): number {
+    const from = Math.max(this.o.storage.firstIndex(), index - this.o.trailingEntries + 1);
+    if (from > index) return index + 1;
+    const tail = this.o.storage.entries(from, index + 1, Number.MAX_SAFE_INTEGER);
+    let bytes = 0;
+    for (let i = tail.length - 1; i >= 0; i--) {
+      bytes += entrySize(tail[i]!);
+      if (bytes > this.o.trailingBytes) return tail[i]!.index + 1;
+    }
+    return from;
+  }
+
+  /** Bytes of the log's entries in [lo, hi] that are still in the log. */
+  private logBytes(lo: number, hi: number): number {
+    const from = Math.max(lo, this.o.storage.firstIndex());
+    const to = Math.min(hi, this.o.storage.lastIndex());
+    if (from > to) return 0;
+    return this.o.storage.entries(from, to + 1, Number.MAX_SAFE_INTEGER).reduce((a, e) => a + entrySize(e), 0);
   }
 
   /** Take a snapshot now regardless of the entry count (maintenance on demand). */

@@ -38,7 +38,7 @@ interface TestNode {
 
 let nodes: TestNode[] = [];
 
-async function startCluster(opts: { snapshotEntries?: number; verify?: SnapshotVerifier } = {}): Promise<{ net: MemoryNetwork; nodes: TestNode[] }> {
+async function startCluster(opts: { snapshotEntries?: number; verify?: SnapshotVerifier; snapshotBytes?: number; trailingBytes?: number } = {}): Promise<{ net: MemoryNetwork; nodes: TestNode[] }> {
   const net = new MemoryNetwork();
   nodes = [];
   for (const id of ids) {
@@ -47,7 +47,10 @@ async function startCluster(opts: { snapshotEntries?: number; verify?: SnapshotV
     const kv = new KvStateMachine();
     const transport = net.createTransport(id, { snapshotSource: snapshotSourceFor(snapshots), snapshotSink: snapshotSinkFor(snapshots, opts.verify) });
     transport.setPeers(new Map(ids.map((p) => [p, p])));
-    const node = new RaftNode({ id, storage, snapshots, transport, stateMachine: kv, tickMs: 5, snapshotEntries: opts.snapshotEntries ?? 10_000, trailingEntries: 5 });
+    const node = new RaftNode({ id, storage, snapshots, transport, stateMachine: kv, tickMs: 5, snapshotEntries: opts.snapshotEntries ?? 10_000, trailingEntries: 5,
+      ...(opts.snapshotBytes !== undefined ? { snapshotBytes: opts.snapshotBytes } : {}),
+      ...(opts.trailingBytes !== undefined ? { trailingBytes: opts.trailingBytes } : {}),
+    });
     nodes.push({ node, kv, storage, snapshots });
   }
   await Promise.all(nodes.map((n) => n.node.start()));
@@ -147,6 +150,29 @@ describe("RaftNode driver (in-memory transport)", () => {
     net.heal();
     await waitFor(() => (lagging.kv.get("s59") === "59" ? true : undefined), 10_000);
     expect(lagging.node.stats.snapshotsRestored).toBeGreaterThan(0);
+  });
+
+  it("large entries trigger a snapshot by bytes long before the count, and the tail kept is bounded in bytes", async () => {
+    // The log between snapshots lives in memory: 30 entries of 10 KB must not wait for 10,000 entries.
+    const { nodes: ns } = await startCluster({ snapshotBytes: 100_000, trailingBytes: 25_000 });
+    const leader = await leaderOf(ns);
+    const big = "x".repeat(10_000);
+    for (let i = 0; i < 30; i++) await leader.node.propose(encodeKv({ key: `b${i}`, value: big }));
+    // 30 × 10 KB crosses 100 KB twice at least: the second snapshot is past entry 20.
+    await waitFor(() => (ns.every((n) => n.node.stats.snapshotsTaken >= 2 && n.storage.snapshot().index > 20) ? true : undefined));
+    for (const n of ns) {
+      const kept = n.storage.entries(n.storage.firstIndex(), n.storage.snapshot().index + 1, Number.MAX_SAFE_INTEGER);
+      // At most trailingBytes (25 KB) of 10 KB entries below the snapshot: two, never the five trailingEntries allows.
+      expect(kept.length).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it("small entries do not trigger the byte limit: the count decides", async () => {
+    const { nodes: ns } = await startCluster({ snapshotBytes: 100_000 });
+    const leader = await leaderOf(ns);
+    for (let i = 0; i < 50; i++) await leader.node.propose(encodeKv({ key: `s${i}`, value: "1" }));
+    await waitFor(() => (ns.every((n) => n.kv.get("s49") === "1") ? true : undefined));
+    for (const n of ns) expect(n.node.stats.snapshotsTaken).toBe(0);
   });
 
   it("a received snapshot that fails verification is refused before it is installed; a good one is then accepted", async () => {

@@ -24,6 +24,9 @@ export interface SimSettings {
   /** Take a snapshot after this many applied entries. */
   snapshotEntries: number;
   trailingEntries: number;
+  /** ...or once the entries since the last snapshot hold this many bytes; the tail kept holds at most trailingBytes. */
+  snapshotBytes: number;
+  trailingBytes: number;
   /** The snapshot store keeps chunks of at most this many bytes. */
   storeChunkBytes: number;
   /** Each snapshot transfer re-chunks the stream at a random size up to this. */
@@ -79,6 +82,9 @@ export function settingsFor(opts: SimOptions): SimSettings {
     faults: true,
     membershipChanges: true,
     lateMessageTimeouts: 1 + r.int(6),
+    // Drawn last, so the settings above stay what each seed drew before these existed.
+    snapshotBytes: r.chance(0.5) ? 2 ** 30 : 200 + r.int(8000),
+    trailingBytes: r.chance(0.5) ? 2 ** 30 : r.int(2000),
   };
   return { ...drawn, ...opts.pinned };
 }
@@ -87,6 +93,7 @@ export function settingsFor(opts: SimOptions): SimSettings {
 export const SETTING_FLAGS: { readonly [K in keyof SimSettings]: "int" | "number" | "boolean" } = {
   voters: "int", spares: "int", preVote: "boolean", checkQuorum: "boolean", electionTicks: "int", heartbeatTicks: "int",
   tickMs: "int", msgEntriesMax: "int", inflightMessagesMax: "int", snapshotEntries: "int", trailingEntries: "int",
+  snapshotBytes: "int", trailingBytes: "int",
   storeChunkBytes: "int", streamChunkBytes: "int", clockDrift: "number", clockSkewMs: "int", diskWriteMs: "number",
   diskSyncMs: "number", diskStallChance: "number", faults: "boolean", membershipChanges: "boolean", lateMessageTimeouts: "int",
 };

@@ -100,7 +100,7 @@ export class SimCluster {
       },
       tickMs: s.tickMs,
       snapshotEntries: s.snapshotEntries,
-      trailingEntries: s.trailingEntries,
+      trailingEntries: s.trailingEntries, snapshotBytes: s.snapshotBytes, trailingBytes: s.trailingBytes,
       proposalTimeoutMs: 20 * electionMs,
       storageStallMs: 4 * electionMs,
       snapshotChunkBytesMax: s.storeChunkBytes,

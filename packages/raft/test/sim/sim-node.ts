@@ -35,6 +35,8 @@ export interface SimNodeConfig {
   readonly tickMs: number;
   readonly snapshotEntries: number;
   readonly trailingEntries: number;
+  readonly snapshotBytes: number;
+  readonly trailingBytes: number;
   readonly proposalTimeoutMs: number;
   readonly storageStallMs: number;
   /** The snapshot store splits what it stores into chunks of at most this many bytes. */
@@ -192,7 +194,8 @@ export class SimNode implements CheckedNode {
     const raft = new RaftNode<Applied>({
       id: this.id, storage: checked, snapshots: this.snapshots, transport, stateMachine: sm,
       raft: this.cfg.raft, tickMs: this.cfg.tickMs, snapshotEntries: this.cfg.snapshotEntries,
-      trailingEntries: this.cfg.trailingEntries, proposalTimeoutMs: this.cfg.proposalTimeoutMs,
+      trailingEntries: this.cfg.trailingEntries, snapshotBytes: this.cfg.snapshotBytes, trailingBytes: this.cfg.trailingBytes,
+      proposalTimeoutMs: this.cfg.proposalTimeoutMs,
       storageStallMs: this.cfg.storageStallMs, rand: new SeededRand(env.rand.next()), scheduler: clock,
       logger: this.logger(),
     });
