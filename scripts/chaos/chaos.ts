@@ -6,8 +6,8 @@
  * Flags: --time (default 60s), --faults (kinds or groups: all, partition,
  * network, crash, clock; default all), --seed (default random), --nodes
  * (3), --layer auto|netns|loopback, --rate (ops/s per publishing loop, 25),
- * --out DIR, --keep-data, --snapshot-entries N (default 1000000: snapshot
- * catch-up stays out of reach), --unsafe SWITCH (test-only; breaks a promise on
+ * --out DIR, --keep-data, --snapshot-entries N (default 2000, so
+ * snapshot catch-up happens under faults), --unsafe SWITCH (test-only; breaks a promise on
  * purpose, to show the checker catches it). Prints the verdict table,
  * writes report.json, report.html and history.jsonl, and exits 1 on any
  * safety violation (printing the command that replays the schedule),

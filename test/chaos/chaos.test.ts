@@ -16,7 +16,9 @@ const SEED = Number(process.env["RAFTBUS_CHAOS_SEED"] ?? Math.floor(Math.random(
 it(`chaos: every fault kind, no safety violation (seed ${SEED})`, async () => {
   const { report, table } = await runChaos({
     seed: SEED, timeMs: timeForEveryKind(FAULT_KINDS.length, 3500, 2000), faults: FAULT_KINDS, rate: 10,
-    faultMs: [2500, 3500], quietMs: [1500, 2000], drainMs: 30_000, outDir: join(".tmp", "chaos", `default-seed${SEED}`),
+    faultMs: [2500, 3500], quietMs: [1500, 2000], drainMs: 30_000,
+    // Snapshots every 300 entries: a killed or cut-off follower catches up from one.
+    snapshotEntries: 300, outDir: join(".tmp", "chaos", `default-seed${SEED}`),
     command: `RAFTBUS_CHAOS_SEED=${SEED} pnpm vitest run test/chaos/chaos.test.ts # or: pnpm chaos`, log: () => undefined,
   });
   console.log(table);

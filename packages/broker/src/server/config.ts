@@ -46,6 +46,8 @@ export interface NodeConfig extends LimitsConfig, AuthConfig {
   readonly snapshotEntries: number;
   /** ...or once the entries since the last one hold this many bytes (the log between snapshots is held in memory). */
   readonly snapshotBytes: number;
+  /** Entries kept below a snapshot, so a follower a little behind catches up from the log rather than a snapshot. */
+  readonly trailingEntries: number;
   readonly maxPayloadBytes: number;
   /** Refuse publishes to topics that were not created first. */
   readonly strictTopics: boolean;
@@ -78,7 +80,7 @@ export interface NodeConfig extends LimitsConfig, AuthConfig {
 const FIELDS = {
   id: "string", dataDir: "string", host: "string", clientPort: "port", peerPort: "port",
   peers: "peers", clusterId: "string", clusterSecret: "string", tickMs: "int", electionTicks: "int",
-  heartbeatTicks: "int", snapshotEntries: "int", snapshotBytes: "size", maxPayloadBytes: "size", strictTopics: "bool",
+  heartbeatTicks: "int", snapshotEntries: "int", snapshotBytes: "size", trailingEntries: "int", maxPayloadBytes: "size", strictTopics: "bool",
   sessionTimeoutMs: "duration", timeTickMs: "duration", logLevel: "logLevel", logLevels: "logLevels",
   clusterSecretPrevious: "string", sys: "sys",
   clusterVersionMax: "int",
@@ -108,6 +110,7 @@ const DEFAULTS: Omit<NodeConfig, "id" | "dataDir" | "peers"> = {
   heartbeatTicks: 1,
   snapshotEntries: 10_000,
   snapshotBytes: 64 * 1024 * 1024,
+  trailingEntries: 1_000,
   maxPayloadBytes: 1024 * 1024,
   strictTopics: false,
   sessionTimeoutMs: 30_000,
@@ -287,6 +290,7 @@ function validate(c: NodeConfig, problems: string[]): void {
   if (c.tickMs < 1 || c.tickMs > 10_000) problems.push("tickMs: must be between 1 and 10000");
   if (c.snapshotEntries < 1) problems.push("snapshotEntries: must be ≥ 1");
   if (c.snapshotBytes < 1024 * 1024) problems.push("snapshotBytes: must be ≥ 1MiB");
+  if (c.trailingEntries < 0) problems.push("trailingEntries: must be ≥ 0");
   if (c.clusterVersionMax < BASE_CLUSTER_VERSION || c.clusterVersionMax > BUILD_CLUSTER_VERSION) {
     problems.push(`clusterVersionMax: this build implements cluster versions ${BASE_CLUSTER_VERSION}..${BUILD_CLUSTER_VERSION}`);
   }

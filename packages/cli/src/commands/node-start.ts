@@ -28,6 +28,7 @@ export function nodeStartOptions(y: Argv): Argv {
     .option("tick-ms", { type: "number" })
     .option("election-ticks", { type: "number" })
     .option("snapshot-entries", { type: "number" })
+    .option("trailing-entries", { type: "number", describe: "entries kept below a snapshot for followers a little behind (default 1000)" })
     .option("snapshot-bytes", { type: "string", describe: "also snapshot once the log since the last one holds this much, e.g. 64MiB" })
     .option("max-payload-bytes", { type: "string", describe: "e.g. 1MiB" })
     .option("strict-topics", { type: "boolean" })
@@ -61,7 +62,7 @@ export function configFromArgs(args: Record<string, unknown>, env: NodeJS.Proces
   const flags: Record<string, unknown> = {
     id: args["id"], dataDir: args["data-dir"], host: args["host"], clientPort: args["client-port"], peerPort: args["peer-port"],
     peers: args["peers"], clusterId: args["cluster-id"], clusterSecret: args["cluster-secret"], tickMs: args["tick-ms"],
-    electionTicks: args["election-ticks"], snapshotEntries: args["snapshot-entries"], snapshotBytes: args["snapshot-bytes"], maxPayloadBytes: args["max-payload-bytes"],
+    electionTicks: args["election-ticks"], snapshotEntries: args["snapshot-entries"], snapshotBytes: args["snapshot-bytes"], trailingEntries: args["trailing-entries"], maxPayloadBytes: args["max-payload-bytes"],
     strictTopics: args["strict-topics"], sessionTimeoutMs: args["session-timeout"], logLevel: args["log-level"],
     logLevels: args["log-levels"], sys: args["sys"], clusterVersionMax: args["cluster-version-max"],
     auth: args["auth"], adminTokenFile: args["admin-token-file"], allowedOrigins: args["allowed-origins"],

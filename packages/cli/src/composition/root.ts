@@ -91,6 +91,7 @@ export async function composeNode(config: NodeConfig, loggers: NodeLoggers = nod
       tickMs: config.tickMs,
       snapshotEntries: config.snapshotEntries,
       snapshotBytes: config.snapshotBytes,
+      trailingEntries: config.trailingEntries,
       logger: loggers.component("raft"),
       observer: metrics.raftObserver,
     })),
