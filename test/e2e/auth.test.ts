@@ -7,7 +7,8 @@
  * another client's reply inbox or delete topics, while the admin can; every
  * refusal is a `$sys.security` event (a follower's too, forwarded with the
  * node's own credential); `auth open` beyond loopback stops the node at
- * start-up; a browser Origin that is not allowed gets HTTP 403.
+ * start-up; a browser Origin that is not allowed gets HTTP 403; a node
+ * joins with `--join` on its own credential, which adds only itself.
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -17,6 +18,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
+import { DEV_CLUSTER_SECRET, nodeToken } from "@raftbus/broker";
 import { RaftbusError } from "@raftbus/client";
 import type { Msg, RaftbusClient } from "@raftbus/client/node";
 import { connect } from "@raftbus/client/node";
@@ -189,4 +191,22 @@ describe("authentication and permissions", () => {
     expect(await open(undefined)).toBe(101);
     await seen("origin.refused", (e) => e.kind === "origin.refused" && e.data.details?.["origin"] === "http://evil.example");
   }, 30_000);
+
+  it("a new node joins with --join on the credential derived from the cluster secret, which adds that node only", async () => {
+    const n4 = await cluster.newNode("n4");
+    const via = cluster.nodes[0]!;
+    cluster.startNode(n4, ["--peers", `n4=127.0.0.1:${n4.peerPort}:${n4.clientPort}`, "--join", `ws://127.0.0.1:${via.clientPort}`]);
+    await waitFor("n4 a voter", async () => {
+      const st = await admin.cluster.status({ timeoutMs: 5000 }).catch(() => undefined);
+      return st?.nodes.some((n) => n.id === "n4" && n.voter) === true ? true : undefined;
+    }, 60_000, 250);
+    // The same credential cannot add anyone else, nor publish.
+    const node = await as(nodeToken(DEV_CLUSTER_SECRET, "raftbus", "n4"), "n4-as-client");
+    try {
+      expect(await codeOf(node.cluster.addNode({ id: "n9", peerAddress: "127.0.0.1:1", clientAddress: "ws://127.0.0.1:2", voter: false }))).toBe("FORBIDDEN");
+      expect(await codeOf(node.publish("orders.x", {}))).toBe("FORBIDDEN");
+    } finally {
+      await node.close();
+    }
+  }, 90_000);
 });

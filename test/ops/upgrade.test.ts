@@ -77,6 +77,10 @@ describe("rolling upgrade without divergence", () => {
     const status = await runCli(["cluster", "status", "--servers", servers()]);
     expect(status.stdout).toMatch(new RegExp(`cluster version 1 · nodes implement 1 and ${BUILD_CLUSTER_VERSION} \\(upgrade in progress\\)`));
     expect(n3.exitCode).toBeNull();
+    // Users are a version-4 feature: refused until the upgrade is finalized, so n3 never sees an entry it cannot apply.
+    const early = await runCli(["user", "add", "early", "--grant", "pub:upgrade.**", "--servers", servers()]);
+    expect(early.code, early.stderr).toBe(1);
+    expect(early.stderr).toMatch(/FEATURE_NOT_ENABLED/);
 
     // Upgrade n3: stop it (graceful), start it on the new release.
     await cluster.stop(n3);
@@ -88,6 +92,8 @@ describe("rolling upgrade without divergence", () => {
     // Finalizing goes to the highest version every member implements: this build's.
     expect(finalized.stdout).toMatch(new RegExp(`cluster version 1 → ${BUILD_CLUSTER_VERSION}`));
     await clusterVersionEverywhere(BUILD_CLUSTER_VERSION);
+    const user = await runCli(["user", "add", "late", "--grant", "pub:upgrade.**", "--servers", servers()]);
+    expect(user.code, user.stderr).toBe(0);
 
     // Version 2's feature now writes: the leader records every member's address.
     const again = await runCli(["cluster", "finalize-upgrade", "--servers", servers()]);
