@@ -147,8 +147,14 @@ export const CATALOGUE: readonly Mutant[] = [
   // ---- broker bugs
   {
     id: "broker-snapshot-not-pinned",
-    bug: "the broker's snapshot reads the live database instead of one LevelDB snapshot",
-    patches: [{ file: "packages/broker/src/store/store.ts", find: "    const iterator = db.iterator({ snapshot, gte: REPLICATED_KEYS_FROM });", replace: "    const iterator = db.iterator({ gte: REPLICATED_KEYS_FROM });" }],
+    // (Dropping the explicit snapshot alone is an equivalent mutant: a LevelDB
+    // iterator reads from an implicit snapshot taken when it is created.)
+    bug: "the broker's snapshot is pinned when the stream is first read, not when snapshot() is called (later applies leak in)",
+    patches: [{
+      file: "packages/broker/src/store/store.ts",
+      find: "    const snapshot = db.snapshot();\n    // Local records (the format marker) describe this copy, not the replicated state.\n    const iterator = db.iterator({ snapshot, gte: REPLICATED_KEYS_FROM });\n    return (async function* chunks(): AsyncGenerator<Uint8Array> {\n",
+      replace: "    return (async function* chunks(): AsyncGenerator<Uint8Array> {\n    const snapshot = db.snapshot();\n    const iterator = db.iterator({ snapshot, gte: REPLICATED_KEYS_FROM });\n",
+    }],
   },
   {
     id: "broker-snapshot-drops-tail",

@@ -173,3 +173,30 @@ describe("BrokerStore: a real state restored from arbitrary re-chunkings", () =>
     }
   });
 });
+
+describe("BrokerStateMachine.snapshot(): the state of the moment it is asked for", () => {
+  it("holds that state even when the stream is read after later applies", async () => {
+    // The Raft driver calls snapshot() and reads the stream while it keeps
+    // applying entries: the stream must be pinned when snapshot() returns,
+    // not when its first chunk is read.
+    const h = await Harness.open();
+    const dir = await tempDir();
+    const dst = await BrokerStateMachine.open(dir);
+    try {
+      for (let i = 0; i < 40; i++) await h.pub(`pin.t${i % 2}`, { i, pad: "p".repeat(4000) });
+      const index = h.index;
+      const digest = await h.bsm.digest();
+      const stream = h.bsm.snapshot();
+      for (let i = 0; i < 40; i++) await h.pub(`pin.t${i % 2}`, { later: i });
+      expect(await h.bsm.digest()).not.toBe(digest);
+      await dst.restore({ index, term: 1, conf: { voters: [], learners: [] } }, stream);
+      expect(await dst.digest()).toBe(digest);
+      expect(dst.appliedIndex()).toBe(index);
+    } finally {
+      await dst.close();
+      await h.bsm.close();
+      await rm(dir, { recursive: true, force: true });
+      await rm(h.dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -38,18 +38,27 @@ interface TestNode {
 
 let nodes: TestNode[] = [];
 
-async function startCluster(opts: { snapshotEntries?: number; verify?: SnapshotVerifier; snapshotBytes?: number; trailingBytes?: number } = {}): Promise<{ net: MemoryNetwork; nodes: TestNode[] }> {
+/** A state machine whose apply takes a timer turn, so commits can run ahead of it. */
+class SlowKv extends KvStateMachine {
+  override async apply(entries: Parameters<KvStateMachine["apply"]>[0]): ReturnType<KvStateMachine["apply"]> {
+    await new Promise((r) => setTimeout(r, 1));
+    return super.apply(entries);
+  }
+}
+
+async function startCluster(opts: { snapshotEntries?: number; verify?: SnapshotVerifier; snapshotBytes?: number; trailingBytes?: number; applyBytesMax?: number; slowApply?: boolean } = {}): Promise<{ net: MemoryNetwork; nodes: TestNode[] }> {
   const net = new MemoryNetwork();
   nodes = [];
   for (const id of ids) {
     const storage = MemoryAdapter.fresh({ voters: ids, learners: [] });
     const snapshots = new MemorySnapshotStore();
-    const kv = new KvStateMachine();
+    const kv = opts.slowApply === true ? new SlowKv() : new KvStateMachine();
     const transport = net.createTransport(id, { snapshotSource: snapshotSourceFor(snapshots), snapshotSink: snapshotSinkFor(snapshots, opts.verify) });
     transport.setPeers(new Map(ids.map((p) => [p, p])));
     const node = new RaftNode({ id, storage, snapshots, transport, stateMachine: kv, tickMs: 5, snapshotEntries: opts.snapshotEntries ?? 10_000, trailingEntries: 5,
       ...(opts.snapshotBytes !== undefined ? { snapshotBytes: opts.snapshotBytes } : {}),
       ...(opts.trailingBytes !== undefined ? { trailingBytes: opts.trailingBytes } : {}),
+      ...(opts.applyBytesMax !== undefined ? { raft: { applyBytesMax: opts.applyBytesMax } } : {}),
     });
     nodes.push({ node, kv, storage, snapshots });
   }
@@ -165,6 +174,24 @@ describe("RaftNode driver (in-memory transport)", () => {
       // At most trailingBytes (25 KB) of 10 KB entries below the snapshot: two, never the five trailingEntries allows.
       expect(kept.length).toBeLessThanOrEqual(2);
     }
+  });
+
+  it("a confirmed read resolves only once the application applied up to its read index", async () => {
+    // One entry applied per turn: the commit index runs ahead of the applied
+    // index, so a read confirmed by a heartbeat round must still wait for apply.
+    const { nodes: ns } = await startCluster({ applyBytesMax: 1, slowApply: true });
+    const leader = await leaderOf(ns);
+    const writes = Array.from({ length: 200 }, (_, i) => leader.node.propose(encodeKv({ key: `r${i}`, value: String(i) })));
+    // Read while the commit index is well ahead of what the application applied.
+    await waitFor(() => (leader.node.status().commit - leader.kv.appliedIndex() >= 50 ? true : undefined), 10_000);
+    const seen: { index: number; applied: number }[] = [];
+    const reads = Array.from({ length: 20 }, async () => {
+      const index = await leader.node.readIndex();
+      seen.push({ index, applied: leader.kv.appliedIndex() });
+    });
+    await Promise.all([...writes, ...reads]);
+    expect(seen).toHaveLength(20);
+    for (const r of seen) expect(r.applied, `read at ${r.index} served with applied ${r.applied}`).toBeGreaterThanOrEqual(r.index);
   });
 
   it("small entries do not trigger the byte limit: the count decides", async () => {
