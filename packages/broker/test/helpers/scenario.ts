@@ -3,6 +3,7 @@
  * command kind, dispatcher-planned deliveries, clock jumps. Its log is then
  * replayed elsewhere by the determinism tests.
  */
+import { BUILD_CLUSTER_VERSION } from "../../src/version/cluster-version.ts";
 import type { Guarantee, Priority } from "@raftbus/client/protocol";
 import { deliverItemOf } from "../../src/index.ts";
 import type { AckItem, Command, DeliverItem, FailItem } from "../../src/index.ts";
@@ -32,6 +33,9 @@ export async function runScenario(h: Harness, seed: number, steps: number): Prom
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
   const subs = new Set<string>();
   const outstanding: { sub: string; ref: string }[] = [];
+  // The newest cluster version, so every feature's records (users included) are in the bytes compared.
+  await h.applyAll([{ type: "setClusterVersion", now: h.now, version: BUILD_CLUSTER_VERSION }]);
+  const hash = (): Uint8Array => Uint8Array.from({ length: 32 }, () => Math.floor(r() * 256));
   for (let step = 0; step < steps; step++) {
     h.advance(Math.floor(r() * 200));
     const x = r();
@@ -88,6 +92,8 @@ export async function runScenario(h: Harness, seed: number, steps: number): Prom
         { type: "updateSubscription", now: h.now, name: pick([...subs, "none"]), changes: { maxInFlight: 1 + Math.floor(r() * 4), filter: r() < 0.5 ? null : "severity == 'critical'" } },
         { type: "deleteSubscription", now: h.now, name: pick([...subs, "none"]) },
         { type: "expireSession", now: h.now, sessionId: "sess" },
+        { type: "putUser", now: h.now, name: pick(["u1", "u2"]), create: r() < 0.5, tokenHash: hash(), grants: [pick(["pub:s.**", "admin", "sub:$sys.**"])] },
+        { type: "removeUser", now: h.now, name: pick(["u1", "u2"]) },
       ];
       await h.applyAll([pick(cmds)]);
     }
