@@ -26,6 +26,7 @@ import { EXIT } from "./util/exit-codes.ts";
 
 const EPILOGUE = [
   "Servers: --servers, else RAFTBUS_SERVERS, else the local cluster of `pnpm start`.",
+  "Token: --token, else RAFTBUS_TOKEN, else the file --credentials or RAFTBUS_CREDENTIALS, else ./data/credentials.",
   "Durations: 500ms 30s 5m 2h 1d. Sizes: 512B 64KB 50MB 1MiB.",
   "Exit codes: 0 ok, 1 failed (the server refused), 2 bad usage, 3 data on disk,",
   "4 no server reachable, 5 timeout.",

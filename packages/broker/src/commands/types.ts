@@ -50,7 +50,7 @@ export interface SubscriptionSpec {
   /** Ephemeral subscriptions belong to `sessionId` and are deleted when it expires. */
   readonly ephemeral: boolean;
   readonly sessionId?: string;
-  /** Who created it (the user, or the client id until users exist): durable subscriptions per owner are limited. */
+  /** Who created it (the user, or the client id with auth open): durable subscriptions per owner are limited. */
   readonly owner?: string;
 }
 

@@ -36,7 +36,7 @@ export interface LimitsConfig {
   readonly drainTimeoutMs: number;
   /** Subscriptions one connection holds at once. */
   readonly subscriptionsPerSessionMax: number;
-  /** Durable subscriptions one user (client identity until users exist) may create; checked in apply. */
+  /** Durable subscriptions one user (the client id with auth open) may create; checked in apply. */
   readonly durableSubscriptionsPerUserMax: number;
   /** Messages per second one user may publish (token bucket, burst of one second). */
   readonly publishMessagesPerSecMax: number;
