@@ -379,6 +379,11 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
     return this.state.members;
   }
 
+  /** The pattern of subscription `name` in the applied state (undefined when it does not exist). */
+  subscriptionPattern(name: string): string | undefined {
+    return this.state.subsByName.get(name)?.pattern.source;
+  }
+
   /** User `name` as the applied state knows it (cluster version ≥ 4). */
   user(name: string): UserRecord | undefined {
     return this.state.users.get(name);

@@ -44,6 +44,7 @@ import { authorize } from "./auth/access.ts";
 import { OriginPolicy } from "./auth/origin.ts";
 import { actorOf } from "./handlers/actor.ts";
 import { REPLY_SEGMENT } from "../auth/grants.ts";
+import type { Command } from "../commands/types.ts";
 
 /** One request handler: validated body in, response body out, or a thrown RaftbusError. */
 export type Handler = (ctx: HandlerContext, session: ClientSession, body: never) => Promise<unknown>;
@@ -430,9 +431,34 @@ export class NodeServer {
     for (const s of [...this.sessions]) {
       const p = s.principal;
       if (p.kind !== "user" || (names !== "all" && !names.includes(p.user))) continue;
-      if (this.auth.currentUser(p) !== undefined) continue;
+      if (this.auth.currentUser(p) !== undefined) {
+        this.closeUngrantedSubscriptions(s);
+        continue;
+      }
       s.send({ t: "goaway", reason: { code: "UNAUTHORIZED", message: `user '${p.user}' was removed or its token rotated` } });
       s.close(1008, "UNAUTHORIZED");
+    }
+  }
+
+  /**
+   * A user's grants changed: its subscriptions the new grants no longer
+   * cover end now (`subscription-closed` FORBIDDEN), as a new subscribe
+   * would be refused; an ephemeral one is deleted like an unsubscribe.
+   */
+  private closeUngrantedSubscriptions(session: ClientSession): void {
+    for (const c of [...this.consumers.all()]) {
+      if (c.session !== session) continue;
+      const pattern = this.parts.stateMachine.subscriptionPattern(c.subscription);
+      if (pattern === undefined) continue;
+      const denial = authorize(session.principal, this.auth.currentUser(session.principal), { t: "req", id: 1, kind: "subscribe", body: { pattern } }, session.inbox);
+      if (denial === undefined) continue;
+      const remaining = this.delivery.detach(c);
+      session.send({ t: "subscription-closed", subscriptionId: c.id, reason: { code: "FORBIDDEN", message: `${denial.message}: the user's grants changed`, details: { permission: denial.permission } } });
+      this.sys.security("access.revoked", denial.message, actorOf(session), { permission: denial.permission, subscription: c.subscription });
+      if (!c.durable && remaining === 0 && this.parts.raft.isLeader()) {
+        proposeCommand(this.parts.raft, this.parts.stateMachine.checkProposal({ type: "deleteSubscription", now: Date.now(), name: c.subscription }) as Command & { type: "deleteSubscription" })
+          .catch((err: unknown) => this.sessionLog.debug({ err: String(err), subscription: c.subscription }, "deleting a revoked ephemeral subscription failed (it expires with its session)"));
+      }
     }
   }
 
