@@ -65,7 +65,7 @@ describe("docker/grafana: board and alert rules query only metrics that exist", 
       for (const n of metricNames(r.expr)) expect(exposed.has(n), `${r.alert}: ${n}`).toBe(true);
     }
     const text = readFileSync(new URL("alerts.yaml", root), "utf8");
-    for (const kind of ["node-failure", "leader-flapping", "follower-lag", "disk-pressure", "memory-pressure", "dlq-growth", "high-failure-rate"]) {
+    for (const kind of ["node-failure", "leader-flapping", "follower-lag", "disk-pressure", "memory-pressure", "dlq-growth", "high-failure-rate", "storage-full"]) {
       expect(text).toContain(`$sys.alerts.${kind}`);
     }
   });

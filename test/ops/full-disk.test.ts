@@ -102,6 +102,8 @@ describe.skipIf(!root)("a full disk (tmpfs, needs root)", () => {
     const cli = await runCli(["pub", "work", "{}", "--servers", cluster.servers().join(",")]);
     expect(cli.code).toBe(1);
     expect(cli.stderr).toMatch(/STORAGE_FULL: free disk space is below diskFreeMinBytes on n\d/);
+    const status = await runCli(["cluster", "status", "--servers", cluster.servers().join(",")]);
+    expect(status.stdout).toMatch(/disk full/);
 
     // Reads, acks, deletes and retention go on.
     for (const m of held) await m.ack();

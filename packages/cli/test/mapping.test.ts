@@ -136,6 +136,8 @@ describe("arguments → requests: cluster and dlq", () => {
     const [n1, n2, n3, n4] = status.nodes as [typeof status.nodes[0], typeof status.nodes[0], typeof status.nodes[0], typeof status.nodes[0]];
     expect([lagOf(n1, status), lagOf(n2, status), lagOf(n3, status), lagOf(n4, status)]).toEqual([0, 1, 490, undefined]);
     expect([healthOf(n1, status), healthOf(n3, status), healthOf(n4, status)]).toEqual(["ok", "lagging", "down"]);
+    expect(healthOf({ ...n2, diskFull: true }, status)).toBe("disk full");
+    expect(healthOf({ ...n4, diskFull: true }, status)).toBe("down");
   });
 });
 

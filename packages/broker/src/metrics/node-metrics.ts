@@ -29,6 +29,8 @@ export interface MetricSources {
   readonly sessions: () => number;
   readonly consumers: () => number;
   readonly figures: () => Promise<BrokerFigures>;
+  /** This node's disk against its diskFreeMinBytes floor (server/storage-guard.ts). */
+  readonly disk?: () => { readonly low: boolean; readonly minBytes: number };
 }
 
 /** Options of {@link NodeMetrics}. */
@@ -204,6 +206,8 @@ export class NodeMetrics {
     gauge("raftbus_raft_last_index", "Last log index", (s) => s.raft.status().lastIndex);
     gauge("raftbus_client_sessions", "Connected client sessions", (s) => s.sessions());
     gauge("raftbus_consumers", "Subscribers attached to this node", (s) => s.consumers());
+    gauge("raftbus_storage_full", "1 while free disk space is below diskFreeMinBytes (the leader refuses publishes; $sys.alerts.storage-full)", (s) => (s.disk?.().low === true ? 1 : 0));
+    gauge("raftbus_disk_free_min_bytes", "The diskFreeMinBytes floor (0: no floor)", (s) => s.disk?.().minBytes ?? 0);
     new Gauge({
       name: "raftbus_raft_role", help: "1 for the role this node has now", labelNames: ["role"] as const, registers: r,
       collect() {

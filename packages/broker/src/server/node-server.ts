@@ -223,6 +223,7 @@ export class NodeServer {
     this.parts.stateMachine.onUsersChanged((names) => this.revokeSessions(names));
     this.parts.metrics.bind({
       raft, sessions: () => this.sessions.size, consumers: () => this.consumers.size(), figures: () => this.parts.stateMachine.figures(),
+      disk: () => this.disk.report(),
     });
     await raft.start();
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.limits.maxFrameBytes });

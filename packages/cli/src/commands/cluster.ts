@@ -33,9 +33,10 @@ export function lagOf(node: ClusterNodeStatus, status: ClusterStatusResponse): n
   return Math.max(0, leader.matchIndex - node.matchIndex);
 }
 
-/** `ok`, `lagging` or `down`. */
-export function healthOf(node: ClusterNodeStatus, status: ClusterStatusResponse): "ok" | "lagging" | "down" {
+/** `ok`, `lagging`, `disk full` (below its diskFreeMinBytes) or `down`. */
+export function healthOf(node: ClusterNodeStatus, status: ClusterStatusResponse): "ok" | "lagging" | "disk full" | "down" {
   if (!node.healthy) return "down";
+  if (node.diskFull === true) return "disk full";
   const lag = lagOf(node, status);
   return lag !== undefined && lag > LAG_WARN_ENTRIES ? "lagging" : "ok";
 }
@@ -54,7 +55,7 @@ export function statusColumns(status: ClusterStatusResponse): Column<ClusterNode
     { header: "MATCH", value: (n) => num(n.matchIndex), align: "right" },
     { header: "LAG", value: (n) => num(lagOf(n, status) ?? null), align: "right", style: (n) => ((lagOf(n, status) ?? 0) > LAG_WARN_ENTRIES ? "yellow" : undefined) },
     { header: "LAST CONTACT", value: (n) => (n.id === status.nodeId ? "-" : n.lastContactMs === null ? "?" : formatDuration(n.lastContactMs)) },
-    { header: "HEALTH", value: (n) => healthOf(n, status), style: (n) => ({ ok: "green", lagging: "yellow", down: "red" } as const)[healthOf(n, status)] },
+    { header: "HEALTH", value: (n) => healthOf(n, status), style: (n) => ({ ok: "green", lagging: "yellow", "disk full": "red", down: "red" } as const)[healthOf(n, status)] },
     { header: "ADDRESS", value: (n) => n.clientAddress },
   ];
 }

@@ -65,6 +65,8 @@ export async function clusterStatus(ctx: HandlerContext): Promise<ClusterStatusR
       ...(typeof st?.stateDigest === "string" ? { stateDigest: st.stateDigest } : {}),
       // A build from before cluster versions reports none: it implements the base version.
       clusterVersionMax: st === undefined ? null : st.version?.clusterVersionMax ?? BASE_CLUSTER_VERSION,
+      ...(typeof st?.disk?.low === "boolean" ? { diskFull: st.disk.low } : {}),
+      ...(typeof st?.disk?.freeBytes === "number" ? { diskFreeBytes: st.disk.freeBytes } : {}),
     };
   }));
   const compared = await compareReplicas(nodes.map((n) => ({

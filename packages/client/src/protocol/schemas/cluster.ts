@@ -18,6 +18,8 @@ export const ClusterNodeStatus = shape("ClusterNodeStatus", {
   stateDigest: opt(str("digest of the replicated state at appliedIndex (a SHA-256 chain over every applied entry and its result); equal digests at equal indexes show replicas agree")),
   comparedDigest: opt(nullable(str(), "its state digest at the agreement index; null when it no longer remembers that index")),
   clusterVersionMax: opt(nullable(nat(), "the highest cluster version its build implements; null when unreachable")),
+  diskFull: opt(bool("its free disk space is below its diskFreeMinBytes floor (absent when unreachable or not reported)")),
+  diskFreeBytes: opt(nat("free bytes under its data directory, when reported")),
 });
 
 /** Whether the replicas' state digests agree, compared at one applied index. */
