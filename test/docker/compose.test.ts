@@ -4,6 +4,7 @@
  * volumes and /readyz health checks, and every RAFTBUS_* setting it passes is
  * one the node's config schema knows and accepts.
  */
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -41,16 +42,31 @@ describe("docker/compose.yaml", () => {
     }
   });
 
-  it("passes only settings the node's config schema knows, and they validate", () => {
+  it("passes only settings the node's config schema knows, and they validate once the placeholder secret is replaced", () => {
     const known = new Set(CONFIG_KEYS.map((k) => `RAFTBUS_${k.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`));
+    const filledIn = { ...exampleEnv, RAFTBUS_CLUSTER_SECRET: randomBytes(32).toString("base64") };
     for (const [name, svc] of Object.entries(compose.services)) {
-      const env = Object.fromEntries(Object.entries(svc.environment).map(([k, v]) => [k, interpolate(String(v), exampleEnv)]));
+      const env = Object.fromEntries(Object.entries(svc.environment).map(([k, v]) => [k, interpolate(String(v), filledIn)]));
       for (const k of Object.keys(env)) expect(known, `${name}: ${k} is not a node setting`).toContain(k);
       const cfg = resolveNodeConfig(configFromEnv(env));
       expect(cfg.id).toBe(name);
       expect(cfg.peers.map((p) => p.id)).toEqual(["n1", "n2", "n3"]);
       expect(cfg.host).toBe("0.0.0.0");
     }
+  });
+
+  it("relies on no default secret: the compose file demands one, and the example's placeholder is refused", () => {
+    for (const svc of Object.values(compose.services)) {
+      expect(svc.environment["RAFTBUS_CLUSTER_SECRET"]).toMatch(/^\$\{RAFTBUS_CLUSTER_SECRET:\?[^}]+\}$/);
+      const env = Object.fromEntries(Object.entries(svc.environment).map(([k, v]) => [k, interpolate(String(v), exampleEnv)]));
+      expect(() => resolveNodeConfig(configFromEnv(env))).toThrow(/clusterSecret: "change-me-to-a-long-random-string" is a placeholder/);
+      // Left out altogether, the node would fall back to the development secret: refused on 0.0.0.0.
+      const { RAFTBUS_CLUSTER_SECRET: _, ...without } = env;
+      expect(() => resolveNodeConfig(configFromEnv(without))).toThrow(/development secret is refused when the node listens beyond loopback \(host 0\.0\.0\.0\)/);
+    }
+    const df = readFileSync(new URL("Dockerfile", root), "utf8");
+    expect(df).not.toMatch(/RAFTBUS_CLUSTER_SECRET/);
+    expect(df).toMatch(/RAFTBUS_HOST=0\.0\.0\.0/);
   });
 
   it("the Dockerfile starts a node with node itself and checks /readyz (its stages: stages.test.ts)", () => {

@@ -7,6 +7,8 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { get as httpGet } from "node:http";
+import { get as httpsGet } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -50,6 +52,8 @@ export interface LocalClusterOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Runs once ports and data folders are chosen, before any node starts (e.g. to restore a backup into them). */
   readonly beforeStart?: (cluster: LocalCluster) => Promise<void>;
+  /** Run the nodes with TLS from these PEM files (one certificate for every node); HTTP checks then use https with `caFile`. */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
 }
 
 /** A port the OS says is free on 127.0.0.1 now. */
@@ -88,21 +92,25 @@ export class LocalCluster {
   private readonly extraArgs: readonly string[];
   private readonly execArgv: readonly string[];
   private readonly env: Readonly<Record<string, string>>;
+  /** The CA the nodes' certificates chain to, when they run TLS. */
+  readonly ca: Buffer | undefined;
 
-  private constructor(root: string, extraArgs: readonly string[], execArgv: readonly string[] = [], env: Readonly<Record<string, string>> = {}) {
+  private constructor(root: string, extraArgs: readonly string[], execArgv: readonly string[] = [], env: Readonly<Record<string, string>> = {}, caFile?: string) {
     this.root = root;
     this.extraArgs = extraArgs;
     this.execArgv = execArgv;
     this.env = env;
+    this.ca = caFile === undefined ? undefined : readFileSync(caFile);
   }
 
   /** Create and start a cluster; resolves once every node is ready. */
   static async start(opts: LocalClusterOptions = {}): Promise<LocalCluster> {
     const n = opts.nodes ?? 3;
+    const tls = opts.tls === undefined ? [] : ["--tls-cert", opts.tls.certFile, "--tls-key", opts.tls.keyFile, "--tls-ca", opts.tls.caFile];
     const c = new LocalCluster(mkdtempSync(join(tmpdir(), "raftbus-test-")), [
       // Tests of everything but authentication run open on loopback; a later --auth in extraArgs wins.
-      "--tick-ms", String(opts.tickMs ?? 20), "--log-level", "info", "--auth", "open", ...(opts.extraArgs ?? []),
-    ], opts.execArgv, opts.env);
+      "--tick-ms", String(opts.tickMs ?? 20), "--log-level", "info", "--auth", "open", ...tls, ...(opts.extraArgs ?? []),
+    ], opts.execArgv, opts.env, opts.tls?.caFile);
     for (let i = 1; i <= n; i++) await c.newNode(`n${i}`);
     try {
       await opts.beforeStart?.(c);
@@ -134,9 +142,25 @@ export class LocalCluster {
     return this.nodes.map((n) => `${n.id}=127.0.0.1:${n.peerPort}:${n.clientPort}`).join(",");
   }
 
-  /** Client addresses, for the SDK's `servers`. */
+  /** Client addresses, for the SDK's `servers` (wss:// with TLS). */
   servers(): string[] {
-    return this.nodes.map((n) => `ws://127.0.0.1:${n.clientPort}`);
+    return this.nodes.map((n) => `${this.ca === undefined ? "ws" : "wss"}://127.0.0.1:${n.clientPort}`);
+  }
+
+  /** GET a node's HTTP endpoint (https checked against the CA with TLS): status code and body, or undefined when unreachable. */
+  async get(node: TestNode, path: string, timeoutMs = 1000): Promise<{ status: number; body: string } | undefined> {
+    const ca = this.ca;
+    const url = `${ca === undefined ? "http" : "https"}://127.0.0.1:${node.clientPort}${path}`;
+    return new Promise((resolve) => {
+      const options = { signal: AbortSignal.timeout(timeoutMs), ...(ca !== undefined ? { ca } : {}) };
+      const req = (ca === undefined ? httpGet : httpsGet)(url, options, (res) => {
+        let body = "";
+        res.setEncoding("utf8").on("data", (d: string) => (body += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on("error", () => resolve(undefined));
+      });
+      req.on("error", () => resolve(undefined));
+    });
   }
 
   /** Arguments that start `node`, plus overrides (a `--peers` among them replaces the cluster's list). */
@@ -209,9 +233,9 @@ export class LocalCluster {
 
   /** /v1/status of a node, or undefined when unreachable. */
   async status(node: TestNode): Promise<NodeStatusJson | undefined> {
+    const r = await this.get(node, "/v1/status");
     try {
-      const r = await fetch(`http://127.0.0.1:${node.clientPort}/v1/status`, { signal: AbortSignal.timeout(1000) });
-      return r.ok ? ((await r.json()) as NodeStatusJson) : undefined;
+      return r !== undefined && r.status === 200 ? (JSON.parse(r.body) as NodeStatusJson) : undefined;
     } catch {
       return undefined;
     }
@@ -219,12 +243,7 @@ export class LocalCluster {
 
   /** HTTP status code of /readyz, or 0 when unreachable. */
   async readyz(node: TestNode): Promise<number> {
-    try {
-      const r = await fetch(`http://127.0.0.1:${node.clientPort}/readyz`, { signal: AbortSignal.timeout(1000) });
-      return r.status;
-    } catch {
-      return 0;
-    }
+    return (await this.get(node, "/readyz"))?.status ?? 0;
   }
 
   /** Wait until every running node answers /readyz with 200. */

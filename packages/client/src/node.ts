@@ -18,7 +18,26 @@ export * from "./index.ts";
  */
 export const nodeWebSocketFactory: WebSocketFactory = (url) => new WebSocket(url, { perMessageDeflate: false, maxPayload: FRAME_BYTES_MAX });
 
+/** TLS settings for `wss://` servers whose certificates a private CA signed (a homelab cluster's own CA). */
+export interface NodeTlsOptions {
+  /** The CA certificate(s), PEM, that signed the nodes' certificates; default: Node's public roots. */
+  readonly ca?: string | Buffer | readonly (string | Buffer)[];
+}
+
+/** {@link nodeWebSocketFactory} that checks `wss://` servers against `tls.ca`. */
+export function tlsWebSocketFactory(tls: NodeTlsOptions): WebSocketFactory {
+  const ca = tls.ca === undefined ? undefined : Array.isArray(tls.ca) ? [...tls.ca] : [tls.ca as string | Buffer];
+  return (url) => new WebSocket(url, { perMessageDeflate: false, maxPayload: FRAME_BYTES_MAX, ...(ca !== undefined ? { ca } : {}) });
+}
+
+/** {@link ConnectOptions} plus what only Node offers: a CA for `wss://` servers. */
+export interface NodeConnectOptions extends ConnectOptions {
+  /** TLS for `wss://` servers (ignored when `webSocketFactory` is given). */
+  readonly tls?: NodeTlsOptions;
+}
+
 /** {@link connectCore | connect} with `ws` sockets by default. */
-export function connect(options: ConnectOptions): Promise<RaftbusClient> {
-  return connectCore({ ...options, webSocketFactory: options.webSocketFactory ?? nodeWebSocketFactory });
+export function connect(options: NodeConnectOptions): Promise<RaftbusClient> {
+  const { tls, ...rest } = options;
+  return connectCore({ ...rest, webSocketFactory: options.webSocketFactory ?? (tls !== undefined ? tlsWebSocketFactory(tls) : nodeWebSocketFactory) });
 }

@@ -8,7 +8,7 @@ export * from "./storage/snapshot-store-memory.ts";
 export * from "./storage/errors.ts";
 export * from "./transport/transport.ts";
 export * from "./transport/ws-transport.ts";
-export type { WsTransportOptions } from "./transport/ws-options.ts";
+export type { PeerTls, WsTransportOptions } from "./transport/ws-options.ts";
 export * from "./node/errors.ts";
 export * from "./node/raft-node.ts";
 export * from "./node/scheduler.ts";

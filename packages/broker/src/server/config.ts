@@ -15,6 +15,8 @@ import { LIMIT_DEFAULTS, LIMIT_FIELDS, validateLimits } from "./limits-config.ts
 import type { LimitsConfig } from "./limits-config.ts";
 import { AUTH_DEFAULTS, AUTH_FIELDS, validateAuth } from "./auth/auth-config.ts";
 import type { AuthConfig } from "./auth/auth-config.ts";
+import { DEV_CLUSTER_SECRET, secretProblem } from "./secret-rules.ts";
+import { tlsProblems } from "./tls.ts";
 
 /** One member of the cluster as the static peer list names it. */
 export interface PeerSpec {
@@ -37,7 +39,7 @@ export interface NodeConfig extends LimitsConfig, AuthConfig {
   /** The cluster's members at bootstrap (this node included). */
   readonly peers: readonly PeerSpec[];
   readonly clusterId: string;
-  /** Shared secret for peer authentication and system-event signing; ≥ 16 characters. */
+  /** Shared secret for peer authentication and system-event signing; ≥ 16 characters, no placeholder (secret-rules.ts). */
   readonly clusterSecret: string;
   readonly tickMs: number;
   readonly electionTicks: number;
@@ -74,6 +76,15 @@ export interface NodeConfig extends LimitsConfig, AuthConfig {
    * default; lower makes it behave as an older release (upgrade rehearsals).
    */
   readonly clusterVersionMax: number;
+  /**
+   * TLS (tls.ts): this node's certificate chain and key (PEM files). Set,
+   * the client port serves https/wss and the peer port mutual TLS; "" for
+   * plain text.
+   */
+  readonly tlsCert: string;
+  readonly tlsKey: string;
+  /** The CA (PEM file) that signs every member's certificate: required with tlsCert, checked on both sides of a peer link. */
+  readonly tlsCa: string;
 }
 
 /** The keys a config source may set, with how to parse them from a string. */
@@ -83,7 +94,7 @@ const FIELDS = {
   heartbeatTicks: "int", snapshotEntries: "int", snapshotBytes: "size", trailingEntries: "int", maxPayloadBytes: "size", strictTopics: "bool",
   sessionTimeoutMs: "duration", timeTickMs: "duration", logLevel: "logLevel", logLevels: "logLevels",
   clusterSecretPrevious: "string", sys: "sys",
-  clusterVersionMax: "int",
+  clusterVersionMax: "int", tlsCert: "string", tlsKey: "string", tlsCa: "string",
   ...LIMIT_FIELDS,
   ...AUTH_FIELDS,
 } as const;
@@ -94,8 +105,7 @@ export type ConfigKey = keyof typeof FIELDS;
 /** Names of every config key, for docs and the compose-file test. */
 export const CONFIG_KEYS: readonly ConfigKey[] = Object.keys(FIELDS) as ConfigKey[];
 
-/** Development secret used when none is configured (logged as a warning). */
-export const DEV_CLUSTER_SECRET = "raftbus-dev-secret-change-me";
+export { DEV_CLUSTER_SECRET } from "./secret-rules.ts";
 
 const DEFAULTS: Omit<NodeConfig, "id" | "dataDir" | "peers"> = {
   host: "127.0.0.1",
@@ -120,6 +130,9 @@ const DEFAULTS: Omit<NodeConfig, "id" | "dataDir" | "peers"> = {
   clusterSecretPrevious: "",
   sys: {},
   clusterVersionMax: BUILD_CLUSTER_VERSION,
+  tlsCert: "",
+  tlsKey: "",
+  tlsCa: "",
   ...LIMIT_DEFAULTS,
   ...AUTH_DEFAULTS,
 };
@@ -281,8 +294,11 @@ export function resolveNodeConfig(...sources: readonly Raw[]): NodeConfig {
 
 function validate(c: NodeConfig, problems: string[]): void {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(c.id)) problems.push(`id: "${c.id}" must be 1–64 of A-Z a-z 0-9 _ -`);
-  if (c.clusterSecret.length < 16) problems.push("clusterSecret: must be at least 16 characters");
-  if (c.clusterSecretPrevious !== "" && c.clusterSecretPrevious.length < 16) problems.push("clusterSecretPrevious: must be at least 16 characters (or empty)");
+  // Peer secrets (secret-rules.ts): long enough, no placeholder, the development one on loopback only.
+  for (const [key, secret] of [["clusterSecret", c.clusterSecret], ["clusterSecretPrevious", c.clusterSecretPrevious]] as const) {
+    const problem = key === "clusterSecretPrevious" && secret === "" ? undefined : secretProblem(key, secret, c.host);
+    if (problem !== undefined) problems.push(problem);
+  }
   if (c.clientPort === c.peerPort) problems.push(`clientPort and peerPort must differ (both ${c.clientPort})`);
   if (!(c.heartbeatTicks >= 1 && c.electionTicks > c.heartbeatTicks * 2)) {
     problems.push(`electionTicks (${c.electionTicks}) must exceed 2 × heartbeatTicks (${c.heartbeatTicks})`);
@@ -297,6 +313,7 @@ function validate(c: NodeConfig, problems: string[]): void {
   if (c.maxPayloadBytes < 1 || c.maxPayloadBytes > 64 * 1024 * 1024) problems.push("maxPayloadBytes: must be between 1 B and 64 MiB");
   validateLimits(c, problems);
   validateAuth(c, problems);
+  problems.push(...tlsProblems(c));
   const ids = new Set<string>();
   for (const p of c.peers) {
     if (ids.has(p.id)) problems.push(`peers: "${p.id}" is listed twice`);
@@ -310,9 +327,9 @@ function validate(c: NodeConfig, problems: string[]): void {
   }
 }
 
-/** The client WebSocket address of a peer (what NOT_LEADER redirects point at). */
-export function clientAddress(p: PeerSpec): string {
-  return `ws://${p.host}:${p.clientPort}`;
+/** The client WebSocket address of a peer (what NOT_LEADER redirects point at): wss:// when the cluster runs TLS. */
+export function clientAddress(p: PeerSpec, tls = false): string {
+  return `${tls ? "wss" : "ws"}://${p.host}:${p.clientPort}`;
 }
 
 /**

@@ -1,5 +1,8 @@
 /** The node server: client protocol, HTTP endpoints, leader duties. */
 export * from "./config.ts";
+export { TlsFilesError, loadTls, tlsEnabled } from "./tls.ts";
+export type { NodeTls } from "./tls.ts";
+export { CLUSTER_SECRET_MIN_CHARS, PLACEHOLDER_SECRETS, secretProblem } from "./secret-rules.ts";
 export * from "./node-server.ts";
 export * from "./leader-duties.ts";
 export * from "./cluster-upkeep.ts";

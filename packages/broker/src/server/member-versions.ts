@@ -8,6 +8,8 @@ import type { HandlerContext } from "./node-server.ts";
 import type { NodeStatus } from "./http-routes.ts";
 import type { PeerSpec } from "./config.ts";
 import { BASE_CLUSTER_VERSION } from "../version/cluster-version.ts";
+import { getMemberJson } from "./member-http.ts";
+import type { NodeTls } from "./tls.ts";
 
 /** How long the leader waits for one member's status. */
 const MEMBER_STATUS_TIMEOUT_MS = 1500;
@@ -29,7 +31,7 @@ export async function memberVersions(ctx: VersionContext): Promise<MemberVersion
   return Promise.all(ids.map(async (id) => {
     if (id === ctx.config.id) return { id, clusterVersionMax: ctx.broker.config.clusterVersionMax };
     const spec = specs.get(id);
-    return { id, clusterVersionMax: spec === undefined ? null : await fetchVersionMax(spec) };
+    return { id, clusterVersionMax: spec === undefined ? null : await fetchVersionMax(spec, ctx.server.tls) };
   }));
 }
 
@@ -43,16 +45,11 @@ export function commonVersion(members: readonly MemberVersion[]): number | undef
   return Number.isFinite(min) ? min : undefined;
 }
 
-async function fetchVersionMax(p: PeerSpec): Promise<number | null> {
-  try {
-    const res = await fetch(`http://${p.host}:${p.clientPort}/v1/status`, { signal: AbortSignal.timeout(MEMBER_STATUS_TIMEOUT_MS) });
-    if (!res.ok) return null;
-    const status = (await res.json()) as Partial<NodeStatus>;
-    const max = status.version?.clusterVersionMax;
-    // A build from before cluster versions reports none: it implements the base version.
-    if (max === undefined) return BASE_CLUSTER_VERSION;
-    return Number.isSafeInteger(max) && max >= BASE_CLUSTER_VERSION ? max : null;
-  } catch {
-    return null;
-  }
+async function fetchVersionMax(p: PeerSpec, tls: NodeTls | undefined): Promise<number | null> {
+  const status = (await getMemberJson(p, "/v1/status", tls, MEMBER_STATUS_TIMEOUT_MS)) as Partial<NodeStatus> | undefined;
+  if (status === undefined || typeof status !== "object" || status === null) return null;
+  const max = status.version?.clusterVersionMax;
+  // A build from before cluster versions reports none: it implements the base version.
+  if (max === undefined) return BASE_CLUSTER_VERSION;
+  return Number.isSafeInteger(max) && max >= BASE_CLUSTER_VERSION ? max : null;
 }

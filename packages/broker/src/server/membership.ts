@@ -20,12 +20,12 @@ export function effectiveConf(v: MembershipView): ConfState {
   return v.removal?.conf ?? v.appliedConf;
 }
 
-/** Client addresses of the members in `conf` whose address is known, in id order. */
-export function memberAddresses(conf: ConfState, specs: ReadonlyMap<string, PeerSpec>): string[] {
+/** Client addresses of the members in `conf` whose address is known, in id order (wss:// when `tls`). */
+export function memberAddresses(conf: ConfState, specs: ReadonlyMap<string, PeerSpec>, tls = false): string[] {
   const out: string[] = [];
   for (const id of [...conf.voters, ...conf.learners].sort()) {
     const spec = specs.get(id);
-    if (spec !== undefined) out.push(clientAddress(spec));
+    if (spec !== undefined) out.push(clientAddress(spec, tls));
   }
   return out;
 }

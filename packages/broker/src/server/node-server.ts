@@ -5,7 +5,8 @@
  * construction; this class owns their lifecycle.
  */
 import { createServer } from "node:http";
-import type { IncomingMessage, Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
@@ -29,6 +30,7 @@ import type { PublishPort } from "./publish/coalescer.ts";
 import type { DeliveryPort } from "./delivery/delivery-path.ts";
 import { clientAddress } from "./config.ts";
 import { effectiveConf, memberAddresses, notMemberError, notMemberReason } from "./membership.ts";
+import { parseContext } from "../state/members.ts";
 import { toErrorInfo } from "./errors.ts";
 import type { NodeStatus } from "./http-routes.ts";
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
@@ -45,6 +47,7 @@ import { OriginPolicy } from "./auth/origin.ts";
 import { actorOf } from "./handlers/actor.ts";
 import { REPLY_SEGMENT } from "../auth/grants.ts";
 import type { Command } from "../commands/types.ts";
+import type { NodeTls } from "./tls.ts";
 
 /** One request handler: validated body in, response body out, or a thrown RaftbusError. */
 export type Handler = (ctx: HandlerContext, session: ClientSession, body: never) => Promise<unknown>;
@@ -96,6 +99,8 @@ export interface NodeServerParts {
   readonly onLeadership?: (leading: boolean) => void;
   /** SHA-256 of the configured admin's token (server/auth/admin-token.ts); required unless `auth` is open. */
   readonly adminTokenHash?: Uint8Array;
+  /** TLS material (tls.ts loadTls) when the node runs TLS: the client port serves https/wss. */
+  readonly tls?: NodeTls;
 }
 
 /** Client ids that can name a reply inbox (one topic segment). */
@@ -156,13 +161,13 @@ export class NodeServer {
       transferLeader: (to) => parts.raft.transferLeader(to),
       memberDisk: async (id) => {
         const p = this.members.get(id);
-        return p === undefined ? undefined : fetchMemberDisk(p.host, p.clientPort);
+        return p === undefined ? undefined : fetchMemberDisk(p, parts.tls);
       },
     });
     this.sys = new SystemEvents({
       nodeId: c.id, clusterId: c.clusterId, clusterSecret: c.clusterSecret, previousSecret: c.clusterSecretPrevious,
       development: c.clusterSecret === DEV_CLUSTER_SECRET, configOverrides: c.sys, dataDir: c.dataDir,
-      clientAddress: `ws://${c.host}:${c.clientPort}`, raft: parts.raft, broker: parts.stateMachine, metrics: parts.metrics,
+      clientAddress: clientAddress({ id: c.id, host: c.host, peerPort: c.peerPort, clientPort: c.clientPort }, parts.tls !== undefined), raft: parts.raft, broker: parts.stateMachine, metrics: parts.metrics,
       log: parts.loggers?.component("sys") ?? parts.logger,
       ...(parts.loggers !== undefined ? { loggers: parts.loggers } : {}),
       ...(parts.sysForwarder !== undefined ? { forwarder: parts.sysForwarder } : {}),
@@ -228,15 +233,21 @@ export class NodeServer {
     await raft.start();
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.limits.maxFrameBytes });
     this.wss.on("connection", (ws: WebSocket, req: IncomingMessage) => this.onWebSocket(ws, req.socket.remoteAddress ?? ""));
-    this.http = createServer({ maxHeaderSize: this.config.httpHeaderBytesMax }, (req, res) => {
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       if (!handleHttp(req, res, this) && !serveDashboard(req, res)) {
         res.writeHead(404, { "content-type": "application/json" });
         res.end(JSON.stringify({ error: { code: "BAD_REQUEST", message: "unknown path; try / (dashboard), /healthz, /readyz, /v1/status, /v1/sys, /metrics" } }));
       }
-    });
+    };
+    const tls = this.parts.tls;
+    // With TLS the same endpoints (HTTP and the WebSocket upgrade) are served over https/wss only.
+    this.http = tls === undefined
+      ? createServer({ maxHeaderSize: this.config.httpHeaderBytesMax }, onRequest)
+      : createHttpsServer({ maxHeaderSize: this.config.httpHeaderBytesMax, cert: tls.cert, key: tls.key }, onRequest);
     // A socket that never completes its request head is dropped (slowloris).
     this.http.headersTimeout = this.config.helloTimeoutMs;
     this.http.requestTimeout = this.config.helloTimeoutMs;
+    // "connection" is the TCP socket, before any TLS handshake: admission costs a stranger nothing.
     this.http.on("connection", (socket: Socket) => {
       const address = socket.remoteAddress ?? "";
       if (!this.guard.admitSocket(address)) return socket.destroy();
@@ -259,7 +270,7 @@ export class NodeServer {
     });
     await this.sys.start();
     this.disk.start();
-    logger.info({ nodeId: this.config.id, client: `ws://${this.config.host}:${this.config.clientPort}`, peer: `${this.config.host}:${this.config.peerPort}` }, "node started");
+    logger.info({ nodeId: this.config.id, client: this.clientUrl(this.config), tls: tls !== undefined, peer: `${this.config.host}:${this.config.peerPort}` }, "node started");
   }
 
   /**
@@ -492,7 +503,17 @@ export class NodeServer {
 
   /** Client addresses of the cluster's members, for welcome and members-changed. */
   memberAddresses(): string[] {
-    return memberAddresses(effectiveConf(this.parts.raft.status()), this.members);
+    return memberAddresses(effectiveConf(this.parts.raft.status()), this.members, this.tls !== undefined);
+  }
+
+  /** The node's TLS material, when it runs TLS (members then serve https/wss too). */
+  get tls(): NodeTls | undefined {
+    return this.parts.tls;
+  }
+
+  /** A member's client address: ws:// or, with TLS, wss:// (every member runs the same). */
+  clientUrl(p: PeerSpec): string {
+    return clientAddress(p, this.tls !== undefined);
   }
 
   /** The state digest after entry `index` (HTTP /v1/digest), while remembered. */
@@ -504,7 +525,7 @@ export class NodeServer {
   leaderAddress(id: string | null): string | undefined {
     if (id === null) return undefined;
     const p = this.members.get(id);
-    return p === undefined ? undefined : clientAddress(p);
+    return p === undefined ? undefined : this.clientUrl(p);
   }
 
   private adoptBook(book: ReadonlyMap<string, PeerSpec>): void {
@@ -530,11 +551,6 @@ export class NodeServer {
     return s.conf.learners.includes(s.id) ? "learner" : "none";
   }
 
-  /** Remember where a member listens (from a membership change). */
-  learnMember(p: PeerSpec): void {
-    this.members.set(p.id, p);
-  }
-
   memberSpecs(): ReadonlyMap<string, PeerSpec> {
     return this.members;
   }
@@ -549,17 +565,19 @@ export class NodeServer {
     this.delivery.trigger();
   }
 
-  /** A membership entry was applied: learn the new member's address from its context. */
+  /**
+   * A membership entry was applied (so committed): learn the new member's
+   * address from its context. This is the only place a membership change
+   * moves an address, and only a new member's: the leader refuses adds of
+   * existing members (MEMBER_EXISTS) and sends promotions without an address.
+   */
   onConfApplied(entry: Entry): void {
     const ce = decodeConfEntry(entry.data);
     this.sys.membershipChanged(entry.index, ce.change.kind, ce.change.node, ce.conf.voters, ce.conf.learners);
-    if (ce.change.context !== undefined) {
-      try {
-        const spec = JSON.parse(ce.change.context) as PeerSpec;
-        if (typeof spec.id === "string" && typeof spec.host === "string") this.members.set(spec.id, spec);
-      } catch {
-        this.parts.logger.warn({ index: entry.index }, "membership change carries an unreadable address");
-      }
+    if (ce.change.context !== undefined && ce.change.kind !== "removeNode") {
+      const spec = parseContext(ce.change.context, ce.change.node);
+      if (spec !== undefined) this.members.set(spec.id, spec);
+      else this.parts.logger.warn({ index: entry.index, node: ce.change.node }, "membership change carries an unreadable address");
     }
     this.onMembersChanged?.(this.members);
     const servers = this.memberAddresses();

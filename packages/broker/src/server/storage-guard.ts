@@ -27,6 +27,9 @@
 import { statfs } from "node:fs/promises";
 import { RaftbusError } from "@raftbus/client/protocol";
 import type { Logger } from "@raftbus/raft";
+import type { PeerSpec } from "./config.ts";
+import { getMemberJson } from "./member-http.ts";
+import type { NodeTls } from "./tls.ts";
 
 /** How often a node measures its own free space. */
 export const DISK_SAMPLE_MS = 1000;
@@ -208,18 +211,13 @@ export class StorageGuard {
   }
 }
 
-/** A member's disk report from its /v1/status, when it answers and reports one. */
-export async function fetchMemberDisk(host: string, clientPort: number): Promise<DiskReport | undefined> {
-  try {
-    const res = await fetch(`http://${host}:${clientPort}/v1/status`, { signal: AbortSignal.timeout(MEMBER_STATUS_TIMEOUT_MS) });
-    if (!res.ok) return undefined;
-    const disk = ((await res.json()) as { disk?: Partial<DiskReport> }).disk;
-    if (disk === undefined || typeof disk.low !== "boolean") return undefined;
-    return {
-      low: disk.low, minBytes: typeof disk.minBytes === "number" ? disk.minBytes : 0,
-      freeBytes: typeof disk.freeBytes === "number" ? disk.freeBytes : null, sizeBytes: typeof disk.sizeBytes === "number" ? disk.sizeBytes : null,
-    };
-  } catch {
-    return undefined;
-  }
+/** A member's disk report from its /v1/status (over https with the CA when the node runs TLS), when it answers and reports one. */
+export async function fetchMemberDisk(p: PeerSpec, tls: NodeTls | undefined): Promise<DiskReport | undefined> {
+  const body = (await getMemberJson(p, "/v1/status", tls, MEMBER_STATUS_TIMEOUT_MS)) as { disk?: Partial<DiskReport> } | undefined;
+  const disk = typeof body === "object" && body !== null ? body.disk : undefined;
+  if (disk === undefined || typeof disk.low !== "boolean") return undefined;
+  return {
+    low: disk.low, minBytes: typeof disk.minBytes === "number" ? disk.minBytes : 0,
+    freeBytes: typeof disk.freeBytes === "number" ? disk.freeBytes : null, sizeBytes: typeof disk.sizeBytes === "number" ? disk.sizeBytes : null,
+  };
 }

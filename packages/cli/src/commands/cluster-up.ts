@@ -10,6 +10,10 @@
  * default (util/credentials.ts), so `pnpm start` then `pnpm raftbus …` works
  * with no flags. The dashboard link it prints carries the token in the URL
  * fragment, which the browser never sends to the server.
+ *
+ * The nodes share a random cluster secret kept in <data-dir>/cluster-secret
+ * (generated the first time; RAFTBUS_CLUSTER_SECRET, when set, is used
+ * instead), so no built-in secret ever guards the peer ports.
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -19,6 +23,7 @@ import { dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { formatPeers } from "@raftbus/broker";
 import type { PeerSpec } from "@raftbus/broker";
+import { localClusterSecret } from "../node/local-secret.ts";
 import { EXIT } from "../util/exit-codes.ts";
 
 /** Options of `cluster up`. */
@@ -89,13 +94,26 @@ export async function clusterUp(o: ClusterUpOptions): Promise<number> {
   mkdirSync(dataDir, { recursive: true });
   const peers = localPeers(o.nodes, o.basePort);
   const admin = localAdminToken(dataDir);
+  let env: NodeJS.ProcessEnv = process.env;
+  if ((process.env["RAFTBUS_CLUSTER_SECRET"] ?? "") === "") {
+    let local;
+    try {
+      local = localClusterSecret(dataDir);
+    } catch (err) {
+      o.out(`raftbus cluster up: ${err instanceof Error ? err.message : String(err)}`);
+      return EXIT.USAGE;
+    }
+    if (local.created) o.out(`generated a cluster secret for this data folder: ${local.file}`);
+    // The environment, not argv: command lines are visible to every user of the machine.
+    env = { ...process.env, RAFTBUS_CLUSTER_SECRET: local.secret };
+  }
   const nodes: Started[] = peers.map((spec) => {
     const log = openSync(join(dataDir, `${spec.id}.log`), "a");
     const child = spawn(process.execPath, [
       ...process.execArgv, BIN, "node", "start", "--id", spec.id, "--data-dir", join(dataDir, spec.id),
       "--client-port", String(spec.clientPort), "--peer-port", String(spec.peerPort), "--peers", formatPeers(peers),
       "--log-level", o.logLevel, "--admin-token-file", admin.file,
-    ], { stdio: ["ignore", log, log], env: process.env });
+    ], { stdio: ["ignore", log, log], env });
     const s: Started = { spec, child, exited: false };
     child.on("exit", (code, signal) => {
       s.exited = true;

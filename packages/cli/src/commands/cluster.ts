@@ -138,7 +138,7 @@ async function status(args: Args, ctx: CommandContext): Promise<void> {
   }
 }
 
-const HOST_PORT_RE = /^(?:ws:\/\/)?([^:/\s]+):(\d{1,5})\/?$/;
+const HOST_PORT_RE = /^(?:wss?:\/\/)?([^:/\s]+):(\d{1,5})\/?$/;
 
 /** Check `host:port` (or `ws://host:port`) and return it without the scheme. @throws UsageError */
 export function checkHostPort(text: string, key: string, command: string): string {

@@ -53,7 +53,8 @@ export function globalOptions(y: Argv): Argv {
     .option("connect-timeout", { type: "string", describe: "give up connecting after this long (default 3s)" })
     .option("token", { type: "string", describe: "token to authenticate with [env RAFTBUS_TOKEN]" })
     .option("credentials", { type: "string", describe: "file holding the token [env RAFTBUS_CREDENTIALS; default ./data/credentials, written by cluster up]" })
-    .group(["servers", "json", "timeout", "connect-timeout", "token", "credentials", "help"], "Global options:");
+    .option("ca", { type: "string", describe: "CA certificate (PEM file) that checks wss:// servers [env RAFTBUS_CA]" })
+    .group(["servers", "json", "timeout", "connect-timeout", "token", "credentials", "ca", "help"], "Global options:");
 }
 
 /** Run `handler` with a context built from `args`; resolves with the exit code and never throws an expected failure. */
@@ -74,12 +75,14 @@ export async function runHandler(command: string, handler: Handler, args: Args, 
       timeoutGiven: optString(args, "timeout") !== undefined,
       client: () => {
         // The SDK and its socket library load only for commands that connect.
-        client ??= import("../util/connect.ts").then(({ connectCli, resolveServers }) => {
+        client ??= import("../util/connect.ts").then(({ connectCli, resolveCa, resolveServers }) => {
           const token = resolveToken({ token: optString(args, "token"), credentials: optString(args, "credentials") }, io.env);
+          const tlsCa = resolveCa(optString(args, "ca"), io.env);
           // A stale read is answered by the first node reached: stay there rather than move to the leader.
           return connectCli({
             servers: resolveServers(optString(args, "servers"), io.env), connectTimeoutMs, systemKeys: systemKeysFrom(io.env), followLeader: args["stale"] !== true,
             ...(token !== undefined ? { token } : {}),
+            ...(tlsCa !== undefined ? { tlsCa } : {}),
           });
         });
         return client;

@@ -4,8 +4,10 @@
  */
 import { readFileSync } from "node:fs";
 import type { Argv } from "yargs";
-import { ConfigError, LIMIT_DEFAULTS, configFromEnv, configWarnings, nodeToken, resolveNodeConfig, storageCorruption, unsupportedEntry } from "@raftbus/broker";
-import type { LimitsConfig, NodeConfig, NodeServer } from "@raftbus/broker";
+import {
+  ConfigError, DEV_CLUSTER_SECRET, LIMIT_DEFAULTS, TlsFilesError, configFromEnv, configWarnings, loadTls, nodeToken, resolveNodeConfig, storageCorruption, unsupportedEntry,
+} from "@raftbus/broker";
+import type { LimitsConfig, NodeConfig, NodeServer, NodeTls } from "@raftbus/broker";
 import { StorageError, UnsafeSwitchError, parseUnsafeSwitches } from "@raftbus/raft";
 import type { NodeLoggers } from "@raftbus/raft";
 import { composeNode, nodeLoggers } from "../composition/root.ts";
@@ -40,6 +42,9 @@ export function nodeStartOptions(y: Argv): Argv {
     .option("auth", { type: "string", describe: "client authentication: token (default) or open (development, loopback only)" })
     .option("admin-token-file", { type: "string", describe: "file holding the admin's token (default <data-dir>/admin.token, made on first start) [env RAFTBUS_ADMIN_TOKEN for the token itself]" })
     .option("allowed-origins", { type: "string", describe: "browser origins that may open a WebSocket, comma-separated, or * (default: the members' client addresses)" })
+    .option("tls-cert", { type: "string", describe: "this node's certificate (PEM file): https/wss on the client port, mutual TLS between peers" })
+    .option("tls-key", { type: "string", describe: "its private key (PEM file)" })
+    .option("tls-ca", { type: "string", describe: "the CA (PEM file) that signs every member's certificate" })
     .options(limitOptions());
 }
 
@@ -66,6 +71,7 @@ export function configFromArgs(args: Record<string, unknown>, env: NodeJS.Proces
     strictTopics: args["strict-topics"], sessionTimeoutMs: args["session-timeout"], logLevel: args["log-level"],
     logLevels: args["log-levels"], sys: args["sys"], clusterVersionMax: args["cluster-version-max"],
     auth: args["auth"], adminTokenFile: args["admin-token-file"], allowedOrigins: args["allowed-origins"],
+    tlsCert: args["tls-cert"], tlsKey: args["tls-key"], tlsCa: args["tls-ca"],
   };
   for (const key of Object.keys(LIMIT_DEFAULTS)) flags[key] = args[kebab(key)];
   // A flag given twice means the last one wins (yargs would hand us an array).
@@ -89,10 +95,12 @@ const STOP_DEADLINE_MS = 20_000;
 /** Run a node until a signal stops it. */
 export async function nodeStart(args: Record<string, unknown>): Promise<number> {
   let config: NodeConfig;
+  let tls: NodeTls | undefined;
   try {
     config = configFromArgs(args);
+    tls = loadTls(config);
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof SyntaxError) {
+    if (err instanceof ConfigError || err instanceof TlsFilesError || err instanceof SyntaxError) {
       process.stderr.write(`raftbus node start: ${err.message}\n`);
       return EXIT.USAGE;
     }
@@ -109,14 +117,15 @@ export async function nodeStart(args: Record<string, unknown>): Promise<number> 
     return EXIT.USAGE;
   }
   for (const w of configWarnings(config)) process.stderr.write(`raftbus: warning: ${w}\n`);
-  if (config.clusterSecret === "raftbus-dev-secret-change-me") {
-    process.stderr.write("raftbus: warning: using the development cluster secret; set RAFTBUS_CLUSTER_SECRET for real deployments\n");
+  if (config.clusterSecret === DEV_CLUSTER_SECRET) {
+    // Accepted on loopback only (config validation refuses it anywhere else).
+    process.stderr.write("raftbus: warning: using the development cluster secret (loopback only); set RAFTBUS_CLUSTER_SECRET for real deployments\n");
   }
   let server;
   const join = joinAddress(args);
   const loggers = nodeLoggers(config);
   try {
-    server = await composeNode(config, loggers, { joining: join !== undefined });
+    server = await composeNode(config, loggers, { joining: join !== undefined, ...(tls !== undefined ? { tls } : {}) });
     await server.start();
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -135,7 +144,7 @@ export async function nodeStart(args: Record<string, unknown>): Promise<number> 
   }
   exitOnFatal(config.id);
   const joining = new AbortController();
-  if (join !== undefined) void startJoin(server, config, join, loggers, joining.signal);
+  if (join !== undefined) void startJoin(server, config, join, loggers, joining.signal, tls);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -162,7 +171,7 @@ export async function nodeStart(args: Record<string, unknown>): Promise<number> 
 }
 
 /** Runs the join (node/join.ts) beside the running node, logging what it does. */
-async function startJoin(server: NodeServer, config: NodeConfig, join: string, loggers: NodeLoggers, signal: AbortSignal): Promise<void> {
+async function startJoin(server: NodeServer, config: NodeConfig, join: string, loggers: NodeLoggers, signal: AbortSignal, tls: NodeTls | undefined): Promise<void> {
   const log = loggers.component("node");
   const outcome = await joinCluster({
     self: { id: config.id, host: config.host, peerPort: config.peerPort, clientPort: config.clientPort },
@@ -172,6 +181,7 @@ async function startJoin(server: NodeServer, config: NodeConfig, join: string, l
     log: (level, msg, fields) => log[level]({ join, ...fields }, msg),
     signal,
     token: nodeToken(config.clusterSecret, config.clusterId, config.id),
+    ...(tls !== undefined ? { tlsCa: tls.ca } : {}),
   });
   if (outcome === "voter") log.info({ join }, "a voting member of the cluster");
 }

@@ -74,7 +74,7 @@ export async function replaceNode(args: Args, ctx: CommandContext): Promise<void
 }
 
 async function promote(client: RaftbusClient, row: ClusterNodeStatus, timeoutMs: number): Promise<void> {
-  await client.cluster.addNode({ id: row.id, peerAddress: row.peerAddress, clientAddress: row.clientAddress.replace(/^ws:\/\//, "").replace(/\/$/, ""), voter: true }, { timeoutMs });
+  await client.cluster.addNode({ id: row.id, peerAddress: row.peerAddress, clientAddress: row.clientAddress.replace(/^wss?:\/\//, "").replace(/\/$/, ""), voter: true }, { timeoutMs });
 }
 
 function progress(st: ClusterStatusResponse, row: ClusterNodeStatus): string {

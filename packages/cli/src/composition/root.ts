@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { container, instanceCachingFactory } from "tsyringe";
 import type { DependencyContainer } from "tsyringe";
 import { BrokerStateMachine, ClusterUpkeep, DEFAULT_CONFIG, LeaderDuties, NodeMetrics, NodeServer, brokerHandlers, nodeToken, resolveAdminCredential } from "@raftbus/broker";
-import type { HandlerTable, NodeConfig } from "@raftbus/broker";
+import type { HandlerTable, NodeConfig, NodeTls } from "@raftbus/broker";
 import { FileSnapshotStore, LevelStorage, RaftNode, WsTransport, createNodeLogger, snapshotSinkFor, snapshotSourceFor, unsafe } from "@raftbus/raft";
 import type { NodeLoggers, SnapshotStore, Transport, WritableStorage } from "@raftbus/raft";
 import { SysForwardClient } from "./sys-forward-client.ts";
@@ -20,14 +20,14 @@ export function nodeLoggers(config: NodeConfig): NodeLoggers {
 }
 
 /** Open the node's stores and wire every part; the caller starts the returned server. */
-export async function composeNode(config: NodeConfig, loggers: NodeLoggers = nodeLoggers(config), opts: { readonly joining?: boolean } = {}): Promise<NodeServer> {
+export async function composeNode(config: NodeConfig, loggers: NodeLoggers = nodeLoggers(config), opts: { readonly joining?: boolean; readonly tls?: NodeTls } = {}): Promise<NodeServer> {
   const c: DependencyContainer = container.createChildContainer();
   c.register(TOKENS.Config, { useValue: config });
   c.register(TOKENS.Logger, { useValue: loggers });
   const logger = loggers.component("node");
   const metrics = new NodeMetrics({ nodeId: config.id, dataDir: config.dataDir });
   // The node's own client credential (follower → leader event forwarding), derived from the cluster secret.
-  const forwarder = new SysForwardClient(config.id, config.peers, nodeToken(config.clusterSecret, config.clusterId, config.id));
+  const forwarder = new SysForwardClient(config.id, config.peers, nodeToken(config.clusterSecret, config.clusterId, config.id), opts.tls);
   // Throws ConfigError (exit 2) for an unreadable admin token; writes <dataDir>/admin.token on a first start.
   const admin = resolveAdminCredential(config);
   if (admin?.generated === true) logger.warn({ file: admin.source }, "generated the admin token (first start); keep this file private, or set RAFTBUS_ADMIN_TOKEN / adminTokenFile");
@@ -63,6 +63,8 @@ export async function composeNode(config: NodeConfig, loggers: NodeLoggers = nod
         port: config.peerPort,
         peers: new Map(config.peers.map((p) => [p.id, `${p.host}:${p.peerPort}`])),
         pendingConnectionsMax: config.peerHandshakesMax,
+        // Mutual TLS between peers when the node runs TLS: the node's certificate both ways, the cluster CA to check.
+        ...(opts.tls !== undefined ? { tls: opts.tls } : {}),
         pendingConnectionsPerAddressMax: Math.min(config.peerHandshakesPerAddressMax, config.peerHandshakesMax),
         snapshotSource: snapshotSourceFor(snapshots),
         // A received snapshot is read through the broker's decoder before Raft installs it.
@@ -117,6 +119,7 @@ export async function composeNode(config: NodeConfig, loggers: NodeLoggers = nod
         peerAuthFailures: () => d.resolve<Transport>(TOKENS.Transport).stats().authFailures,
         sysForwarder: forwarder,
         ...(admin !== undefined ? { adminTokenHash: admin.tokenHash } : {}),
+        ...(opts.tls !== undefined ? { tls: opts.tls } : {}),
         onLeadership: (leading) => {
           duties?.stop();
           duties = leading ? new LeaderDuties({ config, raft, broker, server, logger: loggers.component("duties") }) : undefined;

@@ -10,7 +10,7 @@ import { connect } from "@raftbus/client/node";
 import type { RaftbusClient } from "@raftbus/client/node";
 import type { SysForwardRequest } from "@raftbus/client/protocol";
 import { clientAddress } from "@raftbus/broker";
-import type { NodeServer, PeerSpec, SysForwarder } from "@raftbus/broker";
+import type { NodeServer, NodeTls, PeerSpec, SysForwarder } from "@raftbus/broker";
 
 /** A forward request waits at most this long (the bus retries, then drops). */
 const FORWARD_TIMEOUT_MS = 5000;
@@ -21,8 +21,11 @@ export class SysForwardClient implements SysForwarder {
   private server: NodeServer | undefined;
   private closed = false;
 
-  /** `token` is this node's client credential (nodeToken: derived from the cluster secret). */
-  constructor(private readonly nodeId: string, private readonly seeds: readonly PeerSpec[], private readonly token: string) {}
+  /**
+   * `token` is this node's client credential (nodeToken: derived from the cluster secret);
+   * `tls` the node's TLS material when the cluster runs TLS (members are then reached over wss, checked against its CA).
+   */
+  constructor(private readonly nodeId: string, private readonly seeds: readonly PeerSpec[], private readonly token: string, private readonly tls?: NodeTls) {}
 
   /** The node whose member list names the servers (members learned at runtime included). */
   attach(server: NodeServer): void {
@@ -38,8 +41,8 @@ export class SysForwardClient implements SysForwarder {
 
   private connection(): Promise<RaftbusClient> {
     if (this.client === undefined) {
-      const servers = (this.server === undefined ? [...this.seeds] : [...this.server.memberSpecs().values()]).map(clientAddress);
-      const pending = connect({ servers, name: `raftbus-node-${this.nodeId}`, timeoutMs: FORWARD_TIMEOUT_MS, token: this.token });
+      const servers = (this.server === undefined ? [...this.seeds] : [...this.server.memberSpecs().values()]).map((p) => clientAddress(p, this.tls !== undefined));
+      const pending = connect({ servers, name: `raftbus-node-${this.nodeId}`, timeoutMs: FORWARD_TIMEOUT_MS, token: this.token, ...(this.tls !== undefined ? { tls: { ca: this.tls.ca } } : {}) });
       // A failed connect is forgotten, so the next batch tries again.
       pending.catch(() => {
         if (this.client === pending) this.client = undefined;

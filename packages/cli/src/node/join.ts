@@ -35,6 +35,8 @@ export interface JoinPorts {
   /** This node's client credential (nodeToken), which may add this node and nothing else. */
   readonly token: string;
   readonly timeoutMs?: number;
+  /** The cluster CA when it runs TLS (the join address is then wss://). */
+  readonly tlsCa?: Buffer;
 }
 
 /** How a join ended. */
@@ -51,7 +53,7 @@ export async function joinCluster(p: JoinPorts): Promise<JoinOutcome> {
   try {
     while (!p.signal.aborted) {
       try {
-        client ??= await connect({ servers: p.join, timeoutMs: p.timeoutMs ?? 10_000, name: `join-${p.self.id}`, token: p.token });
+        client ??= await connect({ servers: p.join, timeoutMs: p.timeoutMs ?? 10_000, name: `join-${p.self.id}`, token: p.token, ...(p.tlsCa !== undefined ? { tls: { ca: p.tlsCa } } : {}) });
         const status = await client.cluster.status({ timeoutMs: p.timeoutMs ?? 10_000 });
         const row = status.nodes.find((n) => n.id === p.self.id);
         if (row === undefined) {
@@ -84,7 +86,7 @@ const clientAddress = (s: PeerSpec): string => `${s.host}:${s.clientPort}`;
 
 function specOf(m: { id: string; peerAddress: string; clientAddress: string }): PeerSpec[] {
   const peer = /^([^:/\s]+):(\d{1,5})$/.exec(m.peerAddress);
-  const client = /^(?:ws:\/\/)?[^:/\s]+:(\d{1,5})\/?$/.exec(m.clientAddress);
+  const client = /^(?:wss?:\/\/)?[^:/\s]+:(\d{1,5})\/?$/.exec(m.clientAddress);
   if (peer === null || client === null) return [];
   return [{ id: m.id, host: peer[1] as string, peerPort: Number(peer[2]), clientPort: Number(client[1]) }];
 }

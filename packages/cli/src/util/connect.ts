@@ -5,7 +5,8 @@
  * and none ever accepted one, the CLI gives up at once instead of waiting for
  * the deadline.
  */
-import { connect, nodeWebSocketFactory, parseServers, RaftbusError, type RaftbusClient, type WebSocketFactory } from "@raftbus/client/node";
+import { readFileSync } from "node:fs";
+import { connect, nodeWebSocketFactory, parseServers, RaftbusError, tlsWebSocketFactory, type RaftbusClient, type WebSocketFactory } from "@raftbus/client/node";
 import { CommandFailed, UnreachableError, UsageError } from "./errors.ts";
 import { EXIT } from "./exit-codes.ts";
 import { formatDuration } from "./units.ts";
@@ -28,6 +29,24 @@ export function resolveServers(flag: string | undefined, env: Readonly<Record<st
   }
 }
 
+/**
+ * The CA file that checks `wss://` servers: `--ca`, else RAFTBUS_CA; undefined for none.
+ * @throws UsageError when the file cannot be read or is not PEM.
+ */
+export function resolveCa(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): Buffer | undefined {
+  const path = flag !== undefined && flag !== "" ? flag : env["RAFTBUS_CA"];
+  if (path === undefined || path === "") return undefined;
+  const from = flag !== undefined && flag !== "" ? "--ca" : "RAFTBUS_CA";
+  let pem: Buffer;
+  try {
+    pem = readFileSync(path);
+  } catch (err) {
+    throw new UsageError(`${from}: cannot read ${path} (${(err as { code?: string }).code ?? String(err)})`);
+  }
+  if (!pem.toString("latin1").includes("-----BEGIN CERTIFICATE-----")) throw new UsageError(`${from}: ${path} is not a PEM certificate`);
+  return pem;
+}
+
 /** Options of {@link connectCli}. */
 export interface CliConnectOptions {
   readonly servers: readonly string[];
@@ -41,6 +60,8 @@ export interface CliConnectOptions {
   readonly webSocketFactory?: WebSocketFactory;
   /** The token to present (util/credentials.ts). */
   readonly token?: string;
+  /** The CA that signed the nodes' certificates, for `wss://` servers (`--ca`). */
+  readonly tlsCa?: Buffer;
 }
 
 /** What the sockets of one connect attempt did. */
@@ -91,7 +112,7 @@ interface Listenable {
  */
 export async function connectCli(options: CliConnectOptions): Promise<RaftbusClient> {
   const watch = new SocketWatch(options.servers);
-  const inner = options.webSocketFactory ?? nodeWebSocketFactory;
+  const inner = options.webSocketFactory ?? (options.tlsCa !== undefined ? tlsWebSocketFactory({ ca: options.tlsCa }) : nodeWebSocketFactory);
   const factory: WebSocketFactory = (url) => {
     if (watch.aborted) throw new Error("the CLI gave up connecting");
     const socket = inner(url);

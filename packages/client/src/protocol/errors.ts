@@ -42,6 +42,7 @@ export const ERROR_CODES = [
   "STORAGE_FULL",        // the leader's disk is below its free-space floor: publishes are refused until space returns
   "BACKUP_INVALID",      // a backup file is damaged, truncated or not a backup (verify, restore)
   "BACKUP_NOT_FOUND",    // backup.read/close of a backup this node does not hold open (finished, idle too long, connection moved)
+  "MEMBER_EXISTS",       // cluster add-node: the id is already a member (remove it first to give it a new address)
 ] as const;
 
 /** One of the stable error codes. */

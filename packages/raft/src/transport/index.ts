@@ -9,7 +9,7 @@ export type {
 export { FrameError, SnapshotError, TransportConfigError } from "./errors.ts";
 export type { TransportErrorCode } from "./errors.ts";
 export { WsTransport } from "./ws-transport.ts";
-export type { WsTransportOptions } from "./ws-options.ts";
+export type { PeerTls, WsTransportOptions } from "./ws-options.ts";
 export { MemoryNetwork, MemoryTransport } from "./memory-transport.ts";
 export type { MemoryNetworkOptions, MemoryTransportOptions } from "./memory-transport.ts";
 export type { Clock } from "./clock.ts";

@@ -62,11 +62,29 @@ export interface WsTransportOptions {
   readonly random?: () => number;
   /** Non-fatal errors the transport recovered from (snapshot source/sink failures), for logs. Default: ignored. */
   readonly onError?: (error: Error) => void;
+  /**
+   * Mutual TLS between peers: listen with TLS and demand a client
+   * certificate signed by `ca`; dial `wss://` presenting `cert` and
+   * checking the peer's certificate (and its host name) against `ca`. A
+   * plain-text peer cannot complete a TLS handshake, so it never reaches
+   * the HMAC exchange. Default: plain WebSocket (the HMAC handshake alone).
+   */
+  readonly tls?: PeerTls;
+}
+
+/** PEM material of {@link WsTransportOptions.tls}. */
+export interface PeerTls {
+  /** This node's certificate chain (PEM); used as server and as client certificate. */
+  readonly cert: string | Buffer;
+  /** Its private key (PEM). */
+  readonly key: string | Buffer;
+  /** The CA(s) that sign every member's certificate (PEM). */
+  readonly ca: string | Buffer;
 }
 
 /** WsTransportOptions with every default filled in. */
-export type ResolvedWsOptions = Required<Omit<WsTransportOptions, "peers" | "snapshotSource" | "snapshotSink">>
-  & Pick<WsTransportOptions, "snapshotSource" | "snapshotSink">;
+export type ResolvedWsOptions = Required<Omit<WsTransportOptions, "peers" | "snapshotSource" | "snapshotSink" | "tls">>
+  & Pick<WsTransportOptions, "snapshotSource" | "snapshotSink" | "tls">;
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -81,6 +99,7 @@ export function resolveWsOptions(o: WsTransportOptions): ResolvedWsOptions {
     port: o.port ?? 0,
     snapshotSource: o.snapshotSource,
     snapshotSink: o.snapshotSink,
+    tls: o.tls,
     maxFrameBytes: o.maxFrameBytes ?? 4 * MiB,
     queueMessagesMax: o.queueMessagesMax ?? 4096,
     queueBytesMax: o.queueBytesMax ?? 16 * MiB,
@@ -135,11 +154,17 @@ function validate(r: ResolvedWsOptions): void {
   int("malformedFramesMax", 0, 1_000_000);
   int("pendingConnectionsMax", 1, 100_000);
   int("pendingConnectionsPerAddressMax", 1, r.pendingConnectionsMax);
+  if (r.tls !== undefined) {
+    for (const part of ["cert", "key", "ca"] as const) {
+      const v = r.tls[part];
+      check((typeof v === "string" || Buffer.isBuffer(v)) && v.length > 0, `tls.${part} must be PEM text`);
+    }
+  }
 }
 
-/** `host:port` → `ws://host:port/`; full ws:// and wss:// URLs pass through. */
-export function toUrl(address: string): string {
-  return /^wss?:\/\//.test(address) ? address : `ws://${address}/`;
+/** `host:port` → `ws://host:port/` (`wss://` with TLS); full ws:// and wss:// URLs pass through. */
+export function toUrl(address: string, tls = false): string {
+  return /^wss?:\/\//.test(address) ? address : `${tls ? "wss" : "ws"}://${address}/`;
 }
 
 /** Validates a peer entry of setPeers(); throws TransportConfigError. */

@@ -11,12 +11,17 @@
  * reach a peer on its own: its messages wait in the bounded queue until the
  * dialer (re)connects, with capped exponential back-off and jitter.
  *
+ * With the `tls` option every connection is mutual TLS under the cluster's
+ * CA before anything else.
+ *
  * Every connection starts with a mutual HMAC handshake over fresh nonces
  * (frames.ts); a peer with the wrong cluster secret or id is refused and
  * counted. Frames are validated (codec.ts); malformed ones are counted and
  * dropped, and too many close the connection. Snapshots stream beside the
  * Raft frames (snapshot-sender.ts, snapshot-receiver.ts).
  */
+import { createServer as createHttpsServer } from "node:https";
+import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { WebSocket, WebSocketServer } from "ws";
 import { assert } from "../core/assert.ts";
@@ -47,6 +52,8 @@ export class WsTransport implements Transport {
   private readonly flushPending = new Set<Peer>();
   private flushScheduled = false;
   private server: WebSocketServer | null = null;
+  /** The HTTPS server under `server` when TLS is on. */
+  private https: HttpsServer | undefined;
   private boundPort = 0;
   private state: "new" | "running" | "stopped" = "new";
   private messageHandler: ((m: Message) => void) | null = null;
@@ -154,16 +161,31 @@ export class WsTransport implements Transport {
   async start(): Promise<void> {
     assert(this.state === "new", "start() is called once");
     assert(this.messageHandler !== null, "register onMessage() before start()");
+    const tls = this.o.tls;
+    // With TLS the WebSocket server rides on an HTTPS server that demands a client certificate from the CA.
+    const https = tls === undefined ? undefined : createHttpsServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: true });
     const server = new WebSocketServer({
-      host: this.o.host, port: this.o.port, maxPayload: this.o.maxFrameBytes,
-      perMessageDeflate: false, clientTracking: false,
+      ...(https === undefined ? { host: this.o.host, port: this.o.port } : { server: https }),
+      maxPayload: this.o.maxFrameBytes, perMessageDeflate: false, clientTracking: false,
+      // Peers are raftbus nodes, never browsers: a page on any site may open a WebSocket
+      // to a peer port on this machine, and browsers always send Origin. Refuse those.
+      verifyClient: (info: { origin?: string }) => {
+        const fromBrowser = info.origin !== undefined && info.origin !== "";
+        if (fromBrowser) this.refusedHandshakes++;
+        return !fromBrowser;
+      },
     });
     await new Promise<void>((resolve, reject) => {
-      server.once("listening", resolve);
-      server.once("error", reject);
+      const listening = https ?? server;
+      listening.once("listening", resolve);
+      listening.once("error", reject);
+      https?.listen(this.o.port, this.o.host);
     });
     this.server = server;
-    this.boundPort = (server.address() as AddressInfo).port;
+    this.https = https;
+    this.boundPort = ((https ?? server).address() as AddressInfo).port;
+    // A plain-text or uncertified peer fails the TLS handshake: counted with the refused handshakes.
+    https?.on("tlsClientError", () => { this.refusedHandshakes++; });
     server.on("connection", (ws, req) => this.accept(ws, req.socket.remoteAddress ?? ""));
     server.on("error", (e) => this.o.onError(e));
     this.state = "running";
@@ -187,6 +209,11 @@ export class WsTransport implements Transport {
     await Promise.all(receivers);
     const server = this.server;
     if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
+    const https = this.https;
+    if (https !== undefined) {
+      https.closeAllConnections();
+      await new Promise<void>((resolve) => https.close(() => resolve()));
+    }
   }
 
   /** {@inheritDoc Transport.stats} */
@@ -238,8 +265,10 @@ export class WsTransport implements Transport {
     if (this.state !== "running" || !this.dials(peer) || this.peers.get(peer.id) !== peer) return;
     if (peer.conn !== null || peer.dialing !== null || peer.redialTimer !== null) return;
     assert(peer.address !== undefined, "dials() checked the address");
-    const ws = new WebSocket(toUrl(peer.address), {
+    const tls = this.o.tls;
+    const ws = new WebSocket(toUrl(peer.address, tls !== undefined), {
       maxPayload: this.o.maxFrameBytes, perMessageDeflate: false, handshakeTimeout: this.o.handshakeTimeoutMs,
+      ...(tls !== undefined ? { cert: tls.cert, key: tls.key, ca: tls.ca } : {}),
     });
     peer.dialing = new PeerConnection(ws, "dial", peer.id, this.settings, this.events);
   }

@@ -228,6 +228,20 @@ describe("WsTransport: authentication", () => {
     expect(peerStats(b, "a").connected).toBe(false);
   });
 
+  it("refuses a WebSocket from a browser page (an Origin header) before the handshake, and counts it", async () => {
+    const b = await startNode({ nodeId: "b" });
+    const ws = new WebSocket(`ws://${b.t.address}/`, { origin: "http://attacker.example" });
+    ws.on("error", () => undefined); // terminate() below reports the refused upgrade as an error too
+    const status = await new Promise<number>((resolve) => {
+      ws.once("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+      ws.once("open", () => resolve(101));
+    });
+    ws.terminate();
+    expect(status).toBe(401);
+    expect(b.t.stats().refusedHandshakes).toBe(1);
+    expect(b.t.stats().authFailures).toBe(0);
+  });
+
   it("rejects a peer from another cluster id", async () => {
     const a = await startNode({ nodeId: "a", clusterId: "other" });
     const b = await startNode({ nodeId: "b" });
