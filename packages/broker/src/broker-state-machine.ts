@@ -35,7 +35,8 @@ import type { Entry, SnapshotMeta, StateMachine } from "./raft-api.ts";
 import { applyEntry } from "./state/apply.ts";
 import { DigestHistory, chainDigest } from "./state/digest.ts";
 import { applyConfChangeToBook } from "./state/members.ts";
-import type { MemberRecord, UserRecord } from "./store/records.ts";
+import type { MemberRecord, SigningKeyRecord, UserRecord } from "./store/records.ts";
+import { keysGuarding } from "./state/signing-keys.ts";
 import type { ApplyEffects } from "./state/context.ts";
 import type { CommandResult } from "./state/results.ts";
 import { BrokerState } from "./state/state.ts";
@@ -397,6 +398,16 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
   /** Calls `listener` with the names of users an apply changed or removed ("all" after a restore). */
   onUsersChanged(listener: (names: readonly string[] | "all") => void): void {
     this.userListeners.push(listener);
+  }
+
+  /** Topic signing keys (cluster version ≥ 5), by name. */
+  signingKeys(): ReadonlyMap<string, SigningKeyRecord> {
+    return this.state.signingKeys;
+  }
+
+  /** The signing keys that guard `topic` (empty: publishes there need no signature). */
+  signingKeysFor(topic: string): SigningKeyRecord[] {
+    return keysGuarding(this.state.signingKeys.values(), topic);
   }
 
   /** Calls `listener` with the address book whenever it changes (an apply or a restore). */

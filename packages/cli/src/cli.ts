@@ -13,6 +13,7 @@ import { benchCommand } from "./commands/bench.ts";
 import { clusterCommands } from "./commands/cluster.ts";
 import { globalOptions, runHandler, type Act } from "./commands/context.ts";
 import { dlqCommands } from "./commands/dlq.ts";
+import { keyCommands } from "./commands/key.ts";
 import { maintenanceCommands } from "./commands/maintenance.ts";
 import { pubCommand } from "./commands/pub.ts";
 import { statsCommand } from "./commands/stats.ts";
@@ -78,7 +79,8 @@ export async function run(argv: readonly string[], io: Io = processIo()): Promis
     .command(["subscription", "subs"], "list subscriptions", (y: Argv) => subscriptionCommands(y, act))
     .command("sys", "the cluster's own events ($sys.*): status, enable, disable, set, diagnose, key", (y: Argv) => sysCommands(y, act))
     .command("backup", "back up the cluster's state while it serves: create, verify", (y: Argv) => backupCommands(y, act))
-    .command("user", "users and their grants: add, rotate, grant, remove, list", (y: Argv) => userCommands(y, act));
+    .command("user", "users and their grants: add, rotate, grant, remove, list", (y: Argv) => userCommands(y, act))
+    .command("key", "topic signing keys: add, list, remove (signed topics)", (y: Argv) => keyCommands(y, act));
   cli = restoreCommand(cli, act);
   cli = statsCommand(cli, act);
   cli = benchCommand(cli, act);

@@ -3,7 +3,7 @@ import type {
   ClusterStatusResponse, Consistency, DeadLetter, FinalizeUpgradeResponse, MaintenanceKind, MaintenanceResponse, MembershipResponse, RetentionPolicy,
   DlqListResponse, StatsResponse, SubscriptionInfo, SubscriptionListResponse, TopicDeleteResponse, TopicInfo, TopicListResponse,
   TopicSummary, TransferLeaderResponse, SysForwardRequest, SysSetRequest, SysStatusResponse,
-  UserListResponse, UserNameResponse, UserTokenResponse,
+  UserListResponse, UserNameResponse, UserTokenResponse, KeyAddResponse, KeyInfo,
 } from "./protocol/index.ts";
 import type { Session } from "./session.ts";
 
@@ -274,5 +274,34 @@ export class UsersApi {
   /** Every user with its grants (never a token). */
   list(options: AdminOptions = {}): Promise<UserListResponse> {
     return this.#session.request("user.list", {}, opts(options, true));
+  }
+}
+
+/** `client.keys`: topic signing keys (signed topics). */
+export class KeysApi {
+  readonly #session: Session;
+  /** Used by the client. */
+  constructor(session: Session) {
+    this.#session = session;
+  }
+
+  /**
+   * Register a signing key guarding the topics `pattern` matches (exact or
+   * wildcard): from then on publishes there must be signed with it. The
+   * answer's `key` (`rbtk1.…`) is the only copy handed out: keep it.
+   * @throws RaftbusError KEY_EXISTS, INVALID_PATTERN, FEATURE_NOT_ENABLED (cluster version below 5).
+   */
+  add(name: string, pattern: string, options: AdminOptions & { readonly key?: Uint8Array } = {}): Promise<KeyAddResponse> {
+    return this.#session.request("key.add", { name, pattern, ...(options.key !== undefined ? { key: options.key } : {}) }, opts(options, false));
+  }
+
+  /** Every signing key (name, pattern, fingerprint; never the secret). */
+  async list(options: AdminOptions = {}): Promise<KeyInfo[]> {
+    return [...(await this.#session.request("key.list", {}, opts(options, true))).keys];
+  }
+
+  /** Forget a signing key; its topics take unsigned messages again unless another key guards them. @throws RaftbusError KEY_NOT_FOUND */
+  async remove(name: string, options: AdminOptions = {}): Promise<void> {
+    await this.#session.request("key.remove", { name }, opts(options, false));
   }
 }

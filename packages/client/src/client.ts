@@ -5,7 +5,7 @@
  */
 import { BackupApi } from "./backup.ts";
 import {
-  ClusterApi, DlqApi, SysApi, MaintenanceApi, stats, SubscriptionsApi, TopicsApi, UsersApi, type AdminOptions, type ReadOptions,
+  ClusterApi, DlqApi, KeysApi, SysApi, MaintenanceApi, stats, SubscriptionsApi, TopicsApi, UsersApi, type AdminOptions, type ReadOptions,
 } from "./admin.ts";
 import type { Msg } from "./msg.ts";
 import type { Payload } from "./payload.ts";
@@ -119,6 +119,8 @@ export class RaftbusClient {
   readonly backup: BackupApi;
   /** Users and their grants (admin:users). */
   readonly users: UsersApi;
+  /** Topic signing keys (signed topics). */
+  readonly keys: KeysApi;
 
   readonly #session: Session;
   readonly #registry: SubscriptionRegistry;
@@ -141,6 +143,7 @@ export class RaftbusClient {
     this.sys = new SysApi(session);
     this.backup = new BackupApi(session);
     this.users = new UsersApi(session);
+    this.keys = new KeysApi(session);
   }
 
   /**

@@ -14,8 +14,11 @@ export { Publisher, type PublisherOptions, type PendingPublish } from "./publish
 export { Subscription, type SubscribeOptions, type SubscriptionStats } from "./subscription.ts";
 export { Msg, REPLY_TO_HEADER, REPLY_ERROR_HEADER } from "./msg.ts";
 export { REPLY_TOPIC_PREFIX, type RequestOptions, type ReplyHandler } from "./request-reply.ts";
-export { TopicsApi, SubscriptionsApi, DlqApi, MaintenanceApi, ClusterApi, SysApi, UsersApi, type AdminOptions, type ReadOptions } from "./admin.ts";
+export { TopicsApi, SubscriptionsApi, DlqApi, MaintenanceApi, ClusterApi, SysApi, UsersApi, KeysApi, type AdminOptions, type ReadOptions } from "./admin.ts";
 export { BackupApi } from "./backup.ts";
+export {
+  ENCRYPTION_HEADER, decryptPayload, encryptPayload, formatPayloadKey, generatePayloadKey, isEncrypted, parsePayloadKey, type PayloadKey,
+} from "./crypto/payload-cipher.ts";
 export { encodePayload, decodeJson, decodeString, type Payload } from "./payload.ts";
 export type { WebSocketFactory, WebSocketLike } from "./transport.ts";
 export {
@@ -26,4 +29,5 @@ export {
   type TransferLeaderResponse, type MaintenanceResponse, type TopicDeleteResponse, type StoredMessage,
   type ServerLimits, type SysVerification, type SysStatusResponse, type SysKey, SYS_SIGNATURE_HEADER, deriveSysKey, formatSysKey, parseSysKey, verifySysMessage,
   type ReadAt, type FinalizeUpgradeResponse, type Consistency, CONSISTENCIES, type BackupOpenResponse, type BackupReadResponse,
+  type TopicSigningKey, type TopicVerification, type KeyAddResponse, type KeyInfo, TOPIC_SIGNATURE_HEADER, formatTopicKey, parseTopicKey, signTopicMessage, verifyTopicMessage,
 } from "./protocol/index.ts";

@@ -4,8 +4,9 @@
  * by whoever delivered it (a subscription), through the {@link MsgSettler}
  * interface, so this module depends on no subscription internals.
  */
-import type { Delivery, Guarantee, Priority, SysKey, SysVerification } from "./protocol/index.ts";
-import { verifySysMessage } from "./protocol/index.ts";
+import type { Delivery, Guarantee, Priority, SysKey, SysVerification, TopicSigningKey, TopicVerification } from "./protocol/index.ts";
+import { parseTopicKey, verifySysMessage, verifyTopicMessage } from "./protocol/index.ts";
+import { decryptPayload, isEncrypted, parsePayloadKey, type PayloadKey } from "./crypto/payload-cipher.ts";
 import { decodeJson, decodeString, type Payload } from "./payload.ts";
 import type { PublishOptions, PublishResult } from "./publish.ts";
 
@@ -116,6 +117,35 @@ export class Msg implements Delivery {
    */
   get key(): string {
     return `${this.topic}\u0000${this.offset}\u0000${this.id}`;
+  }
+
+  /**
+   * Check the topic signature (signed topics, `raftbus key add`) against the
+   * keys the subscriber holds (objects or `rbtk1.…` strings): `verified`,
+   * `not-signed`, `unknown-key` (signed by a key not given) or `invalid`.
+   */
+  verifySignature(keys: readonly (TopicSigningKey | string)[]): TopicVerification {
+    return verifyTopicMessage(this, keys.map((k) => (typeof k === "string" ? parseTopicKey(k) : k)));
+  }
+
+  /** True when the payload is encrypted end to end (`encrypt` publish option). */
+  get encrypted(): boolean {
+    return isEncrypted(this.headers);
+  }
+
+  /**
+   * The decrypted payload, with whichever of `keys` (objects or `rbek1.…`
+   * strings) encrypted it.
+   * @throws RaftbusError DECRYPTION_FAILED (no such key, wrong key, altered), INVALID_ARGUMENT when not encrypted.
+   */
+  decrypt(keys: PayloadKey | string | readonly (PayloadKey | string)[]): Promise<Uint8Array> {
+    const list = (Array.isArray(keys) ? keys : [keys]) as readonly (PayloadKey | string)[];
+    return decryptPayload(list.map((k) => (typeof k === "string" ? parsePayloadKey(k) : k)), this);
+  }
+
+  /** {@link decrypt}, then parse as JSON. */
+  async decryptJson<T = unknown>(keys: PayloadKey | string | readonly (PayloadKey | string)[]): Promise<T> {
+    return decodeJson<T>(await this.decrypt(keys));
   }
 
   /** The payload as UTF-8 text. */

@@ -3,10 +3,11 @@
  * and checks the batching publisher shares.
  */
 import {
-  checkOf, DEFAULT_SERVER_LIMITS, RaftbusError, schemas,
-  type Guarantee, type PublishAck, type PublishMessage, type PublishOutcome, type Priority, type ServerLimits,
+  checkOf, DEFAULT_SERVER_LIMITS, parseTopicKey, RaftbusError, schemas, signTopicMessage, TOPIC_SIGNATURE_HEADER,
+  type TopicSigningKey, type Guarantee, type PublishAck, type PublishMessage, type PublishOutcome, type Priority, type ServerLimits,
 } from "./protocol/index.ts";
 import { encodePayload, type Payload } from "./payload.ts";
+import { ENCRYPTION_HEADER, encryptPayload, parsePayloadKey, type PayloadKey } from "./crypto/payload-cipher.ts";
 import type { Session } from "./session.ts";
 import { randomId } from "./util/ids.ts";
 import { backoffDelayMs } from "./util/backoff.ts";
@@ -30,6 +31,18 @@ export interface PublishOptions {
   readonly maxRetries?: number;
   /** Deadline for the commit, including retries after failover, in ms (default: the client's timeoutMs). */
   readonly timeoutMs?: number;
+  /**
+   * Sign with this topic signing key (`rbtk1.…` from `raftbus key add`):
+   * required on topics a key guards. The signature covers the topic, the id
+   * (one is generated when not given), the payload and the headers.
+   */
+  readonly sign?: TopicSigningKey | string;
+  /**
+   * Encrypt the payload end to end with this key (`rbek1.…`, see
+   * generatePayloadKey) before it leaves the client: the nodes store
+   * ciphertext. `client.publish` only (not the batching publisher).
+   */
+  readonly encrypt?: PayloadKey | string;
 }
 
 /** Where a committed message landed. `duplicate`: it was already stored (same id or producer sequence). */
@@ -59,7 +72,10 @@ export function buildMessage(
       details: { payloadBytes: bytes.byteLength, maxPayloadBytes: limits.maxPayloadBytes },
     });
   }
-  const id = options.id ?? (extra.generateId === true ? randomId(20) : undefined);
+  if (options.encrypt !== undefined) throw new RaftbusError("INVALID_ARGUMENT", "encrypt: only client.publish encrypts (encryption is asynchronous); encrypt with encryptPayload first, then publish the result");
+  // A signature covers the id, so a signed message always carries one.
+  const id = options.id ?? (extra.generateId === true || options.sign !== undefined ? randomId(20) : undefined);
+  const headers = options.sign === undefined ? options.headers : signedHeaders(topic, id!, bytes, options.headers ?? {}, options.sign);
   const message: PublishMessage = {
     topic,
     payload: bytes,
@@ -67,7 +83,7 @@ export function buildMessage(
     ...(options.priority !== undefined ? { priority: options.priority } : {}),
     ...(options.guarantee !== undefined ? { guarantee: options.guarantee } : {}),
     ...(options.ttlMs !== undefined ? { ttlMs: options.ttlMs } : {}),
-    ...(options.headers !== undefined ? { headers: options.headers } : {}),
+    ...(headers !== undefined ? { headers } : {}),
     ...(options.correlationId !== undefined ? { correlationId: options.correlationId } : {}),
     ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}),
     ...(extra.producerId !== undefined ? { producerId: extra.producerId } : {}),
@@ -76,6 +92,25 @@ export function buildMessage(
   const err = checkPublishMessage(message, "message");
   if (err !== undefined) throw new RaftbusError("INVALID_ARGUMENT", err);
   return message;
+}
+
+function signedHeaders(topic: string, id: string, payload: Uint8Array, headers: Readonly<Record<string, string>>, key: TopicSigningKey | string): Record<string, string> {
+  const k = typeof key === "string" ? parseTopicKey(key) : key;
+  const { [TOPIC_SIGNATURE_HEADER]: _old, ...rest } = headers;
+  return { ...rest, [TOPIC_SIGNATURE_HEADER]: signTopicMessage({ topic, id, payload, headers: rest }, k) };
+}
+
+/**
+ * The payload and options of an encrypted publish: the payload encrypted
+ * for `topic` and its header added (signing, if asked, comes after and
+ * covers both). Options without `encrypt` come back as they are.
+ */
+export async function sealForPublish(topic: string, payload: Payload, options: PublishOptions): Promise<{ payload: Payload; options: PublishOptions }> {
+  if (options.encrypt === undefined) return { payload, options };
+  const key = typeof options.encrypt === "string" ? parsePayloadKey(options.encrypt) : options.encrypt;
+  const sealed = await encryptPayload(key, topic, encodePayload(payload));
+  const { encrypt: _e, ...rest } = options;
+  return { payload: sealed.payload, options: { ...rest, headers: { ...options.headers, [ENCRYPTION_HEADER]: sealed.header } } };
 }
 
 /** The PublishAck of an outcome, or its error as a RaftbusError. */
@@ -108,7 +143,8 @@ export const PUBLISH_ATTEMPTS_MAX = 100;
  * @throws RaftbusError: the server's error for the message, TIMEOUT at the deadline.
  */
 export async function publishOne(session: Session, topic: string, payload: Payload, options: PublishOptions = {}): Promise<PublishResult> {
-  const message = buildMessage(topic, payload, options, session.limits, { generateId: true });
+  const sealed = await sealForPublish(topic, payload, options);
+  const message = buildMessage(topic, sealed.payload, sealed.options, session.limits, { generateId: true });
   const deadline = Date.now() + (options.timeoutMs ?? session.defaultTimeoutMs);
   let last: RaftbusError | undefined;
   for (let attempt = 1; attempt <= PUBLISH_ATTEMPTS_MAX && Date.now() < deadline; attempt++) {

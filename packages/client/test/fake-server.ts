@@ -353,6 +353,9 @@ export class FakeCluster {
       case "sys.set": return { nodeId: conn.node.id, signing: "unsigned", keyId: null, families: [], queued: 0 };
       case "sys.diagnose": return { requestId: "r1" };
       case "sys.forward": return { accepted: frame.body.messages.length };
+      case "key.add": return { name: frame.body.name, pattern: frame.body.pattern, key: `rbtk1.${frame.body.name}.${"A".repeat(43)}`, fingerprint: "00000000" };
+      case "key.list": return { keys: [] };
+      case "key.remove": return { name: frame.body.name };
       case "cluster.finalize-upgrade": return { previous: 1, version: frame.body.version ?? 2, enabled: [], members: this.nodes.map((n) => ({ id: n.id, clusterVersionMax: 2 })) };
       case "backup.open":
       case "backup.read":

@@ -26,7 +26,7 @@ import { SYSTEM_TOPIC_SEGMENT } from "../topic/topic-name.ts";
 import { covers } from "./coverage.ts";
 
 /** The admin scopes, each a family of administrative requests. */
-export const ADMIN_SCOPES = ["topics", "subscriptions", "dlq", "maintenance", "membership", "users", "sys", "backup"] as const;
+export const ADMIN_SCOPES = ["topics", "subscriptions", "dlq", "maintenance", "membership", "users", "sys", "backup", "keys"] as const;
 
 /** An admin scope. */
 export type AdminScope = (typeof ADMIN_SCOPES)[number];

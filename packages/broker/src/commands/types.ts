@@ -261,6 +261,27 @@ export interface RemoveUserCommand extends Base {
   readonly name: string;
 }
 
+/**
+ * Register a topic signing key (cluster version ≥ 5): from then on every
+ * publish to a topic `pattern` matches must carry a valid signature by a
+ * key whose pattern matches it (checked by the leader before proposing).
+ * KEY_EXISTS when the name is taken: keys are added and removed, never
+ * changed (rotate by adding a new name, then removing the old one).
+ */
+export interface PutSigningKeyCommand extends Base {
+  readonly type: "putSigningKey";
+  readonly name: string;
+  readonly pattern: string;
+  /** The secret, chosen by the leader (random) or given by the operator. */
+  readonly key: Uint8Array;
+}
+
+/** Forget a topic signing key (KEY_NOT_FOUND when there is none). */
+export interface RemoveSigningKeyCommand extends Base {
+  readonly type: "removeSigningKey";
+  readonly name: string;
+}
+
 /** Every replicated broker command. */
 export type Command =
   | CreateTopicCommand
@@ -279,7 +300,9 @@ export type Command =
   | SetClusterVersionCommand
   | RecordMembersCommand
   | PutUserCommand
-  | RemoveUserCommand;
+  | RemoveUserCommand
+  | PutSigningKeyCommand
+  | RemoveSigningKeyCommand;
 
 /** The command type names. */
 export type CommandType = Command["type"];
@@ -289,5 +312,5 @@ export const COMMAND_TYPES: readonly CommandType[] = [
   "createTopic", "deleteTopic", "updateRetention", "publish",
   "createSubscription", "updateSubscription", "deleteSubscription", "expireSession",
   "delivery", "dlqReplay", "dlqPurge", "maintenance", "tick", "setClusterVersion", "recordMembers",
-  "putUser", "removeUser",
+  "putUser", "removeUser", "putSigningKey", "removeSigningKey",
 ];

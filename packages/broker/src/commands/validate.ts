@@ -13,7 +13,7 @@
  * out of range, and the specific INVALID_TOPIC / INVALID_PATTERN /
  * INVALID_FILTER / PAYLOAD_TOO_LARGE / HEADERS_TOO_LARGE.
  */
-import { GUARANTEES, PRIORITIES, RaftbusError, isGuarantee, isPriority } from "@raftbus/client/protocol";
+import { GUARANTEES, PRIORITIES, RaftbusError, isGuarantee, isPriority, SIGNING_KEY_BYTES, SIGNING_KEY_NAME_RE } from "@raftbus/client/protocol";
 import type { Guarantee, Priority } from "@raftbus/client/protocol";
 import {
   DLQ_IDS_MAX, FILTER_CHARS_MAX, HARD_LIMITS, ID_CHARS_MAX, MAX_IN_FLIGHT_MAX, MAX_RETRIES_MAX,
@@ -118,7 +118,27 @@ const validators: Record<CommandType, Validator> = {
     };
   },
   removeUser: (o, now) => ({ type: "removeUser", now, name: userName(o["name"]) }),
+  putSigningKey: (o, now) => {
+    const key = o["key"];
+    if (!(key instanceof Uint8Array) || key.length !== SIGNING_KEY_BYTES) throw invalid(`key must be ${SIGNING_KEY_BYTES} bytes`);
+    return { type: "putSigningKey", now, name: signingKeyName(o["name"]), pattern: signingPattern(o["pattern"]), key: new Uint8Array(key) };
+  },
+  removeSigningKey: (o, now) => ({ type: "removeSigningKey", now, name: signingKeyName(o["name"]) }),
 };
+
+function signingKeyName(value: unknown): string {
+  if (typeof value !== "string" || !SIGNING_KEY_NAME_RE.test(value)) throw invalid("a signing key name is 1–64 of A-Z a-z 0-9 _ -");
+  return value;
+}
+
+/** A signing key's topic pattern: exact or wildcard (no regex: which topics a key guards must be plain to read), never `$sys.`. */
+function signingPattern(value: unknown): string {
+  if (typeof value !== "string") throw bad("pattern must be a string");
+  if (value.startsWith("$sys") || compilePattern(value).kind === "regex") {
+    throw new RaftbusError("INVALID_PATTERN", "a signing key guards topics by an exact name or a wildcard pattern (a.*, a.**), not a regex or $sys.");
+  }
+  return value;
+}
 
 /** A user name: one topic segment (it names the user's reply inboxes). */
 export function userName(value: unknown): string {

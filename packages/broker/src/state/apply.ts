@@ -19,6 +19,7 @@ import { applyCreateTopic, applyDeleteTopic, applyUpdateRetention } from "./topi
 import { applySetClusterVersion } from "./cluster-version.ts";
 import { applyRecordMembers } from "./members.ts";
 import { applyPutUser, applyRemoveUser } from "./users.ts";
+import { applyPutSigningKey, applyRemoveSigningKey } from "./signing-keys.ts";
 import { effectiveVersion } from "../version/cluster-version.ts";
 
 /**
@@ -72,5 +73,7 @@ async function run(ctx: ApplyContext, c: Command): Promise<CommandResult> {
     case "recordMembers": return applyRecordMembers(ctx, c);
     case "putUser": return applyPutUser(ctx, c);
     case "removeUser": return applyRemoveUser(ctx, c);
+    case "putSigningKey": return applyPutSigningKey(ctx, c);
+    case "removeSigningKey": return applyRemoveSigningKey(ctx, c);
   }
 }

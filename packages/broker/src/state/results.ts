@@ -84,7 +84,9 @@ export type CommandResult =
   | { readonly ok: true; readonly type: "setClusterVersion"; readonly version: number; readonly previous: number }
   | { readonly ok: true; readonly type: "recordMembers"; readonly recorded: readonly string[] }
   | { readonly ok: true; readonly type: "putUser"; readonly name: string; readonly created: boolean }
-  | { readonly ok: true; readonly type: "removeUser"; readonly name: string };
+  | { readonly ok: true; readonly type: "removeUser"; readonly name: string }
+  | { readonly ok: true; readonly type: "putSigningKey"; readonly name: string; readonly pattern: string; readonly createdAt: number }
+  | { readonly ok: true; readonly type: "removeSigningKey"; readonly name: string };
 
 /** A successful result of command type `T`. */
 export type ResultOf<T extends string> = Extract<CommandResult, { readonly ok: true; readonly type: T }>;

@@ -10,12 +10,12 @@
  */
 import { SubscriptionIndex } from "../pattern/subscription-index.ts";
 import { assert } from "../raft-api.ts";
-import { META_KEY, TAG, familyRange, memberKey, readU32, subCountersKey, subKey, topicKey, userKey } from "../store/keys.ts";
+import { META_KEY, TAG, familyRange, memberKey, readU32, signingKeyKey, subCountersKey, subKey, topicKey, userKey } from "../store/keys.ts";
 import {
-  decodeMember, decodeMeta, decodeOutstanding, decodeSubscription, decodeTopic, decodeUser, emptyMeta, encodeMeta, encodeSubscriptionCounters,
-  encodeMember, encodeSubscriptionSpec, encodeTopic, encodeUser,
+  decodeMember, decodeMeta, decodeOutstanding, decodeSigningKey, decodeSubscription, decodeTopic, decodeUser, emptyMeta, encodeMeta,
+  encodeSubscriptionCounters, encodeMember, encodeSigningKey, encodeSubscriptionSpec, encodeTopic, encodeUser,
 } from "../store/records.ts";
-import type { MemberRecord, MetaRecord, TopicRecord, UserRecord } from "../store/records.ts";
+import type { MemberRecord, MetaRecord, SigningKeyRecord, TopicRecord, UserRecord } from "../store/records.ts";
 import type { BinaryDb, Txn } from "../store/txn.ts";
 import { SubState } from "./subscription.ts";
 
@@ -32,6 +32,8 @@ export class BrokerState {
   readonly members = new Map<string, MemberRecord>();
   /** Users by name (cluster version ≥ 4): token hashes and grants. */
   readonly users = new Map<string, UserRecord>();
+  /** Topic signing keys by name (cluster version ≥ 5). */
+  readonly signingKeys = new Map<string, SigningKeyRecord>();
   /** Topic id → subscriptions holding references to it (to drop them when a message goes). */
   private readonly holders = new Map<number, Set<SubState>>();
   private readonly dirtyTopics = new Set<TopicRecord>();
@@ -67,6 +69,10 @@ export class BrokerState {
     for await (const [, v] of db.iterator(familyRange(TAG.user))) {
       const u = decodeUser(v);
       s.users.set(u.name, u);
+    }
+    for await (const [, v] of db.iterator(familyRange(TAG.signingKey))) {
+      const k = decodeSigningKey(v);
+      s.signingKeys.set(k.name, k);
     }
     return s;
   }
@@ -160,6 +166,18 @@ export class BrokerState {
   removeUser(txn: Txn, name: string): void {
     if (!this.users.delete(name)) return;
     txn.del(userKey(name));
+  }
+
+  /** Records a topic signing key. */
+  putSigningKey(txn: Txn, k: SigningKeyRecord): void {
+    this.signingKeys.set(k.name, k);
+    txn.put(signingKeyKey(k.name), encodeSigningKey(k));
+  }
+
+  /** Forgets topic signing key `name`. */
+  removeSigningKey(txn: Txn, name: string): void {
+    if (!this.signingKeys.delete(name)) return;
+    txn.del(signingKeyKey(name));
   }
 
   /** Marks a topic record for writing at the end of the apply call. */

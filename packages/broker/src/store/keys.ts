@@ -15,6 +15,7 @@
  *   z  tid:4 dlqId:8                    dead letter
  *   n  nodeId (utf-8)                   a cluster member's addresses (cluster version ≥ 2)
  *   a  user name (utf-8)                a user: token hash and grants (cluster version ≥ 4)
+ *   k  name (utf-8)                     a topic signing key (cluster version ≥ 5)
  *
  * Topic and subscription ids are numbers assigned at creation and never
  * reused, so keys are fixed width and a deleted topic's leftovers can never
@@ -39,6 +40,7 @@ export const TAG = {
   dlq: 0x7a, // z
   member: 0x6e, // n
   user: 0x61, // a
+  signingKey: 0x6b, // k
 } as const;
 
 const TWO_32 = 2 ** 32;
@@ -154,6 +156,15 @@ export function userKey(name: string): Uint8Array {
   const bytes = encoder.encode(name);
   const buf = new Uint8Array(1 + bytes.length);
   buf[0] = TAG.user;
+  buf.set(bytes, 1);
+  return buf;
+}
+
+/** Key of topic signing key `name`'s record. */
+export function signingKeyKey(name: string): Uint8Array {
+  const bytes = encoder.encode(name);
+  const buf = new Uint8Array(1 + bytes.length);
+  buf[0] = TAG.signingKey;
   buf.set(bytes, 1);
   return buf;
 }

@@ -395,6 +395,29 @@ export function decodeUser(bytes: Uint8Array): UserRecord {
   return { name, tokenHash, grants: grants as string[], createdAt, updatedAt };
 }
 
+/** A topic signing key (cluster version ≥ 5): publishes to topics its pattern matches must carry its signature. */
+export interface SigningKeyRecord {
+  readonly name: string;
+  readonly pattern: string;
+  readonly key: Uint8Array;
+  /** Log time of the entry that added it. */
+  readonly createdAt: number;
+}
+
+/** Encodes a signing key record. */
+export function encodeSigningKey(k: SigningKeyRecord): Uint8Array {
+  return pack([k.name, k.pattern, k.key, k.createdAt]);
+}
+
+/** Decodes a signing key record. */
+export function decodeSigningKey(bytes: Uint8Array): SigningKeyRecord {
+  const t = unpack(bytes);
+  assert(Array.isArray(t) && t.length === 4, "malformed signing key record");
+  const [name, pattern, key, createdAt] = t as unknown[];
+  assert(typeof name === "string" && typeof pattern === "string" && key instanceof Uint8Array && key.length === 32 && isNat(createdAt), "malformed signing key record fields");
+  return { name, pattern, key, createdAt };
+}
+
 /** A pending range deletion, processed within the tick budget (deleted topics and subscriptions). */
 export interface GcJob {
   readonly gte: Uint8Array;

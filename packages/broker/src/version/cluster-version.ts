@@ -34,19 +34,23 @@ export const CLUSTER_VERSIONS = {
   2: "member addresses kept in the replicated state (survive restarts, snapshots and backups)",
   3: "limits decided in apply: subscriptions in the cluster, regex NFA states (per subscription and in total), durable subscriptions per owner; a filter stops matching past its per-message step budget",
   4: "users and permissions: user records (token hashes and grants) kept in the replicated state (raftbus user add|remove|rotate|grant)",
+  5: "topic signing keys (raftbus key add|remove): publishes to the topics a key guards must carry its HMAC signature",
 } as const;
 
 /** A cluster version this build knows. */
 export type ClusterVersion = keyof typeof CLUSTER_VERSIONS;
 
 /** The highest cluster version this build implements. */
-export const BUILD_CLUSTER_VERSION = 4;
+export const BUILD_CLUSTER_VERSION = 5;
 
 /** From this version apply() enforces the subscription limits and the filter step budget (issue 13). */
 export const LIMITS_IN_APPLY_VERSION = 3;
 
 /** From this version the cluster keeps users (putUser, removeUser; issue 13). */
 export const USERS_VERSION = 4;
+
+/** From this version the cluster keeps topic signing keys (putSigningKey/removeSigningKey; issue 13 part 4). */
+export const SIGNING_KEYS_VERSION = 5;
 
 /** The oldest: every build implements it, so every cluster runs at least it. */
 export const BASE_CLUSTER_VERSION = 1;
@@ -60,6 +64,7 @@ export const COMMAND_SINCE: Readonly<Record<CommandType, number>> = {
   createSubscription: 1, updateSubscription: 1, deleteSubscription: 1, expireSession: 1,
   delivery: 1, dlqReplay: 1, dlqPurge: 1, maintenance: 1, tick: 1,
   setClusterVersion: 1, recordMembers: 2, putUser: USERS_VERSION, removeUser: USERS_VERSION,
+  putSigningKey: SIGNING_KEYS_VERSION, removeSigningKey: SIGNING_KEYS_VERSION,
 };
 
 /** The cluster version an entry carrying `command` needs: its type's, or more for fields added later. */

@@ -8,6 +8,7 @@
 import { stat, readFile } from "node:fs/promises";
 import type { PublishOptions, PublishResult, RaftbusClient } from "@raftbus/client";
 import { FRAME_BYTES_MAX, GUARANTEES, PRIORITIES, RaftbusError, type Guarantee, type Priority } from "@raftbus/client/vocabulary";
+import type { TopicSigningKey } from "@raftbus/client/protocol";
 import type { Argv } from "yargs";
 import { ProgressBar } from "../output/progress.ts";
 import { optDuration, optInt, optString, reqString, stringList, type Args } from "../util/args.ts";
@@ -212,8 +213,24 @@ async function publishMany(plan: PubPlan, payload: Uint8Array | string, client: 
   return EXIT.OK;
 }
 
+/** The topic signing key of `--sign-key`, else RAFTBUS_SIGNING_KEY (an environment variable keeps the secret out of `ps`). @throws UsageError */
+export async function signKeyOf(args: Args, env: Readonly<Record<string, string | undefined>>): Promise<TopicSigningKey | undefined> {
+  const text = optString(args, "sign-key") ?? (env["RAFTBUS_SIGNING_KEY"] !== "" ? env["RAFTBUS_SIGNING_KEY"] : undefined);
+  if (text === undefined) return undefined;
+  // The protocol module (schemas, hashes) loads only when a key is given: CLI start-up stays light.
+  const { parseTopicKey } = await import("@raftbus/client/protocol");
+  try {
+    return parseTopicKey(text);
+  } catch (err) {
+    if (err instanceof RaftbusError) throw new UsageError(`--sign-key: ${err.message}`, COMMAND);
+    throw err;
+  }
+}
+
 async function pub(args: Args, ctx: CommandContext): Promise<number> {
-  const plan = pubPlan(args, ctx.io.stdin.isTTY);
+  const unsigned = pubPlan(args, ctx.io.stdin.isTTY);
+  const sign = await signKeyOf(args, ctx.io.env);
+  const plan = sign === undefined ? unsigned : { ...unsigned, options: { ...unsigned.options, sign } };
   const payload = await readPayload(plan.source, ctx.io.stdin);
   const client = await ctx.client();
   if (plan.count > 1 || plan.template) return publishMany(plan, payload, client, ctx);
@@ -237,6 +254,7 @@ export function pubCommand(y: Argv, act: Act): Argv {
     .option("correlation-id", { type: "string", describe: "request/reply correlation id" })
     .option("max-retries", { type: "number", describe: "redeliveries before the message goes to the dead-letter queue" })
     .option("count", { alias: "n", type: "number", describe: "publish this many messages (batched); {{.Count}} and {{.TimeStamp}} expand in payload, --id and headers" })
+    .option("sign-key", { type: "string", describe: "sign with this topic signing key (rbtk1.…, from `raftbus key add`) [env RAFTBUS_SIGNING_KEY]" })
     .example("$0 pub demo hello", "")
     .example("$0 pub alerts '{\"usage\":93}' --priority critical --header host=db1 --ttl 5m", "")
     .example("$0 pub demo 'event {{.Count}}' --count 10000", "")

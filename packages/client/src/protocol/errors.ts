@@ -43,6 +43,11 @@ export const ERROR_CODES = [
   "BACKUP_INVALID",      // a backup file is damaged, truncated or not a backup (verify, restore)
   "BACKUP_NOT_FOUND",    // backup.read/close of a backup this node does not hold open (finished, idle too long, connection moved)
   "MEMBER_EXISTS",       // cluster add-node: the id is already a member (remove it first to give it a new address)
+  "SIGNATURE_REQUIRED",  // publish to a topic a signing key guards, without a signature (`details.topic`)
+  "SIGNATURE_INVALID",   // the signature does not verify under a key that guards the topic (altered, wrong key, no id)
+  "KEY_EXISTS",          // key add: a signing key of that name exists
+  "KEY_NOT_FOUND",       // key remove: no signing key of that name
+  "DECRYPTION_FAILED",   // (SDK) an encrypted payload did not decrypt with the key given: wrong key, or altered
 ] as const;
 
 /** One of the stable error codes. */

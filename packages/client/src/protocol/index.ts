@@ -13,4 +13,5 @@ export { checkOf, conforms, type Check } from "./validate.ts";
 export * as schemas from "./schemas/index.ts";
 export { BACKUP_READ_BYTES_MAX } from "./schemas/backup.ts";
 export * from "./sys-signature.ts";
+export * from "./topic-signature.ts";
 export { SYS_FAMILIES, SEVERITIES, type SysFamily, type Severity } from "./sys-families.ts";

@@ -15,6 +15,7 @@ import { adminKinds } from "./schemas/admin.ts";
 import { backupKinds } from "./schemas/backup.ts";
 import { clusterKinds } from "./schemas/cluster.ts";
 import { dlqKinds } from "./schemas/dlq.ts";
+import { keyKinds } from "./schemas/keys.ts";
 import { publishKinds } from "./schemas/publish.ts";
 import { subscriptionKinds } from "./schemas/subscriptions.ts";
 import { sysKinds } from "./schemas/sys.ts";
@@ -24,6 +25,7 @@ import type * as Admin from "./schemas/admin.ts";
 import type * as Backup from "./schemas/backup.ts";
 import type * as Cluster from "./schemas/cluster.ts";
 import type * as Dlq from "./schemas/dlq.ts";
+import type * as Keys from "./schemas/keys.ts";
 import type * as Messages from "./schemas/messages.ts";
 import type * as Publish from "./schemas/publish.ts";
 import type * as Subs from "./schemas/subscriptions.ts";
@@ -61,6 +63,7 @@ export const REQUESTS = {
   ...sysKinds,
   ...backupKinds,
   ...userKinds,
+  ...keyKinds,
 } as const satisfies Record<string, RequestSpec>;
 
 /** A request kind. */
@@ -134,6 +137,18 @@ export type UserRotateRequest = Wire<typeof Users.UserRotateRequest>;
 export type UserGrantRequest = Wire<typeof Users.UserGrantRequest>;
 /** `user.remove` request. */
 export type UserRemoveRequest = Wire<typeof Users.UserRemoveRequest>;
+/** `key.add` request. */
+export type KeyAddRequest = Wire<typeof Keys.KeyAddRequest>;
+/** `key.add` response (the only one that carries the secret). */
+export type KeyAddResponse = Wire<typeof Keys.KeyAddResponse>;
+/** One signing key as listed. */
+export type KeyInfo = Wire<typeof Keys.KeyInfo>;
+/** `key.list` response. */
+export type KeyListResponse = Wire<typeof Keys.KeyListResponse>;
+/** `key.remove` request. */
+export type KeyRemoveRequest = Wire<typeof Keys.KeyRemoveRequest>;
+/** `key.remove` response. */
+export type KeyRemoveResponse = Wire<typeof Keys.KeyRemoveResponse>;
 
 /** The empty body of requests and responses that carry nothing. */
 export type EmptyBody = Wire<typeof Empty>;

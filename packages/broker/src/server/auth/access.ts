@@ -39,6 +39,8 @@ const RULES: Readonly<Record<RequestKind, Rule>> = {
   "sys.forward": "node",
   // A backup is every message of every topic.
   "backup.open": { scope: "backup" }, "backup.read": { scope: "backup" }, "backup.close": { scope: "backup" },
+  // Signing keys decide which publishes the cluster takes; listing them shows which topics are guarded.
+  "key.add": { scope: "keys" }, "key.list": { scope: "keys" }, "key.remove": { scope: "keys" },
 };
 
 /** What a node's own token may send besides `node` kinds. */

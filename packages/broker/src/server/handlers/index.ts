@@ -3,6 +3,7 @@ import type { Handler, HandlerTable } from "../node-server.ts";
 import { backupClose, backupOpen, backupRead } from "./backup.ts";
 import { dlqList, dlqPurge, dlqReplay, listSubscriptions, maintenance, stats } from "./admin.ts";
 import { addNode, clusterStatus, ping, removeNode, transferLeader } from "./cluster.ts";
+import { addKey, listKeys, removeKey } from "./keys.ts";
 import { publish } from "./publish.ts";
 import { sysDiagnose, sysForward, sysSet, sysStatus } from "./sys.ts";
 import { ack, credit, fail, subscribe, unsubscribe } from "./subscribe.ts";
@@ -22,6 +23,7 @@ export function brokerHandlers(): HandlerTable {
     "sys.status": sysStatus, "sys.set": sysSet, "sys.diagnose": sysDiagnose, "sys.forward": sysForward,
     "backup.open": backupOpen, "backup.read": backupRead, "backup.close": backupClose,
     "user.add": addUser, "user.rotate": rotateUser, "user.grant": grantUser, "user.remove": removeUser, "user.list": listUsers,
+    "key.add": addKey, "key.list": listKeys, "key.remove": removeKey,
   };
   return table as unknown as Record<keyof typeof table, Handler>;
 }

@@ -6,6 +6,7 @@
 import type { PublishRequest, PublishResponse } from "@raftbus/client/protocol";
 import type { HandlerContext } from "../node-server.ts";
 import type { ClientSession } from "../session.ts";
+import { signatureRefusals } from "../publish/signature-check.ts";
 import { requireLeader } from "./leader.ts";
 
 /** Resolves once the batch is committed on a majority's disks and applied. */
@@ -16,8 +17,14 @@ export async function publish(ctx: HandlerContext, session: ClientSession, body:
   if (full !== undefined) throw full;
   ctx.server.publishRates.charge(session.identity(), body.messages.length, publishBytes(body));
   const started = performance.now();
-  const command = ctx.broker.buildPublish({ now: Date.now(), senderId: session.clientId || session.id, messages: body.messages });
-  const results = await ctx.publishes.publish(command);
+  // Topics guarded by a signing key take signed messages only; the others in the batch go on.
+  const refusals = signatureRefusals(body.messages, (topic) => ctx.broker.signingKeysFor(topic));
+  const accepted = body.messages.filter((_, i) => refusals[i] === undefined);
+  if (accepted.length === 0) return { results: refusals.map((error) => ({ ok: false as const, error: error! })) };
+  const command = ctx.broker.buildPublish({ now: Date.now(), senderId: session.clientId || session.id, messages: accepted });
+  const committed = await ctx.publishes.publish(command);
+  let next = 0;
+  const results = refusals.map((error) => error !== undefined ? { error } : committed[next++]!);
   ctx.server.metrics.publishCommitted((performance.now() - started) / 1000, results.flatMap((r) => ("error" in r || r.duplicate ? [] : [r.topic])));
   if (ctx.log.isLevelEnabled("debug")) {
     const first = results.find((r) => !("error" in r));

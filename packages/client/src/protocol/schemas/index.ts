@@ -14,3 +14,4 @@ export * from "./admin.ts";
 export * from "./cluster.ts";
 export * from "./sys.ts";
 export * from "./backup.ts";
+export * from "./keys.ts";
