@@ -2,6 +2,7 @@
  * What a user may do (issue 13 part 2), written as a list of grants:
  *
  *   admin                 everything: every grant below, every admin scope
+ *   monitor               read the cluster's own events (`sub:$sys.**`): the dashboard
  *   pub:PATTERN           publish to topics the pattern matches
  *   sub:PATTERN           subscribe with patterns inside PATTERN
  *   pubsub:PATTERN        both
@@ -41,6 +42,9 @@ export const GRANT_CHARS_MAX = 300;
 
 /** The grants of the admin role. */
 export const ADMIN_GRANTS: readonly string[] = ["pub:**", "sub:**", `sub:${SYSTEM_TOPIC_SEGMENT}.**`, `sub:${REPLY_SEGMENT}.**`, "admin:*"];
+
+/** The grants of the monitor role: what the dashboard reads. */
+export const MONITOR_GRANTS: readonly string[] = [`sub:${SYSTEM_TOPIC_SEGMENT}.**`];
 
 /** One topic grant, compiled. */
 interface TopicGrant {
@@ -88,8 +92,8 @@ export function compileGrants(grants: readonly string[]): Permissions {
 }
 
 function compileGrant(grant: string, acc: { publish: TopicGrant[]; subscribe: TopicGrant[]; scopes: Set<AdminScope> }): void {
-  if (grant === "admin") {
-    for (const g of ADMIN_GRANTS) compileGrant(g, acc);
+  if (grant === "admin" || grant === "monitor") {
+    for (const g of grant === "admin" ? ADMIN_GRANTS : MONITOR_GRANTS) compileGrant(g, acc);
     return;
   }
   const colon = grant.indexOf(":");
@@ -112,7 +116,7 @@ function compileGrant(grant: string, acc: { publish: TopicGrant[]; subscribe: To
       else throw invalid(`grant '${grant}': the admin scopes are ${ADMIN_SCOPES.join(", ")} and *`);
       return;
     default:
-      throw invalid(`grant '${grant}' is not one of admin, pub:PATTERN, sub:PATTERN, pubsub:PATTERN, admin:SCOPE`);
+      throw invalid(`grant '${grant}' is not one of admin, monitor, pub:PATTERN, sub:PATTERN, pubsub:PATTERN, admin:SCOPE`);
   }
 }
 

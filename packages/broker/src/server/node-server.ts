@@ -41,11 +41,8 @@ import { ClientSession } from "./session.ts";
 import { BackupStreams } from "../backup/backup-streams.ts";
 import { StorageGuard, fetchMemberDisk } from "./storage-guard.ts";
 import type { Admission, SessionLimits } from "./session.ts";
-import { Authenticator } from "./auth/authenticator.ts";
-import { authorize } from "./auth/access.ts";
-import { OriginPolicy } from "./auth/origin.ts";
+import { AccessControl } from "./auth/access-control.ts";
 import { actorOf } from "./handlers/actor.ts";
-import { REPLY_SEGMENT } from "../auth/grants.ts";
 import type { Command } from "../commands/types.ts";
 import type { NodeTls } from "./tls.ts";
 
@@ -103,8 +100,6 @@ export interface NodeServerParts {
   readonly tls?: NodeTls;
 }
 
-/** Client ids that can name a reply inbox (one topic segment). */
-const INBOX_SEGMENT_RE = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** On shutdown, queued system events get this long to reach the leader. */
 const SYS_FLUSH_ON_STOP_MS = 2000;
@@ -146,9 +141,8 @@ export class NodeServer {
   readonly backups = new BackupStreams();
   /** Free disk space here and, while leading, on the other voters: refuses publishes when it runs out (STORAGE_FULL). */
   readonly disk: StorageGuard;
-  /** Who a hello's token stands for (server/auth). */
-  readonly auth: Authenticator;
-  private readonly origins: OriginPolicy;
+  /** Tokens, permissions and origins (server/auth). */
+  readonly access: AccessControl;
 
   constructor(readonly parts: NodeServerParts) {
     const c = parts.config;
@@ -185,11 +179,10 @@ export class NodeServer {
       helloBytesMax: c.helloBytesMax, pingIntervalMs: c.pingIntervalMs, idleTimeoutMs: c.idleTimeoutMs, ...parts.sessionLimits,
     };
     this.guard = new ConnectionGuard(c);
-    this.auth = new Authenticator({
-      mode: c.auth, adminTokenHash: parts.adminTokenHash, user: (name) => parts.stateMachine.user(name),
-      clusterId: c.clusterId, clusterSecret: c.clusterSecret, clusterSecretPrevious: c.clusterSecretPrevious,
+    this.access = new AccessControl({
+      config: c, adminTokenHash: parts.adminTokenHash, user: (name) => parts.stateMachine.user(name),
+      members: () => this.members.values(), sys: this.sys, log: parts.sessionLogger ?? parts.logger,
     });
-    this.origins = new OriginPolicy(c.allowedOrigins, () => this.members.values());
     this.publishRates = new PublishRateLimiter(c);
     this.limits = { ...DEFAULT_SERVER_LIMITS, maxPayloadBytes: parts.config.maxPayloadBytes, sessionTimeoutMs: parts.config.sessionTimeoutMs };
     for (const p of parts.config.peers) this.members.set(p.id, p);
@@ -255,7 +248,7 @@ export class NodeServer {
     });
     this.http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (this.stopping) return socket.destroy();
-      if (!this.origins.allows(req.headers.origin)) return this.refuseOrigin(req, socket);
+      if (!this.access.allowsOrigin(req)) return this.access.refuseOrigin(req, socket);
       this.wss!.handleUpgrade(req, socket, head, (ws) => this.wss!.emit("connection", ws, req));
     });
     const sweepMs = Math.max(50, Math.floor(Math.min(this.config.pingIntervalMs, this.config.idleTimeoutMs) / 4));
@@ -378,11 +371,7 @@ export class NodeServer {
       this.sys.security("publish.denied", refusal.message, actorOf(session), { kind: req.kind, topic: refusal.topic });
       throw new RaftbusError("FORBIDDEN", refusal.message, { details: { topic: refusal.topic, permission: "cluster-only" } });
     }
-    const denial = authorize(session.principal, this.auth.currentUser(session.principal), req, session.inbox);
-    if (denial !== undefined) {
-      this.sys.security("access.denied", denial.message, actorOf(session), { kind: req.kind, permission: denial.permission, ...(denial.target !== undefined ? { target: denial.target } : {}) });
-      throw new RaftbusError("FORBIDDEN", denial.message, { details: { permission: denial.permission, ...(denial.target !== undefined ? { target: denial.target } : {}) } });
-    }
+    this.access.check(session, req);
     const log = this.sessionLog;
     const requestId = `${session.id}/${req.id}`;
     const started = performance.now();
@@ -413,25 +402,9 @@ export class NodeServer {
     if (a.audit) this.sys.audit(a.action, a.target, by, a.details);
   }
 
-  /**
-   * A hello: a removed node sends clients elsewhere (the leader when known);
-   * otherwise the token decides (auth/authenticator.ts). A refused token is
-   * a `$sys.security` event (`auth.failed`).
-   */
+  /** A hello: a removed node sends clients elsewhere (the leader when known); otherwise the token decides. */
   private admit(hello: HelloFrame, session: ClientSession): Admission | ErrorInfo {
-    const notMember = this.notMember();
-    if (notMember !== undefined) return notMember.toInfo();
-    const who = this.auth.authenticate(hello.token);
-    if ("code" in who) {
-      const client = hello.name ?? hello.clientId;
-      this.sys.security("auth.failed", who.message, { client, session: session.id }, { address: session.address, tokenGiven: hello.token !== undefined && hello.token !== "" });
-      this.sessionLog.info({ session: session.id, address: session.address, client }, "client refused: unauthorized");
-      return who;
-    }
-    const user = who.kind === "admin" || who.kind === "user" ? who.user : undefined;
-    const inboxOk = INBOX_SEGMENT_RE.test(hello.clientId);
-    const inbox = !inboxOk || who.kind === "node" ? undefined : user === undefined ? `${REPLY_SEGMENT}.${hello.clientId}` : `${REPLY_SEGMENT}.${user}.${hello.clientId}`;
-    return { principal: who, inbox };
+    return this.notMember()?.toInfo() ?? this.access.admit(hello, session);
   }
 
   /**
@@ -443,7 +416,7 @@ export class NodeServer {
     for (const s of [...this.sessions]) {
       const p = s.principal;
       if (p.kind !== "user" || (names !== "all" && !names.includes(p.user))) continue;
-      if (this.auth.currentUser(p) !== undefined) {
+      if (this.access.stillValid(s)) {
         this.closeUngrantedSubscriptions(s);
         continue;
       }
@@ -462,7 +435,7 @@ export class NodeServer {
       if (c.session !== session) continue;
       const pattern = this.parts.stateMachine.subscriptionPattern(c.subscription);
       if (pattern === undefined) continue;
-      const denial = authorize(session.principal, this.auth.currentUser(session.principal), { t: "req", id: 1, kind: "subscribe", body: { pattern } }, session.inbox);
+      const denial = this.access.subscribeDenial(session, pattern);
       if (denial === undefined) continue;
       const remaining = this.delivery.detach(c);
       session.send({ t: "subscription-closed", subscriptionId: c.id, reason: { code: "FORBIDDEN", message: `${denial.message}: the user's grants changed`, details: { permission: denial.permission } } });
@@ -472,16 +445,6 @@ export class NodeServer {
           .catch((err: unknown) => this.sessionLog.debug({ err: String(err), subscription: c.subscription }, "deleting a revoked ephemeral subscription failed (it expires with its session)"));
       }
     }
-  }
-
-  /** A browser page from an origin that is not allowed: HTTP 403 before the upgrade (auth/origin.ts). */
-  private refuseOrigin(req: IncomingMessage, socket: Duplex): void {
-    const origin = String(req.headers.origin);
-    const address = req.socket.remoteAddress ?? "";
-    this.sys.security("origin.refused", `a WebSocket from origin ${origin.slice(0, 200)} is not allowed (allowedOrigins)`, undefined, { origin: origin.slice(0, 200), address });
-    this.sessionLog.info({ origin: origin.slice(0, 200), address }, "WebSocket refused: origin not allowed");
-    const body = JSON.stringify({ error: { code: "FORBIDDEN", message: "this origin may not open a WebSocket to raftbus (allowedOrigins)" } });
-    socket.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
   }
 
   private get sessionLog(): Logger {

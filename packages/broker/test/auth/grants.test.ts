@@ -87,6 +87,10 @@ describe("grants", () => {
     expect(canSubscribe(admin, compilePattern("$sys.**"), undefined)).toBe(true);
     expect(canSubscribe(admin, compilePattern("re:.*"), undefined)).toBe(true);
     expect(canSubscribe(compileGrants(["sub:$sys.security"]), compilePattern("$sys.security"), undefined)).toBe(true);
+    const monitor = compileGrants(["monitor"]);
+    expect(canSubscribe(monitor, compilePattern("$sys.**"), undefined)).toBe(true);
+    expect(canSubscribe(monitor, compilePattern("orders.*"), undefined)).toBe(false);
+    expect(canPublish(monitor, "orders.x")).toBe(false);
   });
 });
 

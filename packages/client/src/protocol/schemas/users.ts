@@ -6,7 +6,7 @@ export const USER_GRANTS_MAX = 64;
 /** Most users one `user.list` answer carries. */
 export const USERS_LIST_MAX = 10_000;
 
-const grants = (description: string) => arr(nonEmptyStr("a grant: admin, pub:PATTERN, sub:PATTERN, pubsub:PATTERN or admin:SCOPE"), description, USER_GRANTS_MAX);
+const grants = (description: string) => arr(nonEmptyStr("a grant: admin, monitor, pub:PATTERN, sub:PATTERN, pubsub:PATTERN or admin:SCOPE"), description, USER_GRANTS_MAX);
 
 /** `user.add`: create a user; the server draws its token and answers it once. */
 export const UserAddRequest = shape("UserAddRequest", {
