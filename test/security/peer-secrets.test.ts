@@ -4,7 +4,8 @@
  * development secret beyond loopback, with the docker/.env.example
  * placeholder, or with a short secret; `raftbus cluster up` (what `pnpm
  * start` runs) generates a random secret for its data folder instead of
- * using the built-in one.
+ * using the built-in one. Its one node also shows the single-voter rule of
+ * `cluster add-node`: a voter it could never commit is refused.
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -49,7 +50,7 @@ describe("a node refuses secrets that protect nothing", () => {
 });
 
 describe("raftbus cluster up", () => {
-  it("generates a random secret for its data folder (owner-only file) and its nodes use it, not the built-in one", async () => {
+  it("generates a random secret for its data folder (owner-only file) and its nodes use it, not the built-in one; its single voter refuses to add a voter directly", async () => {
     let base = 0;
     await waitFor("a free port pair", async () => {
       const p = await freePort();
@@ -68,6 +69,13 @@ describe("raftbus cluster up", () => {
         if (up.exitCode !== null) throw new Error(`cluster up exited (${up.exitCode}):\n${out}`);
         return out.includes("cluster ready") ? true : undefined;
       }, 60_000, 100);
+      // One voter and a new voter would need both for a majority, and the new one is
+      // dialed only once the change commits: refused, with what to do instead.
+      const spare = await freePort();
+      const direct = await runCli(["cluster", "add-node", "n2", "--peer", `127.0.0.1:${spare}`, "--client", `127.0.0.1:${spare}`,
+        "--servers", `ws://127.0.0.1:${base}`, "--credentials", join(dataDir, "credentials")]);
+      expect(direct.code, direct.stderr).toBe(1);
+      expect(direct.stderr).toMatch(/^raftbus: INVALID_ARGUMENT: a single voter cannot add a voter directly .*add it as a learner first/);
     } finally {
       up.kill("SIGINT");
     }
