@@ -19,7 +19,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { connect } from "@raftbus/client/node";
 import type { Msg, RaftbusClient } from "@raftbus/client/node";
 import { RaftbusError } from "@raftbus/client";
-import { runCli } from "../../packages/cli/test/helpers/cluster.ts";
+import { run } from "../../packages/cli/src/cli.ts";
+import { fakeIo } from "../../packages/cli/test/helpers/fake-io.ts";
 import { LocalCluster, waitFor } from "../support/local-cluster.ts";
 import type { TestNode } from "../support/local-cluster.ts";
 
@@ -28,6 +29,13 @@ const FLOOR = ["--disk-free-min-bytes", "16MiB"];
 /** A floor no disk reaches: the node's disk always counts as full. */
 const FULL = ["--disk-free-min-bytes", "1000000GiB"];
 const root = process.getuid?.() === 0;
+
+/** The CLI, in this process (a child process would spend seconds starting up for each command). */
+async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const io = fakeIo();
+  const code = await run(argv, io);
+  return { code, stdout: io.stdoutText(), stderr: io.stderrText() };
+}
 
 let cluster: LocalCluster | undefined;
 let mounted: string | undefined;
@@ -99,10 +107,10 @@ describe.skipIf(!root)("a full disk (tmpfs, needs root)", () => {
     const before = (await client.topics.info("work")).messages;
     // Still there when the disk filled up: retention removes them below, while it is full.
     expect((await client.topics.info("aging")).messages).toBe(5);
-    const cli = await runCli(["pub", "work", "{}", "--servers", cluster.servers().join(",")]);
-    expect(cli.code).toBe(1);
-    expect(cli.stderr).toMatch(/STORAGE_FULL: free disk space is below diskFreeMinBytes on n\d/);
-    const status = await runCli(["cluster", "status", "--servers", cluster.servers().join(",")]);
+    const refused = await cli(["pub", "work", "{}", "--servers", cluster.servers().join(",")]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/STORAGE_FULL: free disk space is below diskFreeMinBytes on n\d/);
+    const status = await cli(["cluster", "status", "--servers", cluster.servers().join(",")]);
     expect(status.stdout).toMatch(/disk full/);
 
     // Reads, acks, deletes and retention go on.
@@ -134,7 +142,7 @@ describe.skipIf(!root)("a full disk (tmpfs, needs root)", () => {
     await c.waitReady();
     // Make the full node the leader: it hands leadership on to a voter with room. (The transfer's own
     // answer may be lost to that quick second change, so its exit code proves nothing either way.)
-    await runCli(["cluster", "transfer-leader", first.id, "--servers", c.servers().join(",")]);
+    await cli(["cluster", "transfer-leader", first.id, "--servers", c.servers().join(",")]);
     await waitFor("the full leader handing over", () => (/handing leadership to a voter with room/.test(c.log(first)) ? true : undefined), 30_000, 200);
     const next = await waitFor("leadership handed on", async () => {
       const l = await c.leader();
