@@ -10,7 +10,8 @@
  *   get nothing;
  * - on the peer port, a plain-text peer and a TLS peer without a
  *   certificate from the CA are refused; one with such a certificate gets
- *   as far as the HMAC challenge (so the refusals are TLS's doing).
+ *   as far as the HMAC challenge (so the refusals are TLS's doing);
+ * - a new node joins through `--join wss://…` and becomes a voter.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -95,4 +96,16 @@ describe("a cluster with TLS", () => {
     expect(member.opened).toBe(true);
     expect(member.first, "the acceptor's challenge frame").toBeDefined();
   });
+
+  it("a new node joins with --join wss://… (its join client checks the CA) and becomes a voter", async () => {
+    const n4 = await cluster.newNode("n4");
+    cluster.startNode(n4, ["--peers", `n4=127.0.0.1:${n4.peerPort}:${n4.clientPort}`, "--join", cluster.servers()[0]!]);
+    const leader = await cluster.leader();
+    await waitFor("n4 a voter", async () => {
+      if (n4.proc === undefined) throw new Error(`n4 exited:\n${cluster.log(n4).slice(-2000)}`);
+      const st = (await cluster.status(leader)) as unknown as { voters: string[] } | undefined;
+      return st?.voters.includes("n4") === true ? true : undefined;
+    }, 60_000);
+    expect(cluster.log(n4)).toContain("added to the cluster as a learner");
+  }, 90_000);
 });
