@@ -7,7 +7,7 @@
  *   sub:PATTERN           subscribe with patterns inside PATTERN
  *   pubsub:PATTERN        both
  *   admin:SCOPE           an admin scope: topics, subscriptions, dlq,
- *                         maintenance, membership, users, sys, backup
+ *                         maintenance, membership, users, sys, backup, keys
  *                         (a backup holds every message), or * (all)
  *
  * PATTERN is a subscription pattern of pattern.ts without regexes

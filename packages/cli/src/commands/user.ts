@@ -12,7 +12,7 @@ import { reqString, stringList } from "../util/args.ts";
 import { UsageError } from "../util/errors.ts";
 import { confirmDestructive, type Act, type CommandContext } from "./context.ts";
 
-const GRANT_HELP = "grants, comma-separated or repeated: admin, monitor, pub:PATTERN, sub:PATTERN, pubsub:PATTERN, admin:SCOPE (topics, subscriptions, dlq, maintenance, membership, users, sys, backup, *), e.g. --grant pub:orders.**,sub:orders.**";
+const GRANT_HELP = "grants, comma-separated or repeated: admin, monitor, pub:PATTERN, sub:PATTERN, pubsub:PATTERN, admin:SCOPE (topics, subscriptions, dlq, maintenance, membership, users, sys, backup, keys, *), e.g. --grant pub:orders.**,sub:orders.**";
 
 /** The --grant values, each split at commas. */
 export function grantsOf(args: Args): string[] {
