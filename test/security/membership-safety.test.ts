@@ -21,7 +21,7 @@ import { createServer } from "node:net";
 import type { Server } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "@raftbus/client/node";
-import { runCli } from "../../packages/cli/test/helpers/cluster.ts";
+import { runCliInProcess as runCli } from "../../packages/cli/test/helpers/cluster.ts";
 import { EXIT } from "../../packages/cli/src/util/exit-codes.ts";
 import { LocalCluster, freePort, waitFor } from "../support/local-cluster.ts";
 import type { TestNode } from "../support/local-cluster.ts";

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { secretProblem } from "@raftbus/broker";
-import { BIN, ROOT, runCli } from "../../packages/cli/test/helpers/cluster.ts";
+import { BIN, ROOT, runCli, runCliInProcess } from "../../packages/cli/test/helpers/cluster.ts";
 import { freePort, waitFor } from "../support/local-cluster.ts";
 
 const root = mkdtempSync(join(tmpdir(), "raftbus-peer-secrets-"));
@@ -72,7 +72,7 @@ describe("raftbus cluster up", () => {
       // One voter and a new voter would need both for a majority, and the new one is
       // dialed only once the change commits: refused, with what to do instead.
       const spare = await freePort();
-      const direct = await runCli(["cluster", "add-node", "n2", "--peer", `127.0.0.1:${spare}`, "--client", `127.0.0.1:${spare}`,
+      const direct = await runCliInProcess(["cluster", "add-node", "n2", "--peer", `127.0.0.1:${spare}`, "--client", `127.0.0.1:${spare}`,
         "--servers", `ws://127.0.0.1:${base}`, "--credentials", join(dataDir, "credentials")]);
       expect(direct.code, direct.stderr).toBe(1);
       expect(direct.stderr).toMatch(/^raftbus: INVALID_ARGUMENT: a single voter cannot add a voter directly .*add it as a learner first/);

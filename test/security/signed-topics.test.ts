@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, formatTopicKey, generatePayloadKey, formatPayloadKey, RaftbusError } from "@raftbus/client/node";
 import type { Msg, RaftbusClient } from "@raftbus/client/node";
-import { runCli } from "../../packages/cli/test/helpers/cluster.ts";
+import { runCliInProcess as runCli } from "../../packages/cli/test/helpers/cluster.ts";
 import { EXIT } from "../../packages/cli/src/util/exit-codes.ts";
 import { LocalCluster, waitFor } from "../support/local-cluster.ts";
 

@@ -22,7 +22,7 @@ import { connect } from "@raftbus/client/node";
 import type { Msg, RaftbusClient } from "@raftbus/client/node";
 import { makeTestPki } from "../../packages/raft/test/transport/test-pki.ts";
 import type { TestPki } from "../../packages/raft/test/transport/test-pki.ts";
-import { runCli } from "../../packages/cli/test/helpers/cluster.ts";
+import { runCliInProcess as runCli } from "../../packages/cli/test/helpers/cluster.ts";
 import { EXIT } from "../../packages/cli/src/util/exit-codes.ts";
 import { LocalCluster, waitFor } from "../support/local-cluster.ts";
 
