@@ -12,7 +12,7 @@
  *
  * PATTERN is a subscription pattern of pattern.ts without regexes
  * (`orders.**`, `sensors.*.temp`, `billing`), so grants are checked on their
- * segments exactly (coverage.ts). As everywhere, a wildcard first segment
+ * segments, safely (coverage.ts: "covered" only when every topic is). As everywhere, a wildcard first segment
  * does not reach `$sys.`: reading system events needs `sub:$sys.**` (or a
  * narrower `$sys.` grant). Reply inboxes (`_reply.…`) are likewise apart: a
  * session may always read its own inbox, and other inboxes only with a
