@@ -9,11 +9,19 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { connect } from "@raftbus/client/node";
 import type { RaftbusClient } from "@raftbus/client/node";
-import { runCli } from "../../packages/cli/test/helpers/cluster.ts";
+import { run } from "../../packages/cli/src/cli.ts";
+import { fakeIo } from "../../packages/cli/test/helpers/fake-io.ts";
 import { LocalCluster, waitFor } from "../support/local-cluster.ts";
 import type { TestNode } from "../support/local-cluster.ts";
 
 const TOPIC = "resize.events";
+/** The CLI, in this process (a child process would spend seconds starting up for each command). */
+async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const io = fakeIo();
+  const code = await run(argv, io);
+  return { code, stdout: io.stdoutText(), stderr: io.stderrText() };
+}
+
 let cluster: LocalCluster | undefined;
 const clients: RaftbusClient[] = [];
 let published = 0;
@@ -75,7 +83,7 @@ describe("cluster sizes 1 → 3 → 5 → 3 (real processes)", () => {
     const follower = c.nodes.find((n) => n !== leader) as TestNode;
     for (const gone of [leader, follower]) {
       const rest = c.nodes.filter((n) => n.proc !== undefined && n !== gone);
-      const r = await runCli(["cluster", "remove-node", gone.id, "--servers", rest.map(url).join(",")]);
+      const r = await cli(["cluster", "remove-node", gone.id, "--servers", rest.map(url).join(",")]);
       expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
       // Asked of every remaining node (the removed one, still running, may not know yet).
       await waitFor(`${gone.id} out of the configuration`, async () => {
