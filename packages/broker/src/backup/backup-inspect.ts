@@ -40,6 +40,9 @@ export interface BackupSummary {
   /** Topics in the backup, listed or not. */
   readonly topicCount: number;
   readonly subscriptions: number;
+  /** Users (with their token hashes and grants) and topic signing keys: they come back with a restore. */
+  readonly users: number;
+  readonly signingKeys: number;
   /** Retained messages over every topic. */
   readonly messages: number;
   /** The replicated address book (cluster version ≥ 2). */
@@ -56,6 +59,8 @@ export async function inspectBackup(file: AsyncIterable<Uint8Array>): Promise<Ba
   const members: MemberRecord[] = [];
   let topicCount = 0;
   let subscriptions = 0;
+  let users = 0;
+  let signingKeys = 0;
   let messages = 0;
   let appliedIndex: number | undefined;
   let pairs = 0;
@@ -74,6 +79,10 @@ export async function inspectBackup(file: AsyncIterable<Uint8Array>): Promise<Ba
           }
         } else if (tag === TAG.sub) {
           subscriptions++;
+        } else if (tag === TAG.user) {
+          users++;
+        } else if (tag === TAG.signingKey) {
+          signingKeys++;
         } else if (tag === TAG.member && members.length < 1024) {
           members.push(decodeMember(v));
         }
@@ -89,5 +98,5 @@ export async function inspectBackup(file: AsyncIterable<Uint8Array>): Promise<Ba
     throw new BackupInvalidError(`its header says index ${header.index}, the broker state inside is at ${String(appliedIndex)}`);
   }
   topics.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { header, bytes: state.bytes, pairs, topics, topicCount, subscriptions, messages, members };
+  return { header, bytes: state.bytes, pairs, topics, topicCount, subscriptions, users, signingKeys, messages, members };
 }

@@ -135,11 +135,13 @@ describe("backup: streamed, verified, restored", () => {
     expect(new Set(digests)).toEqual(new Set([await source.bsm.digest()]));
   });
 
-  it("replaces the address book with the new cluster's members (cluster version ≥ 2)", async () => {
+  it("replaces the address book with the new cluster's members (cluster version ≥ 2), and keeps the users", async () => {
     const h = await populated(BUILD_CLUSTER_VERSION);
+    await h.ok({ type: "putUser", now: h.now, name: "alice", create: true, tokenHash: new Uint8Array(32).fill(7), grants: ["pub:orders"] });
     const file = await backupBytes(h, 100_000);
     const summary = await inspectBackup(chunksOf(file));
     expect(summary.members.map((m) => m.id)).toEqual(["n1"]);
+    expect(summary.users).toBe(1);
     const root = await restoredDirs();
     await restoreBackup({ open: () => chunksOf(file), clusterId: "new", members: MEMBERS, targets: [{ id: "a2", dataDir: root }] });
     const restored = await BrokerStateMachine.open(join(root, "broker"));

@@ -146,13 +146,14 @@ function headerLines(s: BackupSummary): string[] {
   return [
     `  cluster ${h.clusterId}, taken from ${h.nodeId} at ${new Date(h.createdAt).toISOString()}`,
     `  state at index ${h.index} (term ${h.term}), cluster version ${h.clusterVersion}, voters ${h.conf.voters.join(", ")}`,
-    `  ${s.topicCount} topics, ${s.messages} messages, ${s.subscriptions} subscriptions, ${s.pairs} records`,
+    `  ${s.topicCount} topics, ${s.messages} messages, ${s.subscriptions} subscriptions, ${s.users} users, ${s.signingKeys} signing keys, ${s.pairs} records`,
   ];
 }
 
 function jsonOf(s: BackupSummary): Record<string, unknown> {
   return {
     ...s.header, bytes: s.bytes, pairs: s.pairs, topicCount: s.topicCount, messages: s.messages, subscriptions: s.subscriptions,
+    users: s.users, signingKeys: s.signingKeys,
     topics: s.topics, members: s.members,
   };
 }
