@@ -70,9 +70,14 @@ describe("the leader's publish check", () => {
       { topic: "deploy.web", payload },
       { topic: "deploy.web", payload, headers: { [TOPIC_SIGNATURE_HEADER]: sig({ topic: "deploy.web", id: "m1" }) } },
       { topic: "deploy.db", id: "m1", payload, headers: { [TOPIC_SIGNATURE_HEADER]: sig({ topic: "deploy.web", id: "m1" }) } },
+      { topic: "deploy.web", id: "m1", payload, headers: { [TOPIC_SIGNATURE_HEADER]: signTopicMessage({ topic: "deploy.web", id: "m1", payload, headers: {} }, { name: "ops", key: secret }) } },
+      { topic: "deploy.web", id: "m1", payload: new TextEncoder().encode("{ }"), headers: { [TOPIC_SIGNATURE_HEADER]: sig({ topic: "deploy.web", id: "m1" }) } },
     ];
+    // The SDK signs with its portable HMAC; the leader checks with node:crypto's over the same bytes.
     const out = signatureRefusals(messages, keysFor);
-    expect(out.map((e) => e?.code)).toEqual([undefined, undefined, "SIGNATURE_REQUIRED", "SIGNATURE_INVALID", "SIGNATURE_INVALID"]);
+    expect(out.map((e) => e?.code)).toEqual([undefined, undefined, "SIGNATURE_REQUIRED", "SIGNATURE_INVALID", "SIGNATURE_INVALID", "SIGNATURE_INVALID", "SIGNATURE_INVALID"]);
     expect(out[2]?.details).toEqual({ topic: "deploy.web" });
+    expect(out[5]?.message).toMatch(/names a key that does not guard this topic \(the topic's keys: deploy\)/);
+    expect(out[6]?.message).toMatch(/does not match the message/);
   });
 });
