@@ -8,7 +8,7 @@
  */
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { FileSnapshotStore, LevelStorage } from "@raftbus/raft";
 import { BUILD_CLUSTER_VERSION, BrokerStateMachine } from "../../src/index.ts";
 import { STORE_FORMAT } from "../../src/store/format.ts";
@@ -217,5 +217,31 @@ describe("backup streams: limits", () => {
     // The pinned LevelDB snapshots were released: the broker closes without waiting on them.
     await h.bsm.close();
     h.bsm = await BrokerStateMachine.open(h.dir);
+  });
+
+  it("a backup nobody reads for a minute is closed, and its slot freed", async () => {
+    const h = await populated(1);
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const streams = new BackupStreams({ openMax: 1, idleMs: 60_000 });
+      const start = async () => {
+        const source = await h.bsm.backupSource();
+        return {
+          header: { clusterId: "c", nodeId: "n1", createdAt: 1, index: source.index, term: 1, conf: { voters: [], learners: [] }, clusterVersion: 1, storeFormat: STORE_FORMAT, snapshotVersion: SNAPSHOT_VERSION },
+          snapshot: source.chunks,
+        };
+      };
+      const id = await streams.start("s1", start);
+      expect((await streams.read("s1", id, 1000)).done).toBe(false);
+      // A read restarts the minute: just short of it, the backup is still there.
+      vi.advanceTimersByTime(59_999);
+      expect((await streams.read("s1", id, 1000)).data.byteLength).toBe(1000);
+      vi.advanceTimersByTime(60_000);
+      await expect(streams.read("s1", id)).rejects.toMatchObject({ code: "BACKUP_NOT_FOUND" });
+      expect(streams.size).toBe(0);
+      await streams.close("s1", await streams.start("s1", start));
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
