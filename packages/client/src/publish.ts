@@ -40,7 +40,7 @@ export interface PublishOptions {
   /**
    * Encrypt the payload end to end with this key (`rbek1.…`, see
    * generatePayloadKey) before it leaves the client: the nodes store
-   * ciphertext. `client.publish` only (not the batching publisher).
+   * ciphertext (client.publish and the batching publisher).
    */
   readonly encrypt?: PayloadKey | string;
 }
@@ -72,7 +72,7 @@ export function buildMessage(
       details: { payloadBytes: bytes.byteLength, maxPayloadBytes: limits.maxPayloadBytes },
     });
   }
-  if (options.encrypt !== undefined) throw new RaftbusError("INVALID_ARGUMENT", "encrypt: only client.publish encrypts (encryption is asynchronous); encrypt with encryptPayload first, then publish the result");
+  if (options.encrypt !== undefined) throw new RaftbusError("INVALID_ARGUMENT", "encrypt: encryption is asynchronous; seal the message with sealForPublish first (client.publish and the publisher do)");
   // A signature covers the id, so a signed message always carries one.
   const id = options.id ?? (extra.generateId === true || options.sign !== undefined ? randomId(20) : undefined);
   const headers = options.sign === undefined ? options.headers : signedHeaders(topic, id!, bytes, options.headers ?? {}, options.sign);

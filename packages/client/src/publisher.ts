@@ -23,7 +23,7 @@ import {
 } from "./protocol/index.ts";
 import type { Payload } from "./payload.ts";
 import {
-  buildMessage, estimateMessageBytes, isRetryableOutcome, PUBLISH_ATTEMPTS_MAX, PUBLISH_RETRY_BACKOFF,
+  buildMessage, estimateMessageBytes, sealForPublish, isRetryableOutcome, PUBLISH_ATTEMPTS_MAX, PUBLISH_RETRY_BACKOFF,
   type PublishOptions, type PublishResult,
 } from "./publish.ts";
 import type { Session } from "./session.ts";
@@ -126,7 +126,10 @@ export class Publisher {
   async publish(topic: string, payload: Payload, options: PublishOptions = {}): Promise<PendingPublish> {
     this.#assertOpen();
     const limits = this.#session.limits ?? DEFAULT_SERVER_LIMITS;
-    const base = buildMessage(topic, payload, options, limits);
+    // Encryption (asynchronous) first: buildMessage then signs the ciphertext, as client.publish does.
+    // Only then is there an await before the window: unencrypted publishes keep their call order.
+    const sealed = options.encrypt === undefined ? { payload, options } : await sealForPublish(topic, payload, options);
+    const base = buildMessage(topic, sealed.payload, sealed.options, limits);
     await this.#room();
     if (this.#closed || this.#session.isClosed) {
       this.#release();

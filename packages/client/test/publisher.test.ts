@@ -4,7 +4,9 @@
  * resends (same producerId/sequence) after a connection loss or failover.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { RaftbusError, type PendingPublish, type RaftbusClient } from "../src/node.ts";
+import {
+  RaftbusError, decryptPayload, formatTopicKey, generatePayloadKey, parseTopicKey, verifyTopicMessage, type PendingPublish, type RaftbusClient,
+} from "../src/node.ts";
 import { FakeCluster } from "./fake-server.ts";
 import { connectTo, delay, waitFor } from "./helpers.ts";
 
@@ -120,6 +122,23 @@ describe("publisher: batching", () => {
     await pub.close();
     await limited.close();
     expect(batchSizes()).toEqual([4, 4, 2]);
+  });
+});
+
+describe("publisher: signed and encrypted messages", () => {
+  it("encrypts, then signs, each message before it joins a batch", async () => {
+    const key = generatePayloadKey();
+    const signing = formatTopicKey({ name: "deploy", key: new Uint8Array(32).fill(5) });
+    const publisher = client.publisher({ lingerMs: 1 });
+    const pending = await publisher.publish("vault.codes", { code: 4711 }, { encrypt: key, sign: signing });
+    await pending.committed;
+    await publisher.close();
+    const [stored] = cluster.log("vault.codes");
+    expect(Buffer.from(stored!.payload).includes(Buffer.from("4711"))).toBe(false);
+    expect(stored!.headers).toMatchObject({ "raftbus-enc": `A256GCM.${key.id}` });
+    const fields = { topic: stored!.topic, id: stored!.id, payload: stored!.payload, headers: stored!.headers };
+    expect(verifyTopicMessage(fields, [parseTopicKey(signing)])).toBe("verified");
+    expect(JSON.parse(new TextDecoder().decode(await decryptPayload(key, fields)))).toEqual({ code: 4711 });
   });
 });
 

@@ -56,7 +56,7 @@ describe("topic signatures", () => {
     const m = buildMessage("deploy.web", { v: 2 }, { sign: formatTopicKey(key), headers: { [TOPIC_SIGNATURE_HEADER]: "v1.old.x", a: "1" } });
     expect(m.id).toMatch(/.{8,}/);
     expect(verifyTopicMessage({ topic: m.topic, id: m.id!, payload: m.payload, headers: m.headers! }, [key])).toBe("verified");
-    expect(() => buildMessage("deploy.web", "x", { encrypt: formatPayloadKey(generatePayloadKey()) })).toThrow(/only client.publish encrypts/);
+    expect(() => buildMessage("deploy.web", "x", { encrypt: formatPayloadKey(generatePayloadKey()) })).toThrow(/seal the message with sealForPublish first/);
   });
 });
 
