@@ -39,10 +39,13 @@ async function cli(argv: string[]): Promise<{ code: number; stdout: string; stde
 
 let cluster: LocalCluster | undefined;
 let mounted: string | undefined;
+/** The file that fills the tmpfs, removed in cleanup too (a failed first test must not leave the disk full for the second). */
+let filler: string | undefined;
 const clients: RaftbusClient[] = [];
 
 afterAll(async () => {
   for (const c of clients) await c.close().catch(() => undefined);
+  if (filler !== undefined) rmSync(filler, { force: true });
   if (cluster !== undefined) for (const n of cluster.nodes) await cluster.kill(n);
   // Lazy: the test process itself still holds the nodes' log files open (LocalCluster passes them as stdio).
   if (mounted !== undefined) execFileSync("umount", ["-l", mounted]);
@@ -71,7 +74,8 @@ describe.skipIf(!root)("a full disk (tmpfs, needs root)", () => {
     const client = await connect({ servers: cluster.servers(), timeoutMs: 15_000 });
     clients.push(client);
     const alerts: { kind: string; data: { subject: string } }[] = [];
-    const alertSub = await client.subscribe("$sys.alerts.storage-full", { from: "latest" });
+    // From the start of the (fresh) cluster's alert topic: a leader change re-subscribes, and must not skip the alert.
+    const alertSub = await client.subscribe("$sys.alerts.storage-full", { from: "earliest", guarantee: "at-most-once" });
     void (async () => {
       for await (const m of alertSub) alerts.push(m.json<{ kind: string; data: { subject: string } }>());
     })();
@@ -90,7 +94,7 @@ describe.skipIf(!root)("a full disk (tmpfs, needs root)", () => {
     }
 
     // Fill the file system until 8 MiB are left: below the 16 MiB floor on every node.
-    const filler = join(cluster.root, "filler");
+    filler = join(cluster.root, "filler");
     const fd = openSync(filler, "w");
     const chunk = Buffer.alloc(MiB, 0x61);
     try {
@@ -125,6 +129,7 @@ describe.skipIf(!root)("a full disk (tmpfs, needs root)", () => {
 
     // Space returns: publishes come back without a restart.
     rmSync(filler);
+    filler = undefined;
     await waitFor("publishes accepted again", async () => ((await publishOutcome(client, "work", { after: true })) === "ok" ? true : undefined), 20_000, 200);
     await waitFor("the alert resolved", () => (alerts.some((a) => a.kind === "alert.resolved") ? true : undefined), 15_000);
     const info = await client.topics.info("work");
@@ -136,6 +141,7 @@ describe.skipIf(!root)("a full disk (tmpfs, needs root)", () => {
   it("a leader whose disk is full hands leadership over; two full voters of three stop publishes", async () => {
     const c = cluster as LocalCluster;
     const client = clients[0] as RaftbusClient;
+    expect(filler, "the first test left the disk full").toBeUndefined();
     const first = await c.leader();
     await c.stop(first);
     c.startNode(first, FULL);
