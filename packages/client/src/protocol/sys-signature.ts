@@ -22,6 +22,7 @@ import { hkdf } from "@noble/hashes/hkdf.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { RaftbusError } from "./errors.ts";
+import { macInput } from "./mac-input.ts";
 
 import { SYS_SIGNATURE_HEADER, SYS_UNSIGNED } from "./sys-families.ts";
 
@@ -93,30 +94,7 @@ export function parseSysKey(text: string): SysKey {
 
 /** The canonical bytes a signature covers. */
 export function canonicalBytes(m: SignedFields): Uint8Array {
-  const parts: Uint8Array[] = [];
-  const field = (b: Uint8Array) => {
-    parts.push(u32(b.length), b);
-  };
-  field(utf8.encode(DOMAIN));
-  field(utf8.encode(m.topic));
-  field(utf8.encode(m.id));
-  field(utf8.encode(m.senderId));
-  field(m.payload);
-  const keys = Object.keys(m.headers).filter((k) => k !== SYS_SIGNATURE_HEADER).sort();
-  parts.push(u32(keys.length));
-  for (const k of keys) {
-    field(utf8.encode(k));
-    field(utf8.encode(m.headers[k]!));
-  }
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return macInput([DOMAIN, m.topic, m.id, m.senderId, m.payload], m.headers, SYS_SIGNATURE_HEADER);
 }
 
 /** The signature header value of `m` under `key`. */
@@ -149,12 +127,6 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
   return diff === 0;
-}
-
-function u32(n: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n);
-  return b;
 }
 
 function hex(b: Uint8Array): string {

@@ -21,6 +21,7 @@
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { RaftbusError } from "./errors.ts";
+import { macInput } from "./mac-input.ts";
 import { base64url, constantTimeEqual, fromBase64url } from "./sys-signature.ts";
 
 /** The header that carries a topic signature. */
@@ -34,7 +35,6 @@ export const SIGNING_KEY_BYTES = 32;
 
 const KEY_PREFIX = "rbtk1";
 const DOMAIN = "raftbus-topic-sig-v1";
-const utf8 = new TextEncoder();
 
 /** A topic signing key: its name and secret bytes. */
 export interface TopicSigningKey {
@@ -67,29 +67,7 @@ export function parseTopicKey(text: string): TopicSigningKey {
 
 /** The canonical bytes a topic signature covers. */
 export function topicCanonicalBytes(m: TopicSignedFields): Uint8Array {
-  const parts: Uint8Array[] = [];
-  const field = (b: Uint8Array): void => {
-    parts.push(u32(b.length), b);
-  };
-  field(utf8.encode(DOMAIN));
-  field(utf8.encode(m.topic));
-  field(utf8.encode(m.id));
-  field(m.payload);
-  const keys = Object.keys(m.headers).filter((k) => k !== TOPIC_SIGNATURE_HEADER).sort();
-  parts.push(u32(keys.length));
-  for (const k of keys) {
-    field(utf8.encode(k));
-    field(utf8.encode(m.headers[k]!));
-  }
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return macInput([DOMAIN, m.topic, m.id, m.payload], m.headers, TOPIC_SIGNATURE_HEADER);
 }
 
 /** The signature header value of `m` under `key`. */
@@ -113,8 +91,3 @@ export function verifyTopicMessage(m: TopicSignedFields, keys: readonly TopicSig
   return constantTimeEqual(hmac(sha256, key.key, topicCanonicalBytes(m)), fromBase64url(parts[2]!)) ? "verified" : "invalid";
 }
 
-function u32(n: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n);
-  return b;
-}
