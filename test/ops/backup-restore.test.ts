@@ -17,20 +17,12 @@ import type { RaftbusClient } from "@raftbus/client/node";
 import { BrokerStateMachine } from "@raftbus/broker";
 import type { StoredMessage } from "@raftbus/client/protocol";
 import { SYS_FAMILIES } from "@raftbus/client/protocol";
-import { run } from "../../packages/cli/src/cli.ts";
-import { fakeIo } from "../../packages/cli/test/helpers/fake-io.ts";
+import { runCliInProcess as cli } from "../../packages/cli/test/helpers/cluster.ts";
 import { LocalCluster, waitFor } from "../support/local-cluster.ts";
 
 /** No system events: every topic in the backup is one this test wrote. */
 const ENV = { RAFTBUS_SYS: JSON.stringify(Object.fromEntries(SYS_FAMILIES.map((f) => [f, { enabled: false }]))) };
 const TOPICS = ["orders", "events.a", "events.b"] as const;
-
-/** The CLI, in this process (a child process would spend seconds starting up for each command). */
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const io = fakeIo();
-  const code = await run(argv, io);
-  return { code, stdout: io.stdoutText(), stderr: io.stderrText() };
-}
 
 let source: LocalCluster | undefined;
 let restored: LocalCluster | undefined;

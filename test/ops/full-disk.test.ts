@@ -19,8 +19,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { connect } from "@raftbus/client/node";
 import type { Msg, RaftbusClient } from "@raftbus/client/node";
 import { RaftbusError } from "@raftbus/client";
-import { run } from "../../packages/cli/src/cli.ts";
-import { fakeIo } from "../../packages/cli/test/helpers/fake-io.ts";
+import { runCliInProcess as cli } from "../../packages/cli/test/helpers/cluster.ts";
 import { LocalCluster, waitFor } from "../support/local-cluster.ts";
 import type { TestNode } from "../support/local-cluster.ts";
 
@@ -29,13 +28,6 @@ const FLOOR = ["--disk-free-min-bytes", "16MiB"];
 /** A floor no disk reaches: the node's disk always counts as full. */
 const FULL = ["--disk-free-min-bytes", "1000000GiB"];
 const root = process.getuid?.() === 0;
-
-/** The CLI, in this process (a child process would spend seconds starting up for each command). */
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const io = fakeIo();
-  const code = await run(argv, io);
-  return { code, stdout: io.stdoutText(), stderr: io.stderrText() };
-}
 
 let cluster: LocalCluster | undefined;
 let mounted: string | undefined;

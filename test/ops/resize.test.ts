@@ -9,19 +9,11 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { connect } from "@raftbus/client/node";
 import type { RaftbusClient } from "@raftbus/client/node";
-import { run } from "../../packages/cli/src/cli.ts";
-import { fakeIo } from "../../packages/cli/test/helpers/fake-io.ts";
+import { runCliInProcess as cli } from "../../packages/cli/test/helpers/cluster.ts";
 import { LocalCluster, waitFor } from "../support/local-cluster.ts";
 import type { TestNode } from "../support/local-cluster.ts";
 
 const TOPIC = "resize.events";
-/** The CLI, in this process (a child process would spend seconds starting up for each command). */
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const io = fakeIo();
-  const code = await run(argv, io);
-  return { code, stdout: io.stdoutText(), stderr: io.stderrText() };
-}
-
 let cluster: LocalCluster | undefined;
 const clients: RaftbusClient[] = [];
 let published = 0;
