@@ -21,12 +21,13 @@ export const nodeWebSocketFactory: WebSocketFactory = (url) => new WebSocket(url
 /** TLS settings for `wss://` servers whose certificates a private CA signed (a homelab cluster's own CA). */
 export interface NodeTlsOptions {
   /** The CA certificate(s), PEM, that signed the nodes' certificates; default: Node's public roots. */
-  readonly ca?: string | Buffer | readonly (string | Buffer)[];
+  // Uint8Array, not Buffer (a Buffer is one): the SDK's types must not need @types/node.
+  readonly ca?: string | Uint8Array | readonly (string | Uint8Array)[];
 }
 
 /** {@link nodeWebSocketFactory} that checks `wss://` servers against `tls.ca`. */
 export function tlsWebSocketFactory(tls: NodeTlsOptions): WebSocketFactory {
-  const ca = tls.ca === undefined ? undefined : Array.isArray(tls.ca) ? [...tls.ca] : [tls.ca as string | Buffer];
+  const ca = tls.ca === undefined ? undefined : Array.isArray(tls.ca) ? [...tls.ca] : [tls.ca as string | Uint8Array];
   return (url) => new WebSocket(url, { perMessageDeflate: false, maxPayload: FRAME_BYTES_MAX, ...(ca !== undefined ? { ca } : {}) });
 }
 

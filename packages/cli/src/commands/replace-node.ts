@@ -56,8 +56,13 @@ export async function replaceNode(args: Args, ctx: CommandContext): Promise<void
     }
     if (oldRow === undefined) throw new RaftbusError("INVALID_ARGUMENT", `${old} is not a member (members: ${st.nodes.map((n) => n.id).join(", ")})`);
     if (!newRow.voter && caughtUp(st, neu)) {
-      await promote(client, newRow, ctx.timeoutMs);
-      promoted = true;
+      try {
+        await promote(client, newRow, ctx.timeoutMs);
+        promoted = true;
+      } catch (err) {
+        // A node started with --join promotes itself once caught up: it may have won the race.
+        if (!(err instanceof RaftbusError && err.code === "MEMBER_EXISTS")) throw err;
+      }
       continue;
     }
     if (newRow.voter && newRow.healthy) {
