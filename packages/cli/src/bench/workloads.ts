@@ -331,6 +331,61 @@ const manyWildcards: Workload = {
   },
 };
 
+/** Sync publish latencies (ms) of `n` messages, each to its own topic under `base` (so no match cache helps), with payload `{ k: -1 }`. */
+async function syncLatencies(c: RaftbusClient, base: string, n: number, progress: (done: number) => void): Promise<number[]> {
+  const lat: number[] = [];
+  const payload = new TextEncoder().encode(JSON.stringify({ k: -1, pad: "p".repeat(100) }));
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await c.publish(`${base}.q${i}`, payload);
+    lat.push(performance.now() - t);
+    if (i % 100 === 0) progress(i);
+  }
+  return lat;
+}
+
+/**
+ * 10,000 subscriptions that every publish must test: half regex patterns
+ * (each tried against every new topic), half filters on a wildcard that
+ * matches every publish (each evaluated against the payload, parsed once).
+ * None matches, so the figure is the matching cost on the publish path:
+ * sync publish latency before and after the subscriptions exist (issue 13
+ * item 6 states the bound in the README).
+ */
+const manyMatchers: Workload = {
+  name: "scale-10k-matchers", title: "10,000 regex and filter subscriptions: sync publish latency before/after", scaleOnly: true,
+  async run(ctx) {
+    const subsN = scaled(ctx, 10_000);
+    const n = scaled(ctx, 500);
+    const base = `${ctx.prefix}.m`;
+    const pubClient = await ctx.connect("matchers-pub");
+    await pubClient.publish(`${base}.warm`, payloadOf(16));
+    const before = await syncLatencies(pubClient, `${base}.before`, n, (d) => ctx.progress(d, 2 * n + subsN));
+    const perClient = 1000;
+    const clients: RaftbusClient[] = [];
+    for (let i = 0; i < Math.ceil(subsN / perClient); i++) clients.push(await ctx.connect(`matchers-${i}`));
+    const escaped = base.replace(/\./g, "\\.");
+    const t0 = performance.now();
+    for (let i = 0; i < subsN; i++) {
+      const c = clients[Math.floor(i / perClient)] as RaftbusClient;
+      if (i % 2 === 0) await c.subscribe(`/${escaped}\\.after\\.z${i}(a|b)*/`, { maxInFlight: 1, handler: () => undefined });
+      else await c.subscribe(`${base}.after.*`, { filter: `k == ${i}`, maxInFlight: 1, handler: () => undefined });
+      if (i % 200 === 0) ctx.progress(n + i, 2 * n + subsN);
+    }
+    const subscribeMs = performance.now() - t0;
+    const after = await syncLatencies(pubClient, `${base}.after`, n, (d) => ctx.progress(n + subsN + d, 2 * n + subsN));
+    for (const c of clients) await c.close();
+    return {
+      messages: 2 * n,
+      figures: {
+        subscriptions: subsN, subscribePerSec: rate(subsN, subscribeMs),
+        p50BeforeMs: r2(percentile(before, 50)), p99BeforeMs: r2(percentile(before, 99)),
+        p50AfterMs: r2(percentile(after, 50)), p99AfterMs: r2(percentile(after, 99)),
+      },
+    };
+  },
+};
+
 /** Every workload, in the order they run. */
 export const WORKLOADS: readonly Workload[] = [
   asyncPublish("publish-async-128", 128, 50_000),
@@ -345,4 +400,5 @@ export const WORKLOADS: readonly Workload[] = [
   storedMillion,
   manyTopics,
   manyWildcards,
+  manyMatchers,
 ];
