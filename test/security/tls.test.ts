@@ -46,12 +46,18 @@ afterAll(async () => {
 function attempt(url: string, options: WebSocket.ClientOptions = {}): Promise<{ opened: boolean; error?: string; first?: Buffer }> {
   return new Promise((resolve) => {
     const ws = new WebSocket(url, { handshakeTimeout: 5000, ...options });
+    let opened = false;
+    // Ends at the first of: a message (the acceptor speaks first), a close
+    // (refused after the upgrade, or the server's own handshake timeout), an error.
+    ws.once("open", () => {
+      opened = true;
+    });
     ws.once("message", (data: Buffer) => {
       ws.terminate();
       resolve({ opened: true, first: data });
     });
-    ws.once("open", () => setTimeout(() => { ws.terminate(); resolve({ opened: true }); }, 500));
-    ws.on("error", (err: Error & { code?: string }) => resolve({ opened: false, error: err.code ?? err.message }));
+    ws.once("close", () => resolve({ opened }));
+    ws.on("error", (err: Error & { code?: string }) => resolve({ opened, error: err.code ?? err.message }));
   });
 }
 
