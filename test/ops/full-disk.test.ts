@@ -15,7 +15,7 @@
 import { execFileSync } from "node:child_process";
 import { closeSync, openSync, rmSync, statfsSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { connect } from "@raftbus/client/node";
 import type { Msg, RaftbusClient } from "@raftbus/client/node";
 import { RaftbusError } from "@raftbus/client";
@@ -31,13 +31,18 @@ const root = process.getuid?.() === 0;
 
 let cluster: LocalCluster | undefined;
 let mounted: string | undefined;
-/** The file that fills the tmpfs, removed in cleanup too (a failed first test must not leave the disk full for the second). */
+/** The file that fills the tmpfs, removed after each test too. */
 let filler: string | undefined;
 const clients: RaftbusClient[] = [];
 
+// A failed first test must not leave the disk full for the second.
+afterEach(() => {
+  if (filler !== undefined) rmSync(filler, { force: true });
+  filler = undefined;
+});
+
 afterAll(async () => {
   for (const c of clients) await c.close().catch(() => undefined);
-  if (filler !== undefined) rmSync(filler, { force: true });
   if (cluster !== undefined) for (const n of cluster.nodes) await cluster.kill(n);
   // Lazy: the test process itself still holds the nodes' log files open (LocalCluster passes them as stdio).
   if (mounted !== undefined) execFileSync("umount", ["-l", mounted]);
@@ -68,9 +73,16 @@ describe.skipIf(!root)("a full disk (tmpfs, needs root)", () => {
     const alerts: { kind: string; data: { subject: string } }[] = [];
     // From the start of the (fresh) cluster's alert topic: a leader change re-subscribes, and must not skip the alert.
     const alertSub = await client.subscribe("$sys.alerts.storage-full", { from: "earliest", guarantee: "at-most-once" });
+    let alertsEnded: unknown;
     void (async () => {
       for await (const m of alertSub) alerts.push(m.json<{ kind: string; data: { subject: string } }>());
-    })();
+    })().catch((err: unknown) => {
+      alertsEnded = err;
+    });
+    const alerted = (kind: string): true | undefined => {
+      if (alertsEnded !== undefined) throw new Error(`the alert subscription ended: ${String(alertsEnded)}`);
+      return alerts.some((a) => a.kind === kind) ? true : undefined;
+    };
 
     for (let i = 0; i < 20; i++) await client.publish("work", { i }, { id: `w-${i}` });
     await client.topics.create("scratch");
@@ -117,13 +129,13 @@ describe.skipIf(!root)("a full disk (tmpfs, needs root)", () => {
     expect((await client.topics.info("work")).messages).toBe(before);
     await waitFor("retention by age removing the aging topic's messages", async () => ((await client.topics.info("aging")).messages === 0 ? true : undefined), 20_000, 200);
     expect(await publishOutcome(client, "work", { still: "full" })).toBe("STORAGE_FULL");
-    await waitFor("the storage-full alert", () => (alerts.some((a) => a.kind === "alert.firing") ? true : undefined), 15_000);
+    await waitFor("the storage-full alert", () => alerted("alert.firing"), 15_000);
 
     // Space returns: publishes come back without a restart.
     rmSync(filler);
     filler = undefined;
     await waitFor("publishes accepted again", async () => ((await publishOutcome(client, "work", { after: true })) === "ok" ? true : undefined), 20_000, 200);
-    await waitFor("the alert resolved", () => (alerts.some((a) => a.kind === "alert.resolved") ? true : undefined), 15_000);
+    await waitFor("the alert resolved", () => alerted("alert.resolved"), 15_000);
     const info = await client.topics.info("work");
     expect(info.messages).toBeGreaterThanOrEqual(before + 1);
     expect(info.firstOffset).toBe(0);
@@ -133,7 +145,6 @@ describe.skipIf(!root)("a full disk (tmpfs, needs root)", () => {
   it("a leader whose disk is full hands leadership over; two full voters of three stop publishes", async () => {
     const c = cluster as LocalCluster;
     const client = clients[0] as RaftbusClient;
-    expect(filler, "the first test left the disk full").toBeUndefined();
     const first = await c.leader();
     await c.stop(first);
     c.startNode(first, FULL);

@@ -111,6 +111,8 @@ const CREDIT_LINGER_MS = 5;
 /** Codes of a failed (re)subscribe that a new connection may cure. */
 const TRANSIENT: ReadonlySet<string> = new Set<ErrorCode>([
   "CONNECTION_CLOSED", "NOT_LEADER", "NO_LEADER", "TIMEOUT", "SHUTTING_DOWN", "BACKPRESSURE", "RATE_LIMITED",
+  // A leader change (or hand-over) dropped the subscribe's log entry: subscribing is idempotent, try again.
+  "PROPOSAL_DROPPED",
 ]);
 
 function errorOf(err: unknown): Error {

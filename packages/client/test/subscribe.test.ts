@@ -178,6 +178,24 @@ describe("subscribe: reconnects", () => {
   });
 });
 
+describe("subscribe: a leader change while re-subscribing", () => {
+  it("a re-subscribe that meets PROPOSAL_DROPPED (a leadership hand-over) tries again; the subscription lives on", async () => {
+    const got: string[] = [];
+    const sub = await client.subscribe("alerts", { name: "watch", handler: (m) => void got.push(m.string()) });
+    let drops = 0;
+    cluster.intercept = (req) => {
+      if (req.frame.kind !== "subscribe" || drops >= 2) return undefined;
+      drops++;
+      return { error: { code: "PROPOSAL_DROPPED", message: "leadership transfer in progress" } };
+    };
+    cluster.node("n1").push({ t: "subscription-closed", subscriptionId: sub.id as string, reason: { code: "NOT_LEADER", message: "stepping down" } });
+    await waitFor(() => drops === 2 && sub.id !== undefined, 5000, "re-subscribed after two dropped proposals");
+    await client.publish("alerts", "after the hand-over");
+    await waitFor(() => got.length === 1, 3000, "delivery after the hand-over");
+    expect(got).toEqual(["after the hand-over"]);
+  });
+});
+
 describe("subscribe: exactly-once", () => {
   it("never invokes the handler again for an acked message, and re-acks the redelivery", async () => {
     const handled: number[] = [];

@@ -196,13 +196,21 @@ export class StorageGuard {
     }
   }
 
-  /** A low leader hands leadership to a voter with room (at most every TRANSFER_EVERY_MS). */
+  /**
+   * A low leader hands leadership to a voter with room (at most every
+   * TRANSFER_EVERY_MS). Only to a voter whose fresh report SAYS it has room:
+   * a voter not heard from yet may be full too, and when every disk is full
+   * (one shared file system, or all boxes filled together) handing over on
+   * "unknown" made leadership hop between full nodes every second or two —
+   * each new leader knows nothing of the others yet — and every hop drops
+   * in-flight proposals, system events (the storage-full alert) included.
+   */
   private async maybeHandOver(): Promise<void> {
     if (!this.p.leading() || Date.now() - this.lastTransferAt < TRANSFER_EVERY_MS) return;
     const now = Date.now();
     const to = this.p.handoverCandidates().find((id) => {
       const m = this.members.get(id);
-      return m === undefined || !m.report.low || now - m.at > MEMBER_REPORT_TTL_MS;
+      return m !== undefined && !m.report.low && now - m.at <= MEMBER_REPORT_TTL_MS;
     });
     if (to === undefined) return;
     this.lastTransferAt = now;

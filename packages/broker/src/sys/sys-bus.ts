@@ -9,7 +9,7 @@
  * Bounded everywhere: a token bucket per family (a flapping cluster cannot
  * flood its own log), a queue of QUEUE_MAX events, batches of BATCH_MAX; a
  * batch that cannot be delivered (no leader, partitioned follower) is
- * retried a few times and then dropped. Every drop is counted
+ * retried with back-off for about 23 s and then dropped. Every drop is counted
  * (`raftbus_sys_events_dropped_total{family,reason}`).
  */
 import { randomUUID } from "node:crypto";
@@ -28,10 +28,15 @@ export const QUEUE_MAX = 1000;
 const BATCH_MAX = 200;
 /** Events wait this long for company before a flush (batching). */
 const FLUSH_DELAY_MS = 100;
-/** A batch that failed is retried after this long… */
+/** A batch that failed is retried after this long, doubling up to RETRY_DELAY_MAX_MS… */
 const RETRY_DELAY_MS = 1000;
-/** …this many times, then dropped. */
-const ATTEMPTS_MAX = 5;
+const RETRY_DELAY_MAX_MS = 8000;
+/**
+ * …this many times, then dropped: about 23 s of retrying, which outlasts
+ * an election or a run of leadership hand-overs (each drops in-flight
+ * proposals), the moments an alert matters most.
+ */
+const ATTEMPTS_MAX = 6;
 
 /** Token bucket per family: sustained events per second and burst. */
 const RATES: Readonly<Record<SysFamily, { perSec: number; burst: number }>> = {
@@ -186,7 +191,7 @@ export class SysBus {
     } finally {
       this.flushing = false;
     }
-    if (this.queue.length > 0) this.schedule(this.attempts > 0 ? RETRY_DELAY_MS : 0);
+    if (this.queue.length > 0) this.schedule(this.attempts > 0 ? Math.min(RETRY_DELAY_MAX_MS, RETRY_DELAY_MS * 2 ** (this.attempts - 1)) : 0);
   }
 }
 

@@ -103,6 +103,19 @@ describe("StorageGuard", () => {
     expect(transfers).toEqual(["n3"]);
   });
 
+  it("no hand-over to a voter whose disk is unknown (not polled yet, or not answering): it may be full too", async () => {
+    const members: Record<string, DiskReport | undefined> = {};
+    const { g, transfers } = guard({ free: () => 1 * MiB, members });
+    await g.sample();
+    await g.poll();
+    await g.sample();
+    expect(transfers).toEqual([]);
+    members["n2"] = report(false);
+    await g.poll();
+    await g.sample();
+    expect(transfers).toEqual(["n2"]);
+  });
+
   it("no hand-over when no voter has room, and none from a follower", async () => {
     const allLow = guard({ free: () => 1 * MiB, members: { n2: report(true), n3: report(true) } });
     await allLow.g.poll();

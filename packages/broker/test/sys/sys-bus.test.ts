@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { PublishMessage } from "@raftbus/client/protocol";
 import { silentLogger } from "@raftbus/raft";
 import { NodeMetrics } from "../../src/metrics/node-metrics.ts";
@@ -7,7 +7,7 @@ import type { SysSettings } from "../../src/sys/families.ts";
 import { SysSigner } from "../../src/sys/signer.ts";
 import { QUEUE_MAX, SysBus } from "../../src/sys/sys-bus.ts";
 
-function bus(o: { settings?: SysSettings; leader?: boolean; fail?: boolean; now?: () => number } = {}) {
+function bus(o: { settings?: SysSettings; leader?: boolean; fail?: boolean | (() => boolean); now?: () => number } = {}) {
   const published: PublishMessage[][] = [];
   const forwarded: PublishMessage[][] = [];
   const metrics = new NodeMetrics({ nodeId: "n1" });
@@ -16,13 +16,20 @@ function bus(o: { settings?: SysSettings; leader?: boolean; fail?: boolean; now?
     signer: new SysSigner({ clusterId: "c", clusterSecret: "secret-0123456789abcdef", previousSecret: "", development: false }),
     outlet: {
       isLeader: () => o.leader ?? true,
-      publish: async (m) => { if (o.fail === true) throw new Error("no leader"); published.push([...m]); },
+      publish: async (m) => {
+        if (o.fail === true || (typeof o.fail === "function" && o.fail())) throw new Error("no leader");
+        published.push([...m]);
+      },
       forward: async (m) => { forwarded.push([...m]); },
     },
     ...(o.now !== undefined ? { now: o.now } : {}),
   });
   return { b, published, forwarded, metrics };
 }
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe("system events: the bus", () => {
   it("batches events into one publish and signs each", async () => {
@@ -58,6 +65,27 @@ describe("system events: the bus", () => {
     await b.close();
     expect(published.flat()).toHaveLength(30);
     expect(await metrics.text()).toMatch(/raftbus_sys_events_dropped_total\{family="alerts",reason="rate-limited",node="n1"\} 70/);
+  });
+
+  it("a batch outlives 15 s without a leader (retries back off), then is published once", async () => {
+    vi.useFakeTimers();
+    let down = true;
+    setTimeout(() => { down = false; }, 15_000);
+    const { b, published, metrics } = bus({ fail: () => down });
+    b.emit("alerts", "alert.firing", "critical", {}, "storage-full");
+    await vi.advanceTimersByTimeAsync(40_000);
+    expect(published.flat().map((m) => m.topic)).toEqual(["$sys.alerts.storage-full"]);
+    expect(await metrics.text()).not.toMatch(/raftbus_sys_events_dropped_total\{family="alerts"/);
+  });
+
+  it("a batch no leader takes for long is dropped and counted, not retried forever", async () => {
+    vi.useFakeTimers();
+    const { b, published, metrics } = bus({ fail: true });
+    b.emit("alerts", "alert.firing", "critical", {}, "storage-full");
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(published).toHaveLength(0);
+    expect(b.queued).toBe(0);
+    expect(await metrics.text()).toMatch(/raftbus_sys_events_dropped_total\{family="alerts",reason="undeliverable",node="n1"\} 1/);
   });
 
   it("the queue is bounded when no leader takes the events", () => {
