@@ -17,11 +17,21 @@ function setup(opts: { itemsPerEntryMax?: number; entriesInFlightMax?: number; i
   const entries: DeliveryCommand[] = [];
   const unrecorded: DeliverItem[] = [];
   const waiting: { cmd: DeliveryCommand; resolve: (r: ResultOf<"delivery">) => void; reject: (e: Error) => void }[] = [];
-  const answer = (cmd: DeliveryCommand): ResultOf<"delivery"> => ({
-    ok: true, type: "delivery",
-    delivered: cmd.delivered.map((d) => ({ ...d })), rejected: [],
-    acked: cmd.acked.map((a) => a.offset % 2 === 0), failed: cmd.failed.map(() => "retry" as const),
-  });
+  // Like apply: an item accepted once in an entry is stale the second time (the message is no longer pending).
+  const answer = (cmd: DeliveryCommand): ResultOf<"delivery"> => {
+    const seen = new Set<string>();
+    const fresh = cmd.delivered.filter((d) => {
+      const k = `${d.subscription}/${d.topic}/${d.offset}`;
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+    return {
+      ok: true, type: "delivery",
+      delivered: fresh.map((d) => ({ ...d })), rejected: [],
+      acked: cmd.acked.map((a) => a.offset % 2 === 0), failed: cmd.failed.map(() => "retry" as const),
+    };
+  };
   const r = new DeliveryRecorder({
     propose: (cmd) => {
       entries.push(cmd);
@@ -51,6 +61,30 @@ const ref = (subscription: string, offset: number) => ({ subscription, topic: "t
 const push = (subscription: string, offset: number): DeliverItem => ({ ...ref(subscription, offset), attempt: 1, consumerId: "c" });
 
 describe("delivery recorder: group commit", () => {
+  it("the same message recorded twice in one entry (a re-plan after a lost reservation) is handed to the first request only", async () => {
+    const { r, log } = setup({ manual: true });
+    const blocker = r.ack([ref("s", 9)]);
+    await turn();
+    // Both wait behind the entry in flight and go out together in the next one.
+    const first = r.recordFirst([push("s", 3), push("s", 4)]);
+    const again = r.recordFirst([push("s", 3)]);
+    log.commitNext();
+    await blocker;
+    await turn();
+    expect(log.entries[1]?.delivered).toEqual([push("s", 3), push("s", 4), push("s", 3)]);
+    log.commitNext();
+    expect((await first).delivered).toEqual([push("s", 3), push("s", 4)]);
+    expect((await again).delivered).toEqual([]);
+  });
+
+  it("an at-most-once record of a message already pushed in the same entry gets nothing", async () => {
+    const { r, log } = setup();
+    r.pushed([push("s", 7)]);
+    const first = r.recordFirst([push("s", 7)]);
+    expect((await first).delivered).toEqual([]);
+    expect(log.entries[0]?.delivered).toEqual([push("s", 7), push("s", 7)]);
+  });
+
   it("acks of many subscriptions in one turn make one entry; each request gets its own outcomes", async () => {
     const { r, log } = setup();
     const a = r.ack([ref("a", 0), ref("a", 1)]);

@@ -172,12 +172,31 @@ export class DeliveryRecorder {
     this.inFlight += 1;
     this.p.propose({ type: "delivery", now: this.p.now(), delivered, acked, failed }).then(
       (r) => {
-        // Results are aligned with the items; split them back per request. (Refused pushes need
-        // nothing more: apply ended their reservations, and the message is still queued.)
+        // Split the accepted deliveries back per request. (Refused pushes need nothing more: apply
+        // ended their reservations, and the message is still queued.) Apply accepts a message once
+        // per entry, the first time it appears, so an acceptance belongs to the FIRST item naming it
+        // in entry order — the pushes, then each request in turn. Matching by key alone would hand
+        // one acceptance to every request naming the message: an at-most-once message re-planned
+        // after a lost reservation would go out twice.
+        // (Identical items — same consumer and attempt — get the same verdict except for the first
+        // acceptance, so claiming in order is exact.)
+        const itemKey = (i: DeliverItem | DeliveredItem): string => `${keyOf(i)}\u0000${i.consumerId}\u0000${i.attempt}`;
+        const accepted = new Map<string, DeliveredItem[]>();
+        for (const d of r.delivered) {
+          const list = accepted.get(itemKey(d));
+          if (list === undefined) accepted.set(itemKey(d), [d]);
+          else list.push(d);
+        }
+        const claim = (i: DeliverItem): DeliveredItem | undefined => accepted.get(itemKey(i))?.shift();
+        for (const i of delivered.slice(0, pushCount)) claim(i);
         let at = pushCount;
         for (const w of firsts) {
-          const mine = new Set(w.items.map(keyOf));
-          w.resolve(r.delivered.filter((d) => mine.has(keyOf(d))));
+          const mine: DeliveredItem[] = [];
+          for (const i of w.items) {
+            const d = claim(i);
+            if (d !== undefined) mine.push(d);
+          }
+          w.resolve(mine);
           at += w.items.length;
         }
         assert(at === delivered.length, "recorder: delivered items out of step");
