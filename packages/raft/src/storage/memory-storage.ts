@@ -8,6 +8,7 @@ import { assert } from "../core/assert.ts";
 import type { InitialState, Storage, StorageUpdate } from "../core/storage.ts";
 import { entrySize } from "../core/storage.ts";
 import type { ConfState, Entry, HardState, SnapshotMeta } from "../core/types.ts";
+import { ownedEntry } from "./owned-entry.ts";
 
 /** A log that starts after `base` (the compaction point) and holds `entries`. */
 export class MemoryStorage implements Storage {
@@ -97,7 +98,12 @@ export class MemoryStorage implements Storage {
     this.log = [];
   }
 
-  /** Append entries, truncating any entries at or after the first new index. */
+  /**
+   * Append entries, truncating any entries at or after the first new index.
+   * Each entry's data is kept as an owned copy when it is a view into a
+   * larger buffer (see owned-entry.ts): the log holds entries until the next
+   * snapshot, and its memory must be what its byte limits say.
+   */
   append(entries: readonly Entry[]): void {
     const first = entries[0];
     if (first === undefined) return;
@@ -107,7 +113,7 @@ export class MemoryStorage implements Storage {
       assert(entries[i]!.index === first.index + i, "appended entries must be contiguous");
     }
     this.log.length = first.index - this.base.index - 1;
-    for (const e of entries) this.log.push(e);
+    for (const e of entries) this.log.push(ownedEntry(e));
   }
 
   /** Overwrite the hard state; the term never goes back. */

@@ -74,6 +74,24 @@ function defineLogScenarios(factory: StorageFactory, settle: Settle, when: strin
     expect(r.entries(2, 4, INF)).toEqual(entries(2, [1, 2]));
   });
 
+  it(`append: an entry that is a view into a larger buffer is kept in a buffer of its own size${when}`, async () => {
+    // Issue 14: a leader's log pinned a 1.41 MB msgpack buffer per ~130 KB entry.
+    // The log's memory must be the bytes of its entries, whatever buffers they came in.
+    const shared = new Uint8Array(1024 * 1024);
+    const views = entries(1, [1, 1, 1], 64).map((e, i) => {
+      const view = shared.subarray(4096 * (i + 1), 4096 * (i + 1) + e.data.length);
+      view.set(e.data);
+      return { ...e, data: view };
+    });
+    const s = await factory.create();
+    await s.write({ entries: views }, { sync: true });
+    shared.fill(0xee); // the encoder reuses its buffer: the log must not see it
+    const r = await settle(s);
+    const kept = r.entries(1, 4, INF);
+    expect(kept).toEqual(entries(1, [1, 1, 1], 64));
+    for (const e of kept) expect(e.data.buffer.byteLength).toBe(e.data.byteLength);
+  });
+
   it(`append: a conflicting suffix is truncated (§5.3)${when}`, async () => {
     const s = await factory.create();
     await s.write({ entries: entries(1, [1, 1, 1, 2, 2]) }, { sync: true });
