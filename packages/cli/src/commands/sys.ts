@@ -11,6 +11,7 @@ import { renderKeyValues, renderTable } from "../output/table.ts";
 import type { Args } from "../util/args.ts";
 import { optString, stringList } from "../util/args.ts";
 import { UsageError } from "../util/errors.ts";
+import { resolveClusterSecret } from "../util/cluster-secret.ts";
 import { formatDuration, parseDuration } from "../util/units.ts";
 import type { Act, CommandContext } from "./context.ts";
 
@@ -103,8 +104,7 @@ async function diagnose(args: Args, ctx: CommandContext): Promise<void> {
 }
 
 async function key(args: Args, ctx: CommandContext): Promise<void> {
-  const secret = optString(args, "cluster-secret") ?? ctx.io.env["RAFTBUS_CLUSTER_SECRET"];
-  if (secret === undefined || secret.length < 16) throw new UsageError("give the cluster secret (--cluster-secret or RAFTBUS_CLUSTER_SECRET, ≥ 16 characters)", "sys key");
+  const secret = resolveClusterSecret({ secret: optString(args, "cluster-secret"), file: optString(args, "cluster-secret-file") }, ctx.io.env);
   const clusterId = optString(args, "cluster-id") ?? ctx.io.env["RAFTBUS_CLUSTER_ID"] ?? "raftbus";
   const { deriveSysKey, formatSysKey } = await import("@raftbus/client/protocol");
   const k = formatSysKey(deriveSysKey(secret, clusterId));
@@ -125,6 +125,7 @@ export function sysCommands(y: Argv, act: Act): Argv {
       .option("node", { type: "string", describe: "node id (default every node)" }), act("sys diagnose", diagnose))
     .command("key", "print the key clients verify $sys. signatures with (RAFTBUS_SYSTEM_KEYS)", (yy: Argv) => yy
       .option("cluster-secret", { type: "string", describe: "default RAFTBUS_CLUSTER_SECRET" })
+      .option("cluster-secret-file", { type: "string", describe: "a file holding it (default ./data/cluster-secret, what pnpm start generates)" })
       .option("cluster-id", { type: "string", describe: "default RAFTBUS_CLUSTER_ID or raftbus" }), act("sys key", key))
     .demandCommand(1, "say which: raftbus sys status|enable|disable|set|diagnose|key");
 }
