@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { get as httpsGet } from "node:https";
 import { createServer } from "node:net";
@@ -187,10 +187,15 @@ export class LocalCluster {
   /** (Re)start a node process from its data. */
   startNode(node: TestNode, overrides: readonly string[] = []): ChildProcess {
     const log = openSync(node.logFile, "a");
-    const proc = spawn(process.execPath, [...this.execArgv, "--import", "tsx", BIN, ...this.nodeArgs(node, overrides)], {
-      stdio: ["ignore", log, log],
-      env: { ...process.env, RAFTBUS_SERVERS: "", ...this.env },
-    });
+    let proc: ChildProcess;
+    try {
+      proc = spawn(process.execPath, [...this.execArgv, "--import", "tsx", BIN, ...this.nodeArgs(node, overrides)], {
+        stdio: ["ignore", log, log],
+        env: { ...process.env, RAFTBUS_SERVERS: "", ...this.env },
+      });
+    } finally {
+      closeSync(log); // the child has its own copy; ours would leak one descriptor per start
+    }
     node.proc = proc;
     node.exitCode = null;
     proc.on("exit", (code) => {

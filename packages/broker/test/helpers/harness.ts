@@ -5,6 +5,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll } from "vitest";
 import type { PublishMessage } from "@raftbus/client/protocol";
 import { BrokerStateMachine, deliverCommand, encodeCommand } from "../../src/index.ts";
 import type {
@@ -15,9 +16,19 @@ import type { Entry } from "../../src/raft-api.ts";
 /** A fixed starting clock (ms since epoch) so runs are reproducible. */
 export const T0 = 1_700_000_000_000;
 
-/** Makes a fresh temporary directory. */
+/** Directories made by tempDir() in this test file. */
+const made: string[] = [];
+
+// Whatever a test file made is removed when the file is done (a failed test included).
+afterAll(async () => {
+  for (const dir of made.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+/** Makes a fresh temporary directory, removed after the test file. */
 export async function tempDir(prefix = "raftbus-broker-"): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
 }
 
 /** A broker plus a log index counter and a clock. */
