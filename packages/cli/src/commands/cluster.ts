@@ -16,6 +16,7 @@ import { sleep } from "../util/sleep.ts";
 import { formatDuration } from "../util/units.ts";
 import type { Act, CommandContext } from "./context.ts";
 import { replaceNode } from "./replace-node.ts";
+import { removeMember } from "../node/remove-member.ts";
 
 /** A follower further behind the leader's log than this shows as lagging. */
 export const LAG_WARN_ENTRIES = 100;
@@ -178,37 +179,9 @@ async function addNode(args: Args, ctx: CommandContext): Promise<void> {
 async function removeNode(args: Args, ctx: CommandContext): Promise<void> {
   const id = reqString(args, "id", "cluster remove-node");
   const client = await ctx.client();
-  const deadline = Date.now() + ctx.timeoutMs;
-  let res: MembershipResponse;
-  try {
-    res = await client.cluster.removeNode(id, { timeoutMs: ctx.timeoutMs });
-  } catch (err) {
-    // Removing the leader itself: it commits its own removal and then turns the
-    // connection away (NOT_MEMBER) before the answer arrives. Ask the others.
-    if (!(err instanceof RaftbusError && err.code === "CONNECTION_CLOSED")) throw err;
-    const confirmed = await confirmRemoval(client, id, deadline);
-    if (confirmed === undefined) throw err;
-    res = confirmed;
-  }
+  const res = await removeMember(client, id, ctx.timeoutMs);
   if (ctx.json) return ctx.out.json(res);
   ctx.out.line(`removed ${id} (configuration committed at index ${res.index})`, "", ...membersLines(res, ctx.out.style));
-}
-
-/** The membership once `id` is no longer in it, as another member reports it (undefined: not seen before the deadline). */
-async function confirmRemoval(client: RaftbusClient, id: string, deadline: number): Promise<MembershipResponse | undefined> {
-  // Bounded by the deadline; each turn is one status request.
-  while (Date.now() < deadline) {
-    try {
-      const st = await client.cluster.status({ timeoutMs: Math.max(1, deadline - Date.now()) });
-      if (st.leaderId !== null && !st.nodes.some((n) => n.id === id)) {
-        return { index: st.commitIndex, members: st.nodes.map((n) => ({ id: n.id, peerAddress: n.peerAddress, clientAddress: n.clientAddress, voter: n.voter })) };
-      }
-    } catch (err) {
-      if (!(err instanceof RaftbusError)) throw err;
-    }
-    await sleep(Math.min(TRANSFER_POLL_MS, Math.max(0, deadline - Date.now())));
-  }
-  return undefined;
 }
 
 /** Pause between status polls while confirming a leader transfer. */

@@ -11,6 +11,7 @@ import type { ClusterStatusResponse, RaftbusClient } from "@raftbus/client";
 import type { ClusterNodeStatus } from "@raftbus/client/protocol";
 import { RaftbusError } from "@raftbus/client/vocabulary";
 import { caughtUp } from "../node/caught-up.ts";
+import { removeMember } from "../node/remove-member.ts";
 import { checkDuration, optString, reqString, type Args } from "../util/args.ts";
 import { UsageError } from "../util/errors.ts";
 import { sleep } from "../util/sleep.ts";
@@ -66,7 +67,8 @@ export async function replaceNode(args: Args, ctx: CommandContext): Promise<void
       continue;
     }
     if (newRow.voter && newRow.healthy) {
-      const res = await client.cluster.removeNode(old, { timeoutMs: ctx.timeoutMs });
+      // OLD may be the live leader: its own removal closes our connection before the answer (node/remove-member.ts).
+      const res = await removeMember(client, old, ctx.timeoutMs);
       const outcome: ReplaceOutcome = { old, new: neu, promoted, removedAt: res.index, voters: res.members.filter((m) => m.voter).map((m) => m.id) };
       if (ctx.json) return ctx.out.json(outcome);
       ctx.out.line(`replaced ${old} with ${ctx.out.style("bold", neu)}${promoted ? ` (${neu} promoted to voter first)` : ""}; voters now ${outcome.voters.join(", ")} (committed at index ${res.index})`);
