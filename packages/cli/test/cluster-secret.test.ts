@@ -1,21 +1,13 @@
 /** Where `raftbus sys key` finds the cluster secret: flag, environment, file, then ./data/cluster-secret. */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { deriveSysKey, formatSysKey } from "@raftbus/client/protocol";
 import { resolveClusterSecret } from "../src/util/cluster-secret.ts";
 import { runCliInProcess } from "./helpers/cluster.ts";
+import { tempDirs } from "./helpers/temp-dirs.ts";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-const tempDir = (): string => {
-  const d = mkdtempSync(join(tmpdir(), "raftbus-sys-key-"));
-  dirs.push(d);
-  return d;
-};
+const tempDir = tempDirs("raftbus-sys-key-");
 
 describe("the cluster secret of `raftbus sys key`", () => {
   it("takes the flag, then RAFTBUS_CLUSTER_SECRET, then --cluster-secret-file, then ./data/cluster-secret", () => {

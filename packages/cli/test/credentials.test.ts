@@ -3,23 +3,14 @@
  * RAFTBUS_CREDENTIALS, then ./data/credentials (what `pnpm start` writes),
  * first found wins; a credentials file's first line that is not a comment.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { resolveToken } from "../src/util/credentials.ts";
 import { UsageError } from "../src/util/errors.ts";
+import { tempDirs } from "./helpers/temp-dirs.ts";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function folder(): string {
-  const d = mkdtempSync(join(tmpdir(), "raftbus-creds-"));
-  dirs.push(d);
-  return d;
-}
+const folder = tempDirs("raftbus-creds-");
 
 describe("the CLI's token", () => {
   it("takes the first source that gives one", () => {

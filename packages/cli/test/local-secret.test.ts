@@ -2,21 +2,13 @@
  * The secret of a local cluster (`cluster up`): generated once per data
  * folder, owner-only, reused afterwards; a damaged file is refused.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LOCAL_SECRET_FILE, localClusterSecret } from "../src/node/local-secret.ts";
+import { tempDirs } from "./helpers/temp-dirs.ts";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-const tempDir = (): string => {
-  const d = mkdtempSync(join(tmpdir(), "raftbus-secret-"));
-  dirs.push(d);
-  return d;
-};
+const tempDir = tempDirs("raftbus-secret-");
 
 describe("local cluster secret", () => {
   it("is generated the first time (random, 256 bits, readable by the owner only) and reused after", () => {
