@@ -88,7 +88,12 @@ export const CATALOGUE: readonly Mutant[] = [
     id: "apply-beyond-commit",
     bug: "entries are handed to the application before they are committed",
     patches: [
-      { file: LOG, find: "    return this.slice(lo, this.committed + 1, maxBytes);", replace: "    return this.slice(lo, this.lastIndex() + 1, maxBytes);" },
+      // The whole bug: every commit-index bound of the apply path moved to the last index. (Moving only
+      // some of them makes hasReady() and ready() disagree — a livelock, which the driver now fails loudly.)
+      {
+        file: LOG, find: "    if (lo > this.committed) return [];\n    return this.slice(lo, this.committed + 1, maxBytes);",
+        replace: "    if (lo > this.lastIndex()) return [];\n    return this.slice(lo, this.lastIndex() + 1, maxBytes);",
+      },
       { file: LOG, find: "    return !this.unstable.snapshot && this.committed > this.applied;", replace: "    return !this.unstable.snapshot && this.lastIndex() > this.applied;" },
       { file: LOG, find: "    assert(index <= this.committed && index >= this.applied,", replace: "    assert(index >= this.applied," },
     ],

@@ -69,20 +69,58 @@ async function copyRepository(): Promise<string> {
   return dir;
 }
 
-/** Runs `cmd` in `cwd`, resolving with its stdout whatever its exit code. */
-function capture(cmd: string, args: readonly string[], cwd: string): Promise<string> {
+/**
+ * A run that prints nothing for this long is hung: a mutant can make the
+ * code loop in microtasks forever, where no test timeout (and no timer of
+ * the simulator) can fire. Progress is printed per seed and per test file,
+ * and neither takes anywhere near this long on a loaded machine.
+ */
+const IDLE_MS_MAX = 10 * 60_000;
+
+/** What a child run printed, and whether it was killed for printing nothing for IDLE_MS_MAX. */
+interface Captured {
+  readonly out: string;
+  readonly hung: boolean;
+}
+
+/** Runs `cmd` in `cwd`, resolving with its stdout whatever its exit code; kills it (and its children) once idle too long. */
+function capture(cmd: string, args: readonly string[], cwd: string): Promise<Captured> {
   return new Promise((done) => {
-    const child = spawn(cmd, args, { cwd, stdio: ["ignore", "pipe", "ignore"] });
+    const child = spawn(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.on("close", () => done(out));
+    let hung = false;
+    let idle: NodeJS.Timeout | undefined;
+    const alive = (): void => {
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        hung = true;
+        try {
+          process.kill(-child.pid!, "SIGKILL"); // its own process group: vitest's workers too
+        } catch {
+          child.kill("SIGKILL");
+        }
+      }, IDLE_MS_MAX);
+    };
+    alive();
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+      alive();
+    });
+    child.stderr.on("data", alive);
+    child.on("close", () => {
+      clearTimeout(idle);
+      done({ out, hung });
+    });
   });
 }
+
+const HUNG = `hung: printed nothing for ${IDLE_MS_MAX / 60_000} min (a livelock: the process never yields to timers)`;
 
 async function simSweep(dir: string): Promise<Outcome["sim"]> {
   const args = ["--conditions=@raftbus/source", "--import", "tsx", "scripts/mutate/sweep.ts"];
   if (values["max-seeds"] !== undefined) args.push("--max-seeds", values["max-seeds"]);
-  const out = await capture("node", args, dir);
+  const { out, hung } = await capture("node", args, dir);
+  if (hung) return { caught: true, seedsRun: out.trim().split("\n").filter((l) => l.startsWith("seed ")).length + 1, invariant: HUNG };
   const line = out.trim().split("\n").pop() ?? "";
   try {
     return JSON.parse(line) as SweepOutcome;
@@ -94,7 +132,8 @@ async function simSweep(dir: string): Promise<Outcome["sim"]> {
 async function fastTests(dir: string): Promise<Outcome["tests"]> {
   const report = join(dir, ".mutate-report.json");
   await rm(report, { force: true });
-  await capture("pnpm", ["exec", "vitest", "run", ...FAST_TESTS, "--reporter=json", `--outputFile=${report}`], dir);
+  const { hung } = await capture("pnpm", ["exec", "vitest", "run", ...FAST_TESTS, "--reporter=json", "--reporter=dot", `--outputFile.json=${report}`], dir);
+  if (hung) return { failed: [`(${HUNG})`] };
   try {
     const json = JSON.parse(await readFile(report, "utf8")) as { testResults: { assertionResults: { status: string; fullName: string }[] }[] };
     return { failed: json.testResults.flatMap((f) => f.assertionResults.filter((a) => a.status === "failed").map((a) => a.fullName)) };
@@ -155,7 +194,8 @@ async function main(): Promise<number> {
       for (let m = queue.shift(); m !== undefined; m = queue.shift()) {
         const o = await runMutant(dir, m);
         outcomes.push(o);
-        console.log(`  ${m.id}: ${o.sim?.caught === true ? `sim caught it (${o.sim.invariant}, seed #${o.sim.seedsRun})` : "sim did not catch it"}` +
+        const sim = o.sim === undefined ? "sim not run" : o.sim.caught ? `sim caught it (${o.sim.invariant}, seed #${o.sim.seedsRun})` : `sim did not catch it in ${o.sim.seedsRun} seeds`;
+        console.log(`  ${m.id}: ${sim}` +
           `${o.tests ? `, ${o.tests.failed.length} fast tests failed` : ""} (${o.seconds.toFixed(0)} s)`);
       }
     }));

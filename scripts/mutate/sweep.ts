@@ -2,7 +2,7 @@
  * Runs the simulator's full sweep (both applications) until a seed fails:
  * first every seed `pnpm test` runs, then the rest of the full sweep, the
  * batches interleaved in each part so every kind of run comes early.
- * Prints one JSON line: whether a seed failed, which promise it broke,
+ * Prints a progress line per seed, then one JSON line: whether a seed failed, which promise it broke,
  * after how many seeds, whether `pnpm test` runs that seed, and the command
  * that replays it. `pnpm mutate` runs this inside a mutated copy of the
  * repository.
@@ -57,6 +57,7 @@ async function main(): Promise<void> {
     const { app, batch, seed } = order[i]!;
     const opts = { seed, steps: batch.steps, app: app.name, pinned: batch.pinned ?? {} };
     const r = await runSeed(opts, app);
+    console.log(`seed ${i + 1}: ${app.name} ${seed} ${r.ok ? "ok" : "failed"}`); // progress: run.ts takes a silent sweep for a hung one
     if (!r.ok) {
       const out: SweepOutcome = {
         caught: true, seedsRun: i + 1, inDefaultRun: inQuickSweep(batch, seed), invariant: r.invariant ?? "error", error: r.error ?? "", replay: replayCommand(opts),

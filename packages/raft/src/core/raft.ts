@@ -860,11 +860,8 @@ export class RaftCore {
     const hard = this.hardState();
     const snapshot = this.log.unstableSnapshot();
     const entries = this.log.unstableEntries().slice();
-    const hardChanged = !sameHard(hard, this.prevHard);
-    const rd: Ready = {
-      ...(sameSoft(soft, this.prevSoft) ? {} : { softState: soft }),
-      ...(hardChanged ? { hardState: hard } : {}),
-      ...(snapshot ? { snapshot } : {}),
+    // Built by assignment, not by spreading optional parts: this runs once per turn of every node.
+    const rd: { -readonly [K in keyof Ready]: Ready[K] } = {
       entries,
       committedEntries: this.log.nextCommitted(this.cfg.applyBytesMax),
       messages: this.msgs,
@@ -872,6 +869,9 @@ export class RaftCore {
       mustSync: entries.length > 0 || snapshot !== undefined ||
         hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote,
     };
+    if (!sameSoft(soft, this.prevSoft)) rd.softState = soft;
+    if (!sameHard(hard, this.prevHard)) rd.hardState = hard;
+    if (snapshot) rd.snapshot = snapshot;
     this.msgs = [];
     this.readStates = [];
     return rd;
@@ -897,8 +897,10 @@ export class RaftCore {
 
   // ---------------------------------------------------------------- helpers
 
+  /** Queues `m` (a fresh literal from the caller) from this node; stamped in place rather than copied. */
   private send<M extends Message>(m: Omit<M, "from">): void {
-    this.msgs.push({ ...m, from: this.id } as Message);
+    (m as { from?: NodeId }).from = this.id;
+    this.msgs.push(m as unknown as Message);
   }
 
   private refuseWrite(): Refusal | undefined {

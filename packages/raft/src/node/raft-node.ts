@@ -14,6 +14,7 @@ import { SeededRand } from "../core/rand.ts";
 import type { RaftStatus } from "../core/raft.ts";
 import { RaftCore } from "../core/raft.ts";
 import type { ConfChange, ConfState, Entry, NodeId, Ready, SoftState } from "../core/types.ts";
+import type { StorageUpdate } from "../core/storage.ts";
 import { entrySize } from "../core/storage.ts";
 import { REBUILD_HINT, StorageCorruptError } from "../storage/errors.ts";
 import type { WritableStorage } from "../storage/level-storage.ts";
@@ -287,7 +288,8 @@ export class RaftNode<R = unknown> {
 
   /** The core's state plus the applied membership. */
   status(): RaftStatus & { appliedConf: ConfState } {
-    return { ...this.core.status(), appliedConf: this.appliedConf };
+    // core.status() is a fresh object: extend it rather than copy it (status pages and the simulator poll this).
+    return Object.assign(this.core.status(), { appliedConf: this.appliedConf });
   }
 
   /** The core's current view (not the last processed Ready: a stalled turn must not hide a step-down). */
@@ -365,7 +367,7 @@ export class RaftNode<R = unknown> {
     try {
       do {
         this.flushProposals();
-        while (!this.stopped && this.core.hasReady()) await this.handleReady(this.core.ready());
+        while (!this.stopped && this.core.hasReady()) await this.handleReady(nonEmpty(this.core.ready()));
       } while (!this.stopped && (this.queue.length > 0 || this.core.hasReady()));
     } catch (err) {
       // A storage or state-machine failure leaves the node unable to keep its promises: crash loudly.
@@ -406,8 +408,11 @@ export class RaftNode<R = unknown> {
     if (rd.snapshot || rd.entries.length > 0 || rd.hardState) {
       this.writeStartedAt = this.clock.now();
       const started = performance.now();
+      const update: { -readonly [K in keyof StorageUpdate]: StorageUpdate[K] } = { entries: rd.entries };
+      if (rd.snapshot) update.snapshot = rd.snapshot;
+      if (rd.hardState) update.hardState = rd.hardState;
       await this.o.storage.write(
-        { ...(rd.snapshot ? { snapshot: rd.snapshot } : {}), entries: rd.entries, ...(rd.hardState ? { hardState: rd.hardState } : {}) },
+        update,
         // The chaos tests' follower-no-fsync switch (unsafe.ts) breaks the promise on purpose.
         { sync: rd.mustSync && !(unsafe("follower-no-fsync") && !this.isLeader()) },
       );
@@ -602,6 +607,19 @@ export class RaftNode<R = unknown> {
     if (err) w.reject(err);
     else w.resolve(value as T);
   }
+}
+
+/**
+ * `rd`, unless it holds nothing to do. The core said it had work
+ * (hasReady) but handed out none: advance() would change nothing, and the
+ * turn would loop in microtasks forever — a node hung at full CPU whose
+ * timers, network and tests never run again. A core bug: fail the turn.
+ */
+function nonEmpty(rd: Ready): Ready {
+  assert(rd.softState !== undefined || rd.hardState !== undefined || rd.snapshot !== undefined || rd.entries.length > 0 ||
+    rd.committedEntries.length > 0 || rd.messages.length > 0 || rd.readStates.length > 0,
+  "the core reported a Ready but it holds nothing to do (hasReady and ready disagree)");
+  return rd;
 }
 
 function randomSeed(): number {

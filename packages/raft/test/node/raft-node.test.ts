@@ -78,6 +78,26 @@ async function waitFor<T>(f: () => T | undefined, timeoutMs = 5000): Promise<T> 
 
 const leaderOf = (ns: TestNode[]) => waitFor(() => ns.find((n) => n.node.isLeader()));
 
+/**
+ * Runs `fn` with this process's unhandled rejections collected in `seen`
+ * instead of failing the test file (vitest's handler is set aside meanwhile).
+ */
+async function capturingRejections<T>(fn: (seen: unknown[]) => Promise<T>): Promise<T> {
+  const saved = process.listeners("unhandledRejection");
+  const seen: unknown[] = [];
+  const collect = (reason: unknown): void => void seen.push(reason);
+  process.removeAllListeners("unhandledRejection");
+  process.on("unhandledRejection", collect);
+  try {
+    return await fn(seen);
+  } finally {
+    // Let rejections of the failed turn's promises arrive before vitest's handler is back.
+    await new Promise((r) => setTimeout(r, 0));
+    process.off("unhandledRejection", collect);
+    for (const l of saved) process.on("unhandledRejection", l);
+  }
+}
+
 afterEach(async () => {
   await Promise.all(nodes.map((n) => n.node.stop()));
 });
@@ -224,6 +244,23 @@ describe("RaftNode driver (in-memory transport)", () => {
     refusing = false;
     await waitFor(() => (lagging.kv.get("v59") === "59" ? true : undefined), 10_000);
     expect(lagging.node.stats.snapshotsRestored).toBeGreaterThan(0);
+  });
+
+  it("a core that reports work but hands out an empty Ready fails the turn (a crash) instead of spinning forever", async () => {
+    const { nodes: ns } = await startCluster();
+    const leader = await leaderOf(ns);
+    // A core bug of the apply-beyond-commit family: hasReady() keeps saying yes once nothing is left to do.
+    const core = (leader.node as unknown as { core: { hasReady(): boolean } }).core;
+    const failures = await capturingRejections(async (seen) => {
+      core.hasReady = () => true;
+      // Without the check the turn loops in microtasks: this test (and its timeout) would never run again.
+      void leader.node.propose(encodeKv({ key: "x", value: "1" })).catch(() => undefined);
+      await waitFor(() => (seen.length > 0 ? true : undefined));
+      return seen;
+    });
+    // The failed turn rejects unhandled, which `raftbus node start` treats as fatal (the process exits).
+    expect(String(failures[0])).toMatch(/hasReady and ready disagree/);
+    await expect(leader.node.propose(encodeKv({ key: "y", value: "1" }))).rejects.toMatchObject({ code: "SHUTTING_DOWN" });
   });
 
   it("a leader whose disk stalls past storageStallMs steps down and another node takes over", async () => {

@@ -36,7 +36,8 @@ export class CheckedStorage implements WritableStorage {
   }
 
   private check(update: StorageUpdate): void {
-    const st = this.status?.();
+    // The status is built only for writes that need it (a hard state, or a leader's no-op).
+    const st = update.hardState !== undefined || update.entries.some((e) => e.type === "noop") ? this.status?.() : undefined;
     if (update.hardState && st !== undefined) {
       this.checker.hardStateWritten(this.id, update.hardState, this.written, st.conf.voters);
       this.written = update.hardState;
