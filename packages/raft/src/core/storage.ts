@@ -46,5 +46,10 @@ export interface StorageUpdate {
 
 /** Byte size of an entry for batching and in-flight limits. */
 export function entrySize(e: Entry): number {
-  return e.data.byteLength + 24;
+  return entrySizeOf(e.data.byteLength);
+}
+
+/** entrySize() of an entry whose data is `dataBytes` long (for logs that keep sizes, not always data). */
+export function entrySizeOf(dataBytes: number): number {
+  return dataBytes + 24;
 }

@@ -552,11 +552,11 @@ export class RaftNode<R = unknown> {
   private trailingTailFrom(index: number): number {
     const from = Math.max(this.o.storage.firstIndex(), index - this.o.trailingEntries + 1);
     if (from > index) return index + 1;
-    const tail = this.o.storage.entries(from, index + 1, Number.MAX_SAFE_INTEGER);
+    // Sizes only: the storage may keep older entries' data on disk, not in memory.
     let bytes = 0;
-    for (let i = tail.length - 1; i >= 0; i--) {
-      bytes += entrySize(tail[i]!);
-      if (bytes > this.o.trailingBytes) return tail[i]!.index + 1;
+    for (let i = index; i >= from; i--) {
+      bytes += this.o.storage.entryBytes(i);
+      if (bytes > this.o.trailingBytes) return i + 1;
     }
     return from;
   }
@@ -566,7 +566,9 @@ export class RaftNode<R = unknown> {
     const from = Math.max(lo, this.o.storage.firstIndex());
     const to = Math.min(hi, this.o.storage.lastIndex());
     if (from > to) return 0;
-    return this.o.storage.entries(from, to + 1, Number.MAX_SAFE_INTEGER).reduce((a, e) => a + entrySize(e), 0);
+    let bytes = 0;
+    for (let i = from; i <= to; i++) bytes += this.o.storage.entryBytes(i);
+    return bytes;
   }
 
   /** Take a snapshot now regardless of the entry count (maintenance on demand). */

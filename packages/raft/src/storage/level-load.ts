@@ -6,7 +6,7 @@
  * StorageCorruptError naming the record and what was wrong.
  */
 import type { AbstractBatchOptions, AbstractLevel } from "abstract-level";
-import type { ConfState, Entry, HardState, SnapshotMeta } from "../core/types.ts";
+import type { ConfState, HardState, SnapshotMeta } from "../core/types.ts";
 import { REBUILD_HINT, StorageCorruptError, StorageTooNewError, StorageWrongNodeError } from "./errors.ts";
 import type { Base, Identity } from "./level-codec.ts";
 import {
@@ -15,6 +15,7 @@ import {
 } from "./level-codec.ts";
 import { BASE_KEY, HARD_STATE_KEY, IDENTITY_KEY, LOG_KEY_END, SNAPSHOT_KEY, describeKey, logKey, parseLogKey } from "./keys.ts";
 import { MemoryStorage } from "./memory-storage.ts";
+import type { EntryBodies } from "./memory-storage.ts";
 
 /**
  * A LevelDB-API database with binary keys and values: classic-level on disk
@@ -44,16 +45,16 @@ export interface Loaded {
   readonly mirror: MemoryStorage;
 }
 
-/** Initialises `db` if it is empty, else verifies and loads it. `dir` is only for messages. */
-export async function loadOrInit(db: LevelDb, dir: string, who: OpenIdentity): Promise<Loaded> {
+/** Initialises `db` if it is empty, else verifies and loads it. `dir` is only for messages; `bodies` goes to the mirror. */
+export async function loadOrInit(db: LevelDb, dir: string, who: OpenIdentity, bodies?: EntryBodies): Promise<Loaded> {
   const rawIdentity = await db.get(IDENTITY_KEY);
   if (rawIdentity === undefined) {
     await assertEmpty(db);
-    return init(db, who);
+    return init(db, who, bodies);
   }
   const identity = decodeAs(IDENTITY_KEY, rawIdentity, isIdentity, "identity record");
   checkIdentity(identity, dir, who);
-  return { identity, mirror: await loadMirror(db) };
+  return { identity, mirror: await loadMirror(db, bodies) };
 }
 
 /** A directory without an identity must hold nothing: records without one mean damage. */
@@ -65,10 +66,10 @@ async function assertEmpty(db: LevelDb): Promise<void> {
   }
 }
 
-async function init(db: LevelDb, who: OpenIdentity): Promise<Loaded> {
+async function init(db: LevelDb, who: OpenIdentity, bodies?: EntryBodies): Promise<Loaded> {
   const identity: Identity = { format: FORMAT_VERSION, nodeId: who.nodeId, clusterId: who.clusterId ?? null };
   const conf: ConfState = who.bootstrap ?? { voters: [], learners: [] };
-  const mirror = new MemoryStorage(conf);
+  const mirror = new MemoryStorage(conf, bodies);
   const base: Base = { index: 0, term: 0 };
   // One synced batch: a crash leaves either nothing (still fresh) or a complete directory.
   await db.batch([
@@ -90,14 +91,23 @@ function checkIdentity(found: Identity, dir: string, who: OpenIdentity): void {
   }
 }
 
-async function loadMirror(db: LevelDb): Promise<MemoryStorage> {
+/**
+ * Rebuilds the mirror through its public operations, so its own invariants
+ * are checked too. The log goes in as it is read: a mirror with EntryBodies
+ * keeps only its newest entries' data, so start-up never holds the whole log.
+ */
+async function loadMirror(db: LevelDb, bodies?: EntryBodies): Promise<MemoryStorage> {
   const hardState = decodeAs(HARD_STATE_KEY, await required(db, HARD_STATE_KEY), isHardState, "hard state");
   const snap = decodeAs(SNAPSHOT_KEY, await required(db, SNAPSHOT_KEY), isSnapshotMeta, "snapshot metadata");
   const base = decodeAs(BASE_KEY, await required(db, BASE_KEY), isBase, "compaction point");
-  const entries = await readLog(db, base);
-  checkSnapshotAgainstLog(snap, base, entries);
-  checkCommitAgainstLog(hardState, base, entries);
-  return buildMirror(hardState, snap, base, entries);
+  const mirror = new MemoryStorage(snap.conf, bodies);
+  mirror.installSnapshot({ index: base.index, term: base.term, conf: snap.conf });
+  await readLog(db, base, mirror);
+  checkSnapshotAgainstLog(snap, base, mirror);
+  checkCommitAgainstLog(hardState, mirror);
+  mirror.compact(snap, base.index + 1);
+  mirror.setHardState(hardState);
+  return mirror;
 }
 
 async function required(db: LevelDb, key: Uint8Array): Promise<Uint8Array> {
@@ -111,11 +121,10 @@ async function required(db: LevelDb, key: Uint8Array): Promise<Uint8Array> {
  * contiguous and its terms must never go down (Raft's Log Matching property
  * implies terms are non-decreasing along the log, §5.3).
  */
-async function readLog(db: LevelDb, base: Base): Promise<Entry[]> {
-  const entries: Entry[] = [];
+async function readLog(db: LevelDb, base: Base, into: MemoryStorage): Promise<void> {
   let prevTerm = base.term;
   for await (const [key, value] of db.iterator({ gte: logKey(base.index + 1), lt: LOG_KEY_END })) {
-    const expected = base.index + 1 + entries.length;
+    const expected = into.lastIndex() + 1;
     const index = parseLogKey(key);
     if (index === undefined) throw new StorageCorruptError(describeKey(key), "malformed log key");
     if (index !== expected) {
@@ -126,18 +135,17 @@ async function readLog(db: LevelDb, base: Base): Promise<Entry[]> {
       throw new StorageCorruptError(`log[${index}]`, `term ${entry.term} is lower than ${prevTerm} before it (terms must not go down)`);
     }
     prevTerm = entry.term;
-    entries.push(entry);
+    into.append([entry]);
   }
-  return entries;
 }
 
 /** base ≤ snapshot ≤ last, and the log agrees with the snapshot on the term at its index. */
-function checkSnapshotAgainstLog(snap: SnapshotMeta, base: Base, entries: readonly Entry[]): void {
-  const last = base.index + entries.length;
+function checkSnapshotAgainstLog(snap: SnapshotMeta, base: Base, log: MemoryStorage): void {
+  const last = log.lastIndex();
   if (snap.index < base.index || snap.index > last) {
     throw new StorageCorruptError("snapshot", `index ${snap.index} is outside the stored log [${base.index}, ${last}]`);
   }
-  const term = snap.index === base.index ? base.term : entries[snap.index - base.index - 1]?.term;
+  const term = log.term(snap.index);
   if (term !== snap.term) {
     throw new StorageCorruptError("snapshot", `term ${snap.term} at index ${snap.index} disagrees with the log's term ${String(term)}`);
   }
@@ -150,19 +158,9 @@ function checkSnapshotAgainstLog(snap: SnapshotMeta, base: Base, entries: readon
  * its damaged end, or a disk that lied about a sync) leaves commit beyond
  * the last entry. Continuing would apply entries the log no longer holds.
  */
-function checkCommitAgainstLog(hs: HardState, base: Base, entries: readonly Entry[]): void {
-  const last = base.index + entries.length;
+function checkCommitAgainstLog(hs: HardState, log: MemoryStorage): void {
+  const last = log.lastIndex();
   if (hs.commit > last) {
     throw new StorageCorruptError("log", `hard state commits index ${hs.commit} but the log ends at ${last}: the log lost its tail (torn write or damaged disk); ${REBUILD_HINT}`);
   }
-}
-
-/** Rebuilds a MemoryStorage through its public operations, so its own invariants are checked too. */
-function buildMirror(hardState: HardState, snap: SnapshotMeta, base: Base, entries: Entry[]): MemoryStorage {
-  const mirror = new MemoryStorage(snap.conf);
-  mirror.installSnapshot({ index: base.index, term: base.term, conf: snap.conf });
-  mirror.append(entries);
-  mirror.compact(snap, base.index + 1);
-  mirror.setHardState(hardState);
-  return mirror;
 }

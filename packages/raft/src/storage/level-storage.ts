@@ -17,6 +17,7 @@ import { batchOptions, loadOrInit } from "./level-load.ts";
 import type { BatchOp } from "./level-plan.ts";
 import { planCompact, planWrite } from "./level-plan.ts";
 import type { MemoryStorage } from "./memory-storage.ts";
+import { ENTRY_CACHE_BYTES_DEFAULT, StoredEntries } from "./stored-entries.ts";
 
 /** Options of LevelStorage.open. */
 export interface LevelStorageOptions {
@@ -26,6 +27,12 @@ export interface LevelStorageOptions {
   readonly bootstrap?: ConfState;
   /** Recorded at creation; when both sides know one, they must match. */
   readonly clusterId?: string;
+  /**
+   * Most bytes of entry data the in-memory mirror keeps (the newest
+   * entries); older entries are read back from LevelDB when needed. Default
+   * ENTRY_CACHE_BYTES_DEFAULT (8 MiB).
+   */
+  readonly entryCacheBytes?: number;
 }
 
 /** Options of one write. */
@@ -42,6 +49,8 @@ export interface WritableStorage extends Storage {
   compact(meta: SnapshotMeta, keepFrom: number): Promise<void>;
   /** The persisted hard state. */
   getHardState(): HardState;
+  /** entrySize() of entry `index` (in the log) without reading its data: the driver's snapshot and tail accounting. */
+  entryBytes(index: number): number;
   /** Releases resources; later writes fail with STORAGE_CLOSED. */
   close(): Promise<void>;
 }
@@ -58,8 +67,6 @@ export class LevelStorage implements WritableStorage {
   private tail: Promise<void> = Promise.resolve();
   private pending = 0;
   private closed = false;
-  /** Batches held back by the chaos tests' follower-no-fsync switch (unsafe.ts); empty otherwise. */
-  private volatile: BatchOp[] = [];
 
   private constructor(
     private readonly db: LevelDb,
@@ -67,9 +74,25 @@ export class LevelStorage implements WritableStorage {
     readonly dir: string,
     /** Who the directory belongs to, as recorded when it was created. */
     readonly identity: Identity,
-    /** Exactly the persisted state; only changed after a batch succeeds. */
+    /**
+     * The persisted state: changed after a batch that adds to it succeeds,
+     * before one that only removes from it (compaction) is written, so it
+     * never holds an entry the database lacks.
+     */
     private readonly mirror: MemoryStorage,
+    /** Reads back entries whose data the mirror no longer holds; owns the batches held back by follower-no-fsync. */
+    private readonly stored: StoredEntries,
   ) {}
+
+  /** Bytes of entry data held in memory (bounded by entryCacheBytes, or the newest entry alone). */
+  memoryBytes(): number {
+    return this.mirror.memoryBytes();
+  }
+
+  /** Batches held back by the chaos tests' follower-no-fsync switch (unsafe.ts); empty otherwise. */
+  private get volatile(): BatchOp[] {
+    return this.stored.held;
+  }
 
   /**
    * Opens (creating if needed) the storage in `dir`. A fresh directory
@@ -97,8 +120,9 @@ export class LevelStorage implements WritableStorage {
       throw wrapIo(`opening LevelDB at ${dir}`, err);
     }
     try {
-      const { identity, mirror } = await loadOrInit(db, dir, opts);
-      return new LevelStorage(db, dir, identity, mirror);
+      const stored = new StoredEntries(db, opts.entryCacheBytes ?? ENTRY_CACHE_BYTES_DEFAULT);
+      const { identity, mirror } = await loadOrInit(db, dir, opts, stored);
+      return new LevelStorage(db, dir, identity, mirror, stored);
     } catch (err) {
       await db.close();
       throw wrapIo(`loading LevelDB at ${dir}`, err);
@@ -121,8 +145,13 @@ export class LevelStorage implements WritableStorage {
    * Synced: losing it would only cost disk space, but it is rare and cheap.
    */
   compact(meta: SnapshotMeta, keepFrom: number): Promise<void> {
-    return this.exclusive("compact", () => planCompact(this.mirror, meta, keepFrom), true,
-      () => this.mirror.compact(meta, keepFrom));
+    // The mirror drops the entries first: while the deleting batch is written, the core must
+    // not ask for an entry that the mirror no longer holds in memory and LevelDB no longer has.
+    return this.exclusive("compact", () => {
+      const ops = planCompact(this.mirror, meta, keepFrom);
+      this.mirror.compact(meta, keepFrom);
+      return ops;
+    }, true, () => undefined);
   }
 
   /**
@@ -220,5 +249,10 @@ export class LevelStorage implements WritableStorage {
   /** The persisted hard state. */
   getHardState(): HardState {
     return this.mirror.getHardState();
+  }
+
+  /** @inheritDoc */
+  entryBytes(index: number): number {
+    return this.mirror.entryBytes(index);
   }
 }

@@ -3,25 +3,69 @@
  * Storage interface. The simulator uses it as a node's "disk" (what survives
  * a simulated crash), and the LevelDB storage keeps one as its in-memory
  * mirror of the log. Every storage passes the same conformance suite.
+ *
+ * As a mirror it may be given {@link EntryBodies}: it then keeps the index,
+ * term, type and size of every entry but the data of only the newest ones,
+ * up to a byte budget, and reads older entries' data back from where they
+ * are durable. A log between two snapshots holds up to snapshotBytes
+ * (64 MiB by default) plus the trailing tail; kept whole in memory, that was
+ * most of a node's memory under a steady publish load (issue 14).
  */
-import { assert } from "../core/assert.ts";
+import { InvariantError, assert } from "../core/assert.ts";
 import type { InitialState, Storage, StorageUpdate } from "../core/storage.ts";
-import { entrySize } from "../core/storage.ts";
-import type { ConfState, Entry, HardState, SnapshotMeta } from "../core/types.ts";
-import { ownedEntry } from "./owned-entry.ts";
+import { entrySizeOf } from "../core/storage.ts";
+import type { ConfState, Entry, EntryType, HardState, SnapshotMeta } from "../core/types.ts";
+import { ownedBytes } from "./owned-entry.ts";
+
+/** Where a mirror reads back the data of entries it no longer holds in memory. */
+export interface EntryBodies {
+  /** Most bytes of entry data kept in memory (the newest entry is kept whatever its size). */
+  readonly cacheBytesMax: number;
+  /** Entry `index` as stored, synchronously. Only asked for entries the mirror holds, which are durable. */
+  read(index: number): Entry;
+}
+
+/** What the log keeps of one entry. */
+interface Slot {
+  readonly index: number;
+  readonly term: number;
+  readonly type: EntryType;
+  /** Length of the entry's data, known whether or not the data is in memory. */
+  readonly bytes: number;
+  /** The data; undefined once evicted (only with EntryBodies), oldest entries first. */
+  data: Uint8Array | undefined;
+}
+
+/** Keeping everything in memory: the reference storage and the simulator's disk. */
+const IN_MEMORY: EntryBodies = {
+  cacheBytesMax: Number.POSITIVE_INFINITY,
+  read: (index) => {
+    throw new InvariantError(`entry ${index} has no data, but nothing is evicted without EntryBodies`);
+  },
+};
 
 /** A log that starts after `base` (the compaction point) and holds `entries`. */
 export class MemoryStorage implements Storage {
   private hardState: HardState = { term: 0, vote: null, commit: 0 };
   /** Index and term of the entry just before `entries[0]` (compacted or snapshot). */
   private base = { index: 0, term: 0 };
-  /** entries[i] has index base.index + 1 + i. */
-  private log: Entry[] = [];
+  /** log[i] has index base.index + 1 + i. */
+  private log: Slot[] = [];
   private snap: SnapshotMeta;
+  /** Bytes of entry data held in memory: the sum of `bytes` over slots whose data is present. */
+  private cachedBytes = 0;
+  /** Slots with an index below this one hold no data (eviction goes oldest first); at or above, they do. */
+  private cachedFrom = 1;
 
-  /** `bootstrap` is the initial membership, used until a snapshot carries another. */
-  constructor(bootstrap: ConfState = { voters: [], learners: [] }) {
+  /** `bootstrap` is the initial membership, used until a snapshot carries another; `bodies` see the module comment. */
+  constructor(bootstrap: ConfState = { voters: [], learners: [] }, private readonly bodies: EntryBodies = IN_MEMORY) {
+    assert(bodies.cacheBytesMax >= 0, () => `cacheBytesMax ${bodies.cacheBytesMax} must not be negative`);
     this.snap = { index: 0, term: 0, conf: bootstrap };
+  }
+
+  /** Bytes of entry data held in memory (at most cacheBytesMax, or the newest entry alone). */
+  memoryBytes(): number {
+    return this.cachedBytes;
   }
 
   initialState(): InitialState {
@@ -40,13 +84,29 @@ export class MemoryStorage implements Storage {
     const out: Entry[] = [];
     let bytes = 0;
     for (let i = lo; i < hi; i++) {
-      const e = this.log[i - this.base.index - 1];
-      assert(e !== undefined && e.index === i, () => `missing entry ${i}`);
-      bytes += entrySize(e);
+      const slot = this.log[i - this.base.index - 1];
+      assert(slot !== undefined && slot.index === i, () => `missing entry ${i}`);
+      bytes += entrySizeOf(slot.bytes);
       if (out.length > 0 && bytes > maxBytes) break;
-      out.push(e);
+      out.push(this.entryAt(slot));
     }
     return out;
+  }
+
+  /** entrySize() of entry `index`, which must be in the log, without touching its data. */
+  entryBytes(index: number): number {
+    const slot = this.log[index - this.base.index - 1];
+    assert(slot !== undefined && slot.index === index, () => `entryBytes(${index}) outside the log [${this.firstIndex()}, ${this.lastIndex()}]`);
+    return entrySizeOf(slot.bytes);
+  }
+
+  /** The entry of `slot`, its data from memory or read back (and checked against what the log knows). */
+  private entryAt(slot: Slot): Entry {
+    if (slot.data !== undefined) return { index: slot.index, term: slot.term, type: slot.type, data: slot.data };
+    const e = this.bodies.read(slot.index);
+    assert(e.index === slot.index && e.term === slot.term && e.type === slot.type && e.data.byteLength === slot.bytes,
+      () => `entry ${slot.index} read back as ${e.index}/${e.term}/${e.type}/${e.data.byteLength} bytes, the log holds ${slot.index}/${slot.term}/${slot.type}/${slot.bytes} bytes`);
+    return e;
   }
 
   firstIndex(): number {
@@ -85,8 +145,11 @@ export class MemoryStorage implements Storage {
     const keep = Math.min(Math.max(keepFrom, this.firstIndex()), meta.index + 1);
     const newBaseTerm = this.term(keep - 1);
     assert(newBaseTerm !== undefined, () => `no term for compaction point ${keep - 1}`);
-    this.log = this.log.slice(keep - 1 - this.base.index);
+    const dropped = keep - 1 - this.base.index;
+    for (let i = 0; i < dropped; i++) this.forget(this.log[i]!);
+    this.log = this.log.slice(dropped);
     this.base = { index: keep - 1, term: newBaseTerm };
+    this.cachedFrom = Math.max(this.cachedFrom, keep);
     this.snap = meta;
   }
 
@@ -96,6 +159,8 @@ export class MemoryStorage implements Storage {
     this.snap = meta;
     this.base = { index: meta.index, term: meta.term };
     this.log = [];
+    this.cachedBytes = 0;
+    this.cachedFrom = meta.index + 1;
   }
 
   /**
@@ -112,8 +177,34 @@ export class MemoryStorage implements Storage {
     for (let i = 1; i < entries.length; i++) {
       assert(entries[i]!.index === first.index + i, "appended entries must be contiguous");
     }
-    this.log.length = first.index - this.base.index - 1;
-    for (const e of entries) this.log.push(ownedEntry(e));
+    const keep = first.index - this.base.index - 1;
+    for (let i = keep; i < this.log.length; i++) this.forget(this.log[i]!);
+    this.log.length = keep;
+    // A rewritten suffix may hold data below cachedFrom again: nothing above it was evicted then.
+    this.cachedFrom = Math.min(this.cachedFrom, first.index);
+    for (const e of entries) {
+      const data = ownedBytes(e.data);
+      this.log.push({ index: e.index, term: e.term, type: e.type, bytes: data.byteLength, data });
+      this.cachedBytes += data.byteLength;
+    }
+    this.evict();
+  }
+
+  /** Accounts for a slot leaving the log. */
+  private forget(slot: Slot): void {
+    if (slot.data !== undefined) this.cachedBytes -= slot.bytes;
+  }
+
+  /** Drops the data of the oldest entries until the cache fits its budget, always keeping the newest entry's. */
+  private evict(): void {
+    const last = this.lastIndex();
+    while (this.cachedBytes > this.bodies.cacheBytesMax && this.cachedFrom < last) {
+      const slot = this.log[this.cachedFrom - this.base.index - 1];
+      assert(slot !== undefined && slot.data !== undefined, () => `entry ${this.cachedFrom} should hold data (cached from ${this.cachedFrom})`);
+      slot.data = undefined;
+      this.cachedBytes -= slot.bytes;
+      this.cachedFrom += 1;
+    }
   }
 
   /** Overwrite the hard state; the term never goes back. */
@@ -124,11 +215,13 @@ export class MemoryStorage implements Storage {
 
   /** A deep-enough copy: what a crashed node would find on its disk. */
   clone(): MemoryStorage {
-    const c = new MemoryStorage(this.snap.conf);
+    const c = new MemoryStorage(this.snap.conf, this.bodies);
     c.hardState = this.hardState;
     c.base = { ...this.base };
-    c.log = this.log.slice();
+    c.log = this.log.map((slot) => ({ ...slot }));
     c.snap = this.snap;
+    c.cachedBytes = this.cachedBytes;
+    c.cachedFrom = this.cachedFrom;
     return c;
   }
 }

@@ -89,6 +89,10 @@ export class CheckedStorage implements WritableStorage {
     return this.inner.entries(lo, hi, maxBytes);
   }
 
+  entryBytes(index: number): number {
+    return this.inner.entryBytes(index);
+  }
+
   firstIndex(): number {
     return this.inner.firstIndex();
   }

@@ -68,6 +68,9 @@ export class MemoryAdapter implements WritableStorage {
   firstIndex() {
     return this.inner.firstIndex();
   }
+  entryBytes(index: number) {
+    return this.inner.entryBytes(index);
+  }
   lastIndex() {
     return this.inner.lastIndex();
   }

@@ -3,8 +3,10 @@
  * then what only a durable backend has: identity checks, use after close,
  * a locked directory, and the mirror never running ahead of a failed batch.
  */
+import { Level } from "level";
 import { afterEach, describe, expect, it } from "vitest";
 import { LevelStorage } from "../../src/storage/level-storage.ts";
+import { ENTRY_CACHE_BYTES_DEFAULT } from "../../src/storage/stored-entries.ts";
 import { storageConformance } from "./conformance.ts";
 import { TempDirs, dump, entries } from "./helpers.ts";
 
@@ -35,6 +37,62 @@ storageConformance("LevelStorage", () => ({
   },
   cleanup: closeAll,
 }));
+
+// The same suite with no entry data cached beyond the newest entry: every other read comes back from LevelDB.
+storageConformance("LevelStorage (entry data read back from disk)", () => ({
+  create: async (bootstrap) => {
+    const s = await LevelStorage.open(await dirs.make(), { nodeId: "n1", entryCacheBytes: 0, ...(bootstrap ? { bootstrap } : {}) });
+    open.push(s);
+    return s;
+  },
+  restart: async (s) => {
+    if (!(s instanceof LevelStorage)) throw new TypeError("not a LevelStorage");
+    await s.close();
+    const r = await LevelStorage.open(s.dir, { nodeId: s.identity.nodeId, entryCacheBytes: 0 });
+    open.push(r);
+    return r;
+  },
+  cleanup: closeAll,
+}));
+
+describe("LevelStorage: memory", () => {
+  afterEach(closeAll);
+
+  it("holds at most entryCacheBytes of entry data however long the log grows (issue 14), and reads the rest back", async () => {
+    // A log between snapshots may hold 64 MiB and more; its memory must not grow with it.
+    const cache = 16 * 1024;
+    const s = await LevelStorage.open(await dirs.make(), { nodeId: "n1", entryCacheBytes: cache });
+    open.push(s);
+    for (let lo = 1; lo <= 400; lo += 20) {
+      await s.write({ entries: entries(lo, new Array<number>(20).fill(1), 1024) }, { sync: false });
+      expect(s.memoryBytes()).toBeLessThanOrEqual(cache);
+    }
+    expect(s.lastIndex()).toBe(400);
+    expect(s.entries(1, 401, Number.POSITIVE_INFINITY)).toEqual(entries(1, new Array<number>(400).fill(1), 1024));
+    // maxBytes counts entries whose data is on disk by their size, as for those in memory.
+    expect(s.entries(1, 401, 3 * 1048)).toHaveLength(3);
+    await s.close();
+    const reopened = await openAt(s.dir);
+    expect(reopened.memoryBytes()).toBeLessThanOrEqual(ENTRY_CACHE_BYTES_DEFAULT);
+    expect(reopened.entries(390, 401, Number.POSITIVE_INFINITY)).toEqual(entries(390, new Array<number>(11).fill(1), 1024));
+  });
+
+  it("reads back no entry that a compaction is deleting: the mirror lets go of them before the batch is written", async () => {
+    const db = new Level<Uint8Array, Uint8Array>(await dirs.make(), { keyEncoding: "view", valueEncoding: "view" });
+    const s = await LevelStorage.openDb(db, "compaction-order", { nodeId: "n1", entryCacheBytes: 0 });
+    open.push(s);
+    await s.write({ entries: entries(1, [1, 1, 1, 1, 1], 64) }, { sync: true });
+    const firstIndexAtBatch: number[] = [];
+    const batch = db.batch.bind(db) as (ops: never, o: never) => Promise<void>;
+    (db as unknown as { batch: unknown }).batch = (ops: never, o: never) => {
+      firstIndexAtBatch.push(s.firstIndex());
+      return batch(ops, o);
+    };
+    await s.compact({ index: 4, term: 1, conf: { voters: ["n1"], learners: [] } }, 3);
+    expect(firstIndexAtBatch).toEqual([3]);
+    expect(s.entries(3, 6, Number.POSITIVE_INFINITY)).toEqual(entries(3, [1, 1, 1], 64));
+  });
+});
 
 describe("LevelStorage: identity", () => {
   afterEach(closeAll);
