@@ -844,11 +844,13 @@ export class RaftCore {
 
   /** True when ready() would return anything to do. */
   hasReady(): boolean {
-    const soft = this.softState();
-    const hard = this.hardState();
+    // Field by field rather than through softState()/hardState(): the driver asks after every step.
+    const ps = this.prevSoft;
+    const ph = this.prevHard;
     return this.msgs.length > 0 || this.readStates.length > 0 ||
-      this.log.unstableEntries().length > 0 || this.log.unstableSnapshot() !== undefined ||
-      this.log.hasNextCommitted() || !sameSoft(soft, this.prevSoft) || !sameHard(hard, this.prevHard);
+      this.log.unstableEntries().length > 0 || this.log.unstableSnapshot() !== undefined || this.log.hasNextCommitted() ||
+      ps.role !== this.role || ps.leader !== this.leader || ps.term !== this.term || ps.member !== this.isMember() ||
+      ph.term !== this.term || ph.vote !== this.vote || ph.commit !== this.log.committed;
   }
 
   /**

@@ -10,8 +10,17 @@ import { decodeAs, decodeEntry, isBase, isHardState, isSnapshotMeta } from "../.
 import { BASE_KEY, HARD_STATE_KEY, SNAPSHOT_KEY, logKey } from "../../src/storage/keys.ts";
 import type { SimDisk } from "./sim-disk.ts";
 
-/** Decoded terms by record bytes: a record that did not change is not decoded again. */
+/** Decoded records by their bytes: a record that did not change is not decoded again (the disk keeps the written arrays). */
 const termOfRecord = new WeakMap<Uint8Array, number>();
+const decodedRecord = new WeakMap<Uint8Array, unknown>();
+
+/** `decode(rec)`, once per record. */
+function cached<T>(rec: Uint8Array, decode: (rec: Uint8Array) => T): T {
+  if (decodedRecord.has(rec)) return decodedRecord.get(rec) as T;
+  const v = decode(rec);
+  decodedRecord.set(rec, v);
+  return v;
+}
 
 const NO_HARD_STATE: HardState = { term: 0, vote: null, commit: 0 };
 const NO_SNAPSHOT: SnapshotMeta = { index: 0, term: 0, conf: { voters: [], learners: [] } };
@@ -41,7 +50,7 @@ export class DurableRaftView {
     this.refresh();
     if (this.hard === undefined) {
       const hs = this.disk.durableGet(HARD_STATE_KEY);
-      this.hard = hs === undefined ? NO_HARD_STATE : decodeAs(HARD_STATE_KEY, hs, isHardState, "hard state");
+      this.hard = hs === undefined ? NO_HARD_STATE : cached(hs, (r) => decodeAs(HARD_STATE_KEY, r, isHardState, "hard state"));
     }
     return this.hard;
   }
@@ -51,7 +60,7 @@ export class DurableRaftView {
     this.refresh();
     if (this.snap === undefined) {
       const sn = this.disk.durableGet(SNAPSHOT_KEY);
-      this.snap = sn === undefined ? NO_SNAPSHOT : decodeAs(SNAPSHOT_KEY, sn, isSnapshotMeta, "snapshot metadata");
+      this.snap = sn === undefined ? NO_SNAPSHOT : cached(sn, (r) => decodeAs(SNAPSHOT_KEY, r, isSnapshotMeta, "snapshot metadata"));
     }
     return this.snap.index;
   }
@@ -61,7 +70,7 @@ export class DurableRaftView {
     this.refresh();
     if (this.base === undefined) {
       const b = this.disk.durableGet(BASE_KEY);
-      this.base = b === undefined ? { index: 0, term: 0 } : decodeAs(BASE_KEY, b, isBase, "compaction point");
+      this.base = b === undefined ? { index: 0, term: 0 } : cached(b, (r) => decodeAs(BASE_KEY, r, isBase, "compaction point"));
     }
     if (index === this.base.index) return this.base.term;
     if (this.terms.has(index)) return this.terms.get(index);

@@ -116,7 +116,7 @@ export class SimNetwork {
 
   /** True when no partition blocks `from` → `to`. */
   canReach(from: NodeId, to: NodeId): boolean {
-    return !this.blocked.has(linkKey(from, to));
+    return this.blocked.size === 0 || !this.blocked.has(linkKey(from, to));
   }
 
   /** True when nothing is blocked. */
