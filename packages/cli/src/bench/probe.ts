@@ -135,6 +135,16 @@ export function procRssMiB(pid: number): number {
   return procStatusKb(pid, "VmRSS") / 1024;
 }
 
+/**
+ * Anonymous resident memory (RssAnon) of a process, in MiB: RSS without the
+ * file pages it maps. LevelDB maps its table files to read them, so a node
+ * that streams a large store (a snapshot) shows those pages in VmRSS; they
+ * are the page cache, shared and reclaimable, not the node's own memory.
+ */
+export function procRssAnonMiB(pid: number): number {
+  return procStatusKb(pid, "RssAnon") / 1024;
+}
+
 function procStatusKb(pid: number, key: string): number {
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");

@@ -7,7 +7,7 @@
 import type { Msg, RaftbusClient, Subscription } from "@raftbus/client/node";
 import type { BenchCluster } from "./cluster.ts";
 import { sleep } from "./cluster.ts";
-import { procRssMiB } from "./probe.ts";
+import { procRssAnonMiB, procRssMiB } from "./probe.ts";
 
 /** What a workload gets. */
 export interface WorkloadContext {
@@ -296,10 +296,23 @@ const storedMillion: Workload = {
   async run(ctx) {
     const n = scaled(ctx, 1_000_000);
     const c = await ctx.connect("scale-1m");
-    const ms = await publishAsync(c, `${ctx.prefix}.million`, payloadOf(128), n, 1000, (d) => ctx.progress(d, n));
+    // Each node's own memory while the store grows, sampled every 50,000 messages (the cost's peak RSS adds mapped table files).
+    const peakAnon = new Map<string, number>();
+    const sample = (): void => {
+      for (const node of ctx.cluster.nodes) {
+        const pid = node.pid();
+        if (pid !== undefined) peakAnon.set(node.id, Math.max(peakAnon.get(node.id) ?? 0, procRssAnonMiB(pid)));
+      }
+    };
+    const ms = await publishAsync(c, `${ctx.prefix}.million`, payloadOf(128), n, 1000, (d) => {
+      ctx.progress(d, n);
+      if (d % 50_000 === 0) sample();
+    });
+    sample();
     await c.close();
     const readyMs = await ctx.cluster.restart();
     const figures: Record<string, number> = { publishMsgPerSec: rate(n, ms), restartToReadyMs: Math.round(readyMs) };
+    for (const [id, mib] of peakAnon) figures[`peakRssAnonMiB.${id}`] = Math.round(mib);
     for (const node of ctx.cluster.nodes) {
       const pid = node.pid();
       if (pid !== undefined) figures[`rssMiB.${node.id}`] = Math.round(procRssMiB(pid));
