@@ -344,7 +344,27 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
     return command;
   }
 
+  /**
+   * Matching work apply has done on published messages since this state was
+   * loaded: regexes run, filters evaluated, payloads parsed for filters. One
+   * publish costs what its topic selects, not what the cluster holds
+   * (subscription-index.ts); tests count these rather than time.
+   */
+  matchingWork(): { readonly regexRuns: number; readonly filterEvaluations: number; readonly payloadParses: number } {
+    return { regexRuns: this.state.index.regexRuns, ...this.state.matchingWork };
+  }
+
   // ---- delivery (leader side) ----------------------------------------------
+
+  /**
+   * Names of the subscriptions holding pending or outstanding references, the
+   * only ones a dispatch round can find work for. Read without the lock: a
+   * hint for the pump, which runs again after every apply, and the plan
+   * checks each subscription again under the lock.
+   */
+  *subscriptionsWithWork(): Iterable<string> {
+    for (const sub of this.state.subsWithWork()) yield sub.name;
+  }
 
   /**
    * Plans the next deliveries for the given consumers (see the dispatcher)

@@ -36,6 +36,12 @@ export interface CompiledPattern {
    * bounded (SUBSCRIPTION_LIMITS.regexStatesMax).
    */
   readonly regexStates?: number;
+  /**
+   * Text every topic a regex pattern matches starts with ("" when nothing is
+   * fixed up front; absent for the others): the index runs the regex only on
+   * topics that start with it.
+   */
+  readonly literalPrefix?: string;
 }
 
 /** Longest non-regex pattern, in bytes: a pattern is no longer than the topics it names. */
@@ -81,7 +87,7 @@ export function patternSegments(pattern: CompiledPattern): readonly string[] | u
 
 function regexPattern(source: string, body: string, offset: number): CompiledPattern {
   const re = compileSafeRegex(body, offset);
-  return { source, kind: "regex", matches: (topic) => re.test(topic), regexStates: re.stateCount };
+  return { source, kind: "regex", matches: (topic) => re.test(topic), regexStates: re.stateCount, literalPrefix: re.prefix };
 }
 
 function segmentPattern(source: string): CompiledPattern {

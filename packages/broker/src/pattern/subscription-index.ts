@@ -4,9 +4,12 @@
  *
  * - Exact and wildcard patterns live in a {@link SegmentTrie}: a lookup costs
  *   about (topic depth × trie states reached), not the number of subscriptions.
- * - Regex patterns (and any CompiledPattern not made by compilePattern) sit
- *   in a list that every lookup scans: cost is LINEAR in the number of regex
- *   subscriptions, each run bounded by the safe regex engine.
+ * - Regex patterns (and any CompiledPattern not made by compilePattern) are
+ *   filed under the literal text every topic they match starts with (a
+ *   {@link PrefixTrie}); a lookup runs only the regexes whose prefix the topic
+ *   starts with. Regexes with nothing fixed up front (`/.*x/`) are run on
+ *   every lookup: that cost is LINEAR in their number, each run bounded by
+ *   the safe regex engine and all of them by the cluster's regex-state budget.
  *
  * - The regex results of recently matched topics are cached (bounded, and
  *   emptied whenever a regex subscription comes or goes), so a stream of
@@ -19,6 +22,7 @@
  */
 import { TOPIC_NAME_BYTES_MAX } from "../topic/topic-name.ts";
 import { patternSegments } from "./pattern.ts";
+import { PrefixTrie } from "./prefix-trie.ts";
 import type { CompiledPattern } from "./pattern.ts";
 import { SegmentTrie } from "./segment-trie.ts";
 
@@ -38,13 +42,19 @@ interface Entry<T> {
 export class SubscriptionIndex<T> {
   private readonly entries = new Map<string, Entry<T>>();
   private readonly trie = new SegmentTrie();
-  /** Regex (and foreign) patterns: scanned on every match not in the cache. */
-  private readonly scanned = new Map<string, Entry<T>>();
+  /** Regex (and foreign) patterns by literal prefix: those the topic starts with are run on every match not in the cache. */
+  private readonly scanned = new PrefixTrie<Entry<T>>();
   /** Topic → ids of the scanned patterns matching it (insertion order = age, for eviction). */
   private readonly scanCache = new Map<string, readonly string[]>();
   /** Ids held by scanCache, bounded by SCAN_CACHE_IDS_MAX. */
   private scanCacheIds = 0;
   private regexStateTotal = 0;
+  private regexRunTotal = 0;
+
+  /** Regex (scanned pattern) runs so far: a lookup runs only those its topic's prefix selects (tests bound it). */
+  get regexRuns(): number {
+    return this.regexRunTotal;
+  }
 
   /** NFA states of every regex subscription held (SUBSCRIPTION_LIMITS.regexStatesMax bounds it). */
   get regexStates(): number {
@@ -66,7 +76,7 @@ export class SubscriptionIndex<T> {
     const entry: Entry<T> = { pattern, value, segments };
     this.entries.set(id, entry);
     if (segments === undefined) {
-      this.scanned.set(id, entry);
+      this.scanned.insert(pattern.literalPrefix ?? "", id, entry);
       this.regexStateTotal += pattern.regexStates ?? 0;
       this.clearScanCache();
     } else {
@@ -80,7 +90,7 @@ export class SubscriptionIndex<T> {
     if (entry === undefined) return;
     this.entries.delete(id);
     if (entry.segments === undefined) {
-      this.scanned.delete(id);
+      this.scanned.delete(entry.pattern.literalPrefix ?? "", id);
       this.regexStateTotal -= entry.pattern.regexStates ?? 0;
       this.clearScanCache();
     } else {
@@ -94,7 +104,7 @@ export class SubscriptionIndex<T> {
     if (topic.length > TOPIC_NAME_BYTES_MAX) return [];
     const ids: string[] = [];
     this.trie.collect(topic.split("."), ids);
-    if (this.scanned.size > 0) ids.push(...this.scanMatches(topic));
+    if (this.scanned.size > 0) for (const id of this.scanMatches(topic)) ids.push(id);
     ids.sort(compareIds);
     return ids.map((id) => (this.entries.get(id) as Entry<T>).value);
   }
@@ -104,7 +114,10 @@ export class SubscriptionIndex<T> {
     const cached = this.scanCache.get(topic);
     if (cached !== undefined) return cached;
     const found: string[] = [];
-    for (const [id, entry] of this.scanned) if (entry.pattern.matches(topic)) found.push(id);
+    for (const [id, entry] of this.scanned.under(topic)) {
+      this.regexRunTotal++;
+      if (entry.pattern.matches(topic)) found.push(id);
+    }
     if (found.length + 1 <= SCAN_CACHE_IDS_MAX) {
       // Evict the oldest topics until the new entry fits (each counts its ids plus one).
       while (this.scanCacheIds + found.length + 1 > SCAN_CACHE_IDS_MAX || this.scanCache.size >= SCAN_CACHE_TOPICS_MAX) {

@@ -431,8 +431,7 @@ export class NodeServer {
    * would be refused; an ephemeral one is deleted like an unsubscribe.
    */
   private closeUngrantedSubscriptions(session: ClientSession): void {
-    for (const c of [...this.consumers.all()]) {
-      if (c.session !== session) continue;
+    for (const c of [...this.consumers.ofSession(session)]) {
       const pattern = this.parts.stateMachine.subscriptionPattern(c.subscription);
       if (pattern === undefined) continue;
       const denial = this.access.subscribeDenial(session, pattern);

@@ -86,7 +86,13 @@ export function appendMessage(ctx: ApplyContext, topic: TopicRecord, m: NewMessa
   // One view of the message for every filter: its payload is parsed at most once.
   if (subs.length === 0) return { offset, rec };
   const input = messageInput(rec.headers, rec.payload, filterStepsMax(state));
-  for (const sub of subs) if (wants(sub, input)) enqueue(ctx, sub, topic.id, offset, rec);
+  let evaluated = 0;
+  for (const sub of subs) {
+    if (sub.filter !== undefined) evaluated++;
+    if (wants(sub, input)) enqueue(ctx, sub, topic.id, offset, rec);
+  }
+  state.matchingWork.filterEvaluations += evaluated;
+  state.matchingWork.payloadParses += input.parsed?.parses ?? 0;
   return { offset, rec };
 }
 

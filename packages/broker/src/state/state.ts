@@ -34,8 +34,23 @@ export class BrokerState {
   readonly users = new Map<string, UserRecord>();
   /** Topic signing keys by name (cluster version ≥ 5). */
   readonly signingKeys = new Map<string, SigningKeyRecord>();
+  /**
+   * Matching work apply has done on published messages (counts only; no
+   * result depends on them): filters evaluated and payloads parsed for them.
+   * With the index's regexRuns they show what one publish costs.
+   */
+  readonly matchingWork = { filterEvaluations: 0, payloadParses: 0 };
   /** Topic id → subscriptions holding references to it (to drop them when a message goes). */
   private readonly holders = new Map<number, Set<SubState>>();
+  /**
+   * Subscriptions holding any pending or outstanding reference: the only ones
+   * a dispatch round can find work for, so the leader's delivery pump looks
+   * at these instead of every subscription after every apply (with 10,000
+   * idle subscriptions, a round per apply made subscribing quadratic).
+   */
+  private readonly busy = new Set<SubState>();
+  /** Durable subscriptions per owner (durableSubscriptionsPerUserMax is checked against it in apply). */
+  private readonly durableByOwner = new Map<string, number>();
   private readonly dirtyTopics = new Set<TopicRecord>();
   private readonly dirtySubs = new Set<SubState>();
   private readonly dirtySubSpecs = new Set<SubState>();
@@ -109,6 +124,8 @@ export class BrokerState {
     this.subsByName.set(sub.name, sub);
     this.subsById.set(sub.id, sub);
     this.index.add(sub.name, sub.pattern, sub);
+    const owner = durableOwner(sub);
+    if (owner !== undefined) this.durableByOwner.set(owner, (this.durableByOwner.get(owner) ?? 0) + 1);
   }
 
   /** Unregisters a subscription and deletes its record. */
@@ -117,6 +134,14 @@ export class BrokerState {
     this.subsById.delete(sub.id);
     this.index.remove(sub.name);
     for (const tid of sub.heldTopics()) this.holders.get(tid)?.delete(sub);
+    this.busy.delete(sub);
+    const owner = durableOwner(sub);
+    if (owner !== undefined) {
+      const n = (this.durableByOwner.get(owner) ?? 0) - 1;
+      assert(n >= 0, () => `durable subscription count of '${owner}' underflow`);
+      if (n === 0) this.durableByOwner.delete(owner);
+      else this.durableByOwner.set(owner, n);
+    }
     this.dirtySubs.delete(sub);
     this.dirtySubSpecs.delete(sub);
     txn.del(subKey(sub.id));
@@ -136,6 +161,18 @@ export class BrokerState {
       set.delete(sub);
       if (set.size === 0) this.holders.delete(tid);
     }
+    if (sub.pendingTotal > 0 || sub.outstanding.size > 0) this.busy.add(sub);
+    else this.busy.delete(sub);
+  }
+
+  /** Subscriptions holding pending or outstanding references (see `busy`); the others have nothing to deliver. */
+  subsWithWork(): ReadonlySet<SubState> {
+    return this.busy;
+  }
+
+  /** Durable subscriptions owned by `owner`. */
+  durableCountOf(owner: string): number {
+    return this.durableByOwner.get(owner) ?? 0;
   }
 
   /** Subscriptions holding references to topic `tid`, in id order. */
@@ -206,4 +243,9 @@ export class BrokerState {
     this.dirtySubSpecs.clear();
     txn.put(META_KEY, encodeMeta(this.meta));
   }
+}
+
+/** The owner a durable subscription counts against, or undefined (ephemeral or unowned). */
+function durableOwner(sub: SubState): string | undefined {
+  return sub.spec.ephemeral ? undefined : sub.spec.owner;
 }

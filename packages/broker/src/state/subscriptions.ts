@@ -47,6 +47,9 @@ export async function applyCreateSubscription(ctx: ApplyContext, cmd: CreateSubs
   state.meta.nextSubId += 1;
   state.addSub(sub);
   state.touchSubSpec(sub);
+  // Starting at the latest offset backfills nothing: no need to test the pattern on every topic
+  // (a regex subscription did so on each of them, so subscribing cost grew with the topics).
+  if (spec.start === "latest") return { ok: true, type: "createSubscription", name: spec.name, created: true };
   for (const topic of state.sortedTopics()) {
     if (!sub.pattern.matches(topic.name)) continue;
     const from = await startOffset(ctx, topic, spec.start);
@@ -79,9 +82,7 @@ function checkSubscriptionLimits(ctx: ApplyContext, sub: SubState, durablePerOwn
   }
   const owner = sub.spec.owner;
   if (!sub.spec.ephemeral && owner !== undefined && durablePerOwnerMax !== undefined) {
-    let held = 0;
-    for (const other of state.subsById.values()) if (!other.spec.ephemeral && other.spec.owner === owner) held++;
-    if (held >= durablePerOwnerMax) {
+    if (state.durableCountOf(owner) >= durablePerOwnerMax) {
       throw limitExceeded("durableSubscriptionsPerUserMax", durablePerOwnerMax, `one more durable subscription of '${owner}'`);
     }
   }

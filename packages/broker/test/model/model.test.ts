@@ -301,6 +301,12 @@ async function compareState(h: Harness, model: Model, where: string): Promise<vo
     if (real === undefined || want === undefined) continue;
     expect({ pending: PRIOS.map((p) => real.pending[p]), inFlight: real.inFlight, waitingRetry: real.waitingRetry }, `${where}: queue of ${s}`).toEqual(want);
   }
+  // The delivery pump looks only at these: a subscription holding anything must be among them.
+  const holding = SUBS.filter((s) => {
+    const v = model.subView(s);
+    return v !== undefined && v.pending.reduce((a, b) => a + b, 0) + v.inFlight + v.waitingRetry > 0;
+  });
+  expect([...h.bsm.subscriptionsWithWork()].sort(), `${where}: subscriptions with work`).toEqual(holding.sort());
 }
 
 function padded(n: number, size: number): Uint8Array {

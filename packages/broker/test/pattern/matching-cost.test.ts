@@ -2,11 +2,13 @@
  * Matching that does not grow with hostile input (issue 13 item 6): regex
  * results are cached per topic without changing any answer, the cache is
  * bounded, the cluster's regex states are bounded in apply, a message's
- * payload is parsed once for all filters, and a filter's steps per message
- * are bounded.
+ * payload is parsed once for all filters, a filter's steps per message
+ * are bounded, a regex is run only on topics that start with its literal
+ * prefix, and subscribing costs the same with 10 or 10,000 subscriptions
+ * held. Costs are counted (regex runs, parses, evaluations), never timed.
  */
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { FILTER_STEPS_MAX, compileFilter, evaluateFilter, messageInput } from "../../src/filter/index.ts";
 import type { FilterNode } from "../../src/filter/index.ts";
 import { SUBSCRIPTION_LIMITS } from "../../src/config.ts";
@@ -15,6 +17,8 @@ import { REGEX_STATES_MAX, REGEX_SUBSCRIBE_STATES_MAX } from "../../src/pattern/
 import { filterStepsMax } from "../../src/state/messages.ts";
 import { LIMITS_IN_APPLY_VERSION } from "../../src/version/cluster-version.ts";
 import { SubscriptionIndex } from "../../src/pattern/subscription-index.ts";
+import { BrokerState } from "../../src/state/state.ts";
+import type { Command } from "../../src/commands/types.ts";
 import { Harness, json } from "../helpers/harness.ts";
 
 const seed = process.env["RAFTBUS_SEED"] === undefined ? Date.now() : Number(process.env["RAFTBUS_SEED"]);
@@ -142,5 +146,60 @@ describe("filters: payload parsed once per message, steps bounded per message", 
     // Apply uses the budget only once the cluster runs version 3: older members have none.
     expect(evaluateFilter(wide, messageInput({}, json({ x: 1 }), filterStepsMax({ meta: { clusterVersion: LIMITS_IN_APPLY_VERSION - 1 } })))).toBe(true);
     expect(filterStepsMax({ meta: { clusterVersion: LIMITS_IN_APPLY_VERSION } })).toBe(FILTER_STEPS_MAX);
+  });
+});
+
+/** Regex subscriptions with distinct literal prefixes and filter subscriptions on a wildcard every `bench.after.*` topic matches (the scale-10k-matchers shape). */
+function matcherSubscriptions(h: Harness, n: number, first = 0): Command[] {
+  return Array.from({ length: n }, (_, j) => {
+    const i = first + j;
+    const req = i % 2 === 0
+      ? { name: `re-${i}`, pattern: `/bench\\.after\\.z${i}(a|b)*/`, ephemeral: true, sessionId: "s1" }
+      : { name: `f-${i}`, pattern: "bench.after.*", filter: `k == ${i}`, ephemeral: true, sessionId: "s1" };
+    return { type: "createSubscription", now: h.now, subscription: h.bsm.subscriptionSpec(req) } as Command;
+  });
+}
+
+describe("publish cost grows with what the topic selects, not with what is held (issue 13 item 6)", () => {
+  it("with 1,000 and then 4,000 regex and filter subscriptions, a publish runs only the prefix-less regexes, parses once and evaluates each selected filter once", async () => {
+    const h = await Harness.open();
+    // Regexes with nothing fixed up front are run on every new topic: the cluster's regex-state budget bounds them.
+    for (const [i, pattern] of ["/.*\\.z1/", "/[a-z]+\\.after\\..*/", "/(bench|other)\\.after\\.q.*/"].entries()) {
+      await h.subscribe({ name: `open-${i}`, pattern, ephemeral: true, sessionId: "s1" });
+    }
+    const costOfOnePublish = async (topic: string): Promise<{ regexRuns: number; filterEvaluations: number; payloadParses: number }> => {
+      const before = h.bsm.matchingWork();
+      await h.pub(topic, { k: -1 });
+      const after = h.bsm.matchingWork();
+      return { regexRuns: after.regexRuns - before.regexRuns, filterEvaluations: after.filterEvaluations - before.filterEvaluations, payloadParses: after.payloadParses - before.payloadParses };
+    };
+    await h.applyAll(matcherSubscriptions(h, 1000));
+    expect(await costOfOnePublish("bench.after.q1")).toEqual({ regexRuns: 3, filterEvaluations: 500, payloadParses: 1 });
+    await h.applyAll(matcherSubscriptions(h, 3000, 1000));
+    expect(await costOfOnePublish("bench.after.q2")).toEqual({ regexRuns: 3, filterEvaluations: 2000, payloadParses: 1 });
+    // A topic a regex's prefix selects runs that regex too (and it matches); z3, z39 and z399 are filters.
+    const selected = await costOfOnePublish("bench.after.z3998ab");
+    expect(selected.regexRuns).toBe(3 + 1);
+    expect((await h.bsm.subscriptionInfo("re-3998")).pending.medium).toBe(1);
+    // Another topic: no filter subscription's wildcard selects it, so nothing is parsed.
+    expect(await costOfOnePublish("other.topic")).toEqual({ regexRuns: 3, filterEvaluations: 0, payloadParses: 0 });
+    await h.destroy();
+  });
+
+  it("a subscription starting at the latest offset does not test the topics that exist; one starting earlier does (it backfills)", async () => {
+    const h = await Harness.open();
+    await h.publish(Array.from({ length: 300 }, (_, i) => ({ topic: `t.n${i}`, payload: json({}) })));
+    const walks = vi.spyOn(BrokerState.prototype, "sortedTopics");
+    try {
+      await h.subscribe({ name: "late", pattern: "/t\\.n1.*/", start: "latest" });
+      expect(walks).not.toHaveBeenCalled();
+      await h.subscribe({ name: "early", pattern: "/t\\.n1.*/", start: "earliest" });
+      expect(walks).toHaveBeenCalledTimes(1);
+      expect((await h.bsm.subscriptionInfo("early")).pending.medium).toBe(111); // t.n1, t.n10-19, t.n100-199
+      expect((await h.bsm.subscriptionInfo("late")).pending.medium).toBe(0);
+    } finally {
+      walks.mockRestore();
+      await h.destroy();
+    }
   });
 });

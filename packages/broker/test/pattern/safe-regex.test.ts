@@ -142,9 +142,43 @@ describe("safe regex agrees with JS RegExp on the subset (differential, fast-che
       fc.property(alt.filter((s) => s.length > 0 && s.length < 80), fc.array(input, { minLength: 1, maxLength: 5 }), (body, inputs) => {
         const ours = compileSafeRegex(body);
         const native = new RegExp(`^(?:${body})$`);
-        for (const s of inputs) expect(ours.test(s), `/${body}/ on ${JSON.stringify(s)}`).toBe(native.test(s));
+        for (const s of inputs) {
+          expect(ours.test(s), `/${body}/ on ${JSON.stringify(s)}`).toBe(native.test(s));
+          // The literal prefix is sound: every match starts with it (the index skips topics that do not).
+          if (native.test(s)) expect(s.startsWith(ours.prefix), `/${body}/ prefix ${JSON.stringify(ours.prefix)} vs ${JSON.stringify(s)}`).toBe(true);
+        }
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe("safe regex: the literal prefix every match starts with", () => {
+  it.each([
+    ["sensors\\.eu\\.(a|b)+", "sensors.eu."],
+    ["bench\\.m\\.z12(a|b)*", "bench.m.z12"],
+    ["(?:ab|ac)d", "a"],
+    ["(ab|ab)c", "abc"],
+    ["a+b", "a"],
+    ["a{2}b", "a"],
+    ["ab?c", "a"],
+    ["^abc$", "abc"],
+    ["[a]bc", "abc"],
+    ["a*b", ""],
+    [".*x", ""],
+    ["[ab]c", ""],
+    ["(|a)b", ""],
+    ["x|y", ""],
+  ])("/%s/ → %j", (body, prefix) => {
+    expect(compileSafeRegex(body).prefix).toBe(prefix);
+  });
+
+  it("is sound on inputs built to match: random strings of the regex's own pieces (fast-check)", () => {
+    const piece = fc.constantFrom("a", "b", "ab", "ba", ".", "");
+    const regex = fc.array(fc.constantFrom("a", "b", "\\.", "(a|ab)", "(?:b|ba)", "a?", "b*", "(ab)+", "[ab]", "."), { minLength: 1, maxLength: 6 }).map((xs) => xs.join(""));
+    fc.assert(fc.property(regex, fc.array(fc.array(piece, { maxLength: 6 }).map((p) => p.join("")), { minLength: 1, maxLength: 20 }), (body, inputs) => {
+      const re = compileSafeRegex(body);
+      for (const s of inputs) if (re.test(s)) expect(s.startsWith(re.prefix), `/${body}/ prefix ${JSON.stringify(re.prefix)} vs ${JSON.stringify(s)}`).toBe(true);
+    }), { numRuns: 500 });
   });
 });

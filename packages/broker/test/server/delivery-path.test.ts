@@ -4,9 +4,9 @@
  * (counting entries), and fake sessions that collect what is pushed.
  */
 import type { Delivery, ServerFrame } from "@raftbus/client/protocol";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { DeliveryPath, encodeCommand } from "../../src/index.ts";
-import type { ClientSession, DeliveryCommand, ResultOf } from "../../src/index.ts";
+import type { ClientSession, Command, DeliveryCommand, ResultOf } from "../../src/index.ts";
 import { Harness } from "../helpers/harness.ts";
 
 let h: Harness | undefined;
@@ -136,6 +136,25 @@ describe("delivery path (leader side)", () => {
     await new Promise((r) => setTimeout(r, 30));
     expect(s2.offsets).toEqual([]);
     expect(await h.bsm.subscriptionInfo("s")).toMatchObject({ inFlight: 0, lag: 0 });
+  });
+
+  it("a round asks only about subscriptions holding messages: 2,000 idle consumers with credit are never planned", async () => {
+    // A round runs after every apply; when it walked every consumer, 10,000 subscriptions made subscribing quadratic.
+    const { h, path } = await rig();
+    await h.applyAll(Array.from({ length: 2000 }, (_, i): Command => ({ type: "createSubscription", now: h.now, subscription: h.bsm.subscriptionSpec({ name: `idle-${i}`, pattern: `idle.n${i}` }) })));
+    await h.subscribe({ name: "busy", pattern: "t" });
+    const plans = vi.spyOn(h.bsm, "nextDeliveries");
+    const idle = new FakeSession();
+    const busy = new FakeSession();
+    path.lead();
+    for (let i = 0; i < 2000; i++) path.attach(idle as unknown as ClientSession, `idle-${i}`, true, 1, 1);
+    path.attach(busy as unknown as ClientSession, "busy", true, 10, 10);
+    await h.pub("t", 0);
+    await until("the push", () => busy.offsets.length === 1);
+    const asked = plans.mock.calls.flatMap(([req]) => req.consumers.map((c) => c.subscription));
+    expect(asked.length).toBeGreaterThan(0);
+    expect(new Set(asked)).toEqual(new Set(["busy"]));
+    expect(idle.offsets).toEqual([]);
   });
 
   it("after unlead, acks are refused with NOT_LEADER and nothing is pushed", async () => {

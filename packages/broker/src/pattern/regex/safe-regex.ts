@@ -23,6 +23,7 @@ import { RaftbusError } from "@raftbus/client/protocol";
 import { TOPIC_NAME_BYTES_MAX } from "../../topic/topic-name.ts";
 import { utf8ByteLength } from "../../topic/utf8.ts";
 import { parseRegex } from "./parse.ts";
+import { literalPrefix } from "./literal-prefix.ts";
 import { compileProgram, runProgram } from "./program.ts";
 
 export { REGEX_REPEAT_MAX, REGEX_GROUP_DEPTH_MAX } from "./parse.ts";
@@ -39,6 +40,8 @@ export interface SafeRegex {
   test(input: string): boolean;
   /** NFA size, for diagnostics and tests of the bound. */
   readonly stateCount: number;
+  /** Text every match starts with (literal-prefix.ts); "" when nothing is fixed up front. */
+  readonly prefix: string;
 }
 
 /**
@@ -53,9 +56,11 @@ export function compileSafeRegex(body: string, offset = 0): SafeRegex {
     throw new RaftbusError("INVALID_PATTERN", `regex is ${bytes} bytes; the limit is ${REGEX_SOURCE_BYTES_MAX}`);
   }
   if (body.length === 0) throw new RaftbusError("INVALID_PATTERN", "regex is empty", { details: { position: offset } });
-  const program = compileProgram(parseRegex(body, offset), body);
+  const ast = parseRegex(body, offset);
+  const program = compileProgram(ast, body);
   return {
     stateCount: program.op.length,
+    prefix: literalPrefix(ast),
     test: (input) => input.length <= REGEX_INPUT_CHARS_MAX && runProgram(program, input),
   };
 }

@@ -35,6 +35,13 @@ const DELIVERIES_PER_ROUND_MAX = 1000;
 /** What the pump needs from the broker. */
 export interface PumpSource {
   nextDeliveries(req: DispatchRequest): Promise<PlannedMessage[][]>;
+  /**
+   * Names of the subscriptions holding pending or outstanding references: the
+   * others have nothing to deliver, so a round asks about these only (a round
+   * runs after every apply; walking every consumer made it cost as much as
+   * the number of subscriptions, and subscribing quadratic).
+   */
+  subscriptionsWithWork(): Iterable<string>;
 }
 
 /** Where the pump reports trouble. */
@@ -109,8 +116,10 @@ export class DeliveryPump {
   /** One planning round; false when nothing was planned. */
   private async round(): Promise<boolean> {
     const credits: ConsumerCredit[] = [];
-    for (const c of this.consumers.all()) {
-      if (c.credit > 0 && c.session.canPush()) credits.push({ subscription: c.subscription, consumerId: c.id, credit: c.credit });
+    for (const name of this.source.subscriptionsWithWork()) {
+      for (const c of this.consumers.of(name)) {
+        if (c.credit > 0 && c.session.canPush()) credits.push({ subscription: c.subscription, consumerId: c.id, credit: c.credit });
+      }
     }
     if (credits.length === 0) return false;
     const planned = await this.source.nextDeliveries({ now: this.p.now(), consumers: credits, maxDeliveries: DELIVERIES_PER_ROUND_MAX });
