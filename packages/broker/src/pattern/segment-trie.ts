@@ -18,10 +18,12 @@ interface TrieNode {
   multi: TrieNode | undefined;
   /** Ids of subscriptions whose pattern ends here. */
   readonly ids: Set<string>;
+  /** `ids` in ascending order, made on first lookup after a change (thousands of subscriptions on one pattern are not re-sorted per message). */
+  sorted: readonly string[] | undefined;
 }
 
 function newNode(): TrieNode {
-  return { literal: new Map(), single: undefined, multi: undefined, ids: new Set() };
+  return { literal: new Map(), single: undefined, multi: undefined, ids: new Set(), sorted: undefined };
 }
 
 /** Exact and wildcard patterns, keyed by subscription id. */
@@ -33,6 +35,7 @@ export class SegmentTrie {
     let node = this.root;
     for (const seg of segments) node = child(node, seg) ?? attach(node, seg);
     node.ids.add(id);
+    node.sorted = undefined;
   }
 
   /** Forgets `id` under `segments` and prunes nodes left empty. */
@@ -43,7 +46,9 @@ export class SegmentTrie {
       if (next === undefined) return;
       path.push(next);
     }
-    (path[path.length - 1] as TrieNode).ids.delete(id);
+    const last = path[path.length - 1] as TrieNode;
+    last.ids.delete(id);
+    last.sorted = undefined;
     for (let i = segments.length; i > 0; i--) {
       const node = path[i] as TrieNode;
       if (node.ids.size > 0 || node.literal.size > 0 || node.single !== undefined || node.multi !== undefined) break;
@@ -51,8 +56,12 @@ export class SegmentTrie {
     }
   }
 
-  /** Appends to `out` the id of every pattern matching topic `segments` (each once). */
-  collect(segments: readonly string[], out: string[]): void {
+  /**
+   * Appends to `out` one list per trie node whose patterns match topic
+   * `segments`: each list holds that node's ids in ascending order (compareIds);
+   * no id is in two lists. The lists are shared: callers must not change them.
+   */
+  collect(segments: readonly string[], out: (readonly string[])[]): void {
     const n = segments.length;
     // visited[i] holds the nodes already reached with i topic segments consumed.
     const visited: Set<TrieNode>[] = Array.from({ length: n + 1 }, () => new Set<TrieNode>());
@@ -69,7 +78,7 @@ export class SegmentTrie {
     for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
       const [node, i] = top;
       if (i === n) {
-        for (const id of node.ids) out.push(id);
+        if (node.ids.size > 0) out.push((node.sorted ??= [...node.ids].sort(compareIds)));
         continue;
       }
       push(node.literal.get(segments[i] as string), i + 1);
@@ -78,6 +87,11 @@ export class SegmentTrie {
       if (node.multi !== undefined) for (let j = i + 1; j <= n; j++) push(node.multi, j);
     }
   }
+}
+
+/** Ascending UTF-16 code-unit order (never locale order), the same on every replica. */
+export function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function child(node: TrieNode, seg: string): TrieNode | undefined {

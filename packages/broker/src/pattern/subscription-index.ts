@@ -24,7 +24,7 @@ import { TOPIC_NAME_BYTES_MAX } from "../topic/topic-name.ts";
 import { patternSegments } from "./pattern.ts";
 import { PrefixTrie } from "./prefix-trie.ts";
 import type { CompiledPattern } from "./pattern.ts";
-import { SegmentTrie } from "./segment-trie.ts";
+import { SegmentTrie, compareIds } from "./segment-trie.ts";
 
 /** Topics whose regex matches are cached at most. */
 const SCAN_CACHE_TOPICS_MAX = 4096;
@@ -102,10 +102,14 @@ export class SubscriptionIndex<T> {
   match(topic: string): T[] {
     // No topic can be longer; also bounds the split and trie walk below.
     if (topic.length > TOPIC_NAME_BYTES_MAX) return [];
-    const ids: string[] = [];
-    this.trie.collect(topic.split("."), ids);
-    if (this.scanned.size > 0) for (const id of this.scanMatches(topic)) ids.push(id);
-    ids.sort(compareIds);
+    const lists: (readonly string[])[] = [];
+    this.trie.collect(topic.split("."), lists);
+    if (this.scanned.size > 0) {
+      const found = this.scanMatches(topic);
+      if (found.length > 0) lists.push(found);
+    }
+    // Each list is sorted already: one (the usual case, e.g. thousands of filters on one wildcard) needs no sort.
+    const ids = lists.length === 1 ? (lists[0] as readonly string[]) : lists.flat().sort(compareIds);
     return ids.map((id) => (this.entries.get(id) as Entry<T>).value);
   }
 
@@ -118,6 +122,7 @@ export class SubscriptionIndex<T> {
       this.regexRunTotal++;
       if (entry.pattern.matches(topic)) found.push(id);
     }
+    found.sort(compareIds);
     if (found.length + 1 <= SCAN_CACHE_IDS_MAX) {
       // Evict the oldest topics until the new entry fits (each counts its ids plus one).
       while (this.scanCacheIds + found.length + 1 > SCAN_CACHE_IDS_MAX || this.scanCache.size >= SCAN_CACHE_TOPICS_MAX) {
@@ -135,8 +140,4 @@ export class SubscriptionIndex<T> {
     this.scanCache.clear();
     this.scanCacheIds = 0;
   }
-}
-
-function compareIds(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

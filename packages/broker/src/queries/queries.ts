@@ -181,15 +181,11 @@ export interface EphemeralSession {
 
 /** The sessions that own ephemeral subscriptions, by session id, with their subscriptions' names (for session expiry). */
 export function ephemeralSessions(state: BrokerState): EphemeralSession[] {
-  const bySession = new Map<string, string[]>();
-  for (const s of [...state.subsByName.values()].sort(byName)) {
-    const sid = s.spec.sessionId;
-    if (!s.spec.ephemeral || sid === undefined) continue;
-    const names = bySession.get(sid);
-    if (names === undefined) bySession.set(sid, [s.name]);
-    else names.push(s.name);
-  }
-  return [...bySession.keys()].sort().map((sessionId) => ({ sessionId, subscriptions: bySession.get(sessionId) ?? [] }));
+  // From the state's per-session index: the leader asks every second, and sorting
+  // every subscription by name each time held its event loop ~25 ms at 10,000.
+  return state.ephemeralSessionIds().map((sessionId) => ({
+    sessionId, subscriptions: state.ephemeralSubsOf(sessionId).map((s) => s.name).sort(),
+  }));
 }
 
 /** Details of one subscription; SUBSCRIPTION_NOT_FOUND when absent. */

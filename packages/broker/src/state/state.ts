@@ -49,6 +49,8 @@ export class BrokerState {
    * idle subscriptions, a round per apply made subscribing quadratic).
    */
   private readonly busy = new Set<SubState>();
+  /** Ephemeral subscriptions by owning session (session expiry reads these, not every subscription). */
+  private readonly ephemeralBySession = new Map<string, Set<SubState>>();
   /** Durable subscriptions per owner (durableSubscriptionsPerUserMax is checked against it in apply). */
   private readonly durableByOwner = new Map<string, number>();
   private readonly dirtyTopics = new Set<TopicRecord>();
@@ -126,6 +128,12 @@ export class BrokerState {
     this.index.add(sub.name, sub.pattern, sub);
     const owner = durableOwner(sub);
     if (owner !== undefined) this.durableByOwner.set(owner, (this.durableByOwner.get(owner) ?? 0) + 1);
+    const session = ephemeralSession(sub);
+    if (session !== undefined) {
+      const set = this.ephemeralBySession.get(session);
+      if (set === undefined) this.ephemeralBySession.set(session, new Set([sub]));
+      else set.add(sub);
+    }
   }
 
   /** Unregisters a subscription and deletes its record. */
@@ -135,6 +143,12 @@ export class BrokerState {
     this.index.remove(sub.name);
     for (const tid of sub.heldTopics()) this.holders.get(tid)?.delete(sub);
     this.busy.delete(sub);
+    const session = ephemeralSession(sub);
+    const set = session === undefined ? undefined : this.ephemeralBySession.get(session);
+    if (session !== undefined && set !== undefined) {
+      set.delete(sub);
+      if (set.size === 0) this.ephemeralBySession.delete(session);
+    }
     const owner = durableOwner(sub);
     if (owner !== undefined) {
       const n = (this.durableByOwner.get(owner) ?? 0) - 1;
@@ -168,6 +182,16 @@ export class BrokerState {
   /** Subscriptions holding pending or outstanding references (see `busy`); the others have nothing to deliver. */
   subsWithWork(): ReadonlySet<SubState> {
     return this.busy;
+  }
+
+  /** Session ids owning ephemeral subscriptions, sorted. */
+  ephemeralSessionIds(): string[] {
+    return [...this.ephemeralBySession.keys()].sort();
+  }
+
+  /** The ephemeral subscriptions of session `sessionId`, in id order (the canonical order). */
+  ephemeralSubsOf(sessionId: string): SubState[] {
+    return [...(this.ephemeralBySession.get(sessionId) ?? [])].sort((a, b) => a.id - b.id);
   }
 
   /** Durable subscriptions owned by `owner`. */
@@ -243,6 +267,11 @@ export class BrokerState {
     this.dirtySubSpecs.clear();
     txn.put(META_KEY, encodeMeta(this.meta));
   }
+}
+
+/** The session an ephemeral subscription dies with, or undefined. */
+function ephemeralSession(sub: SubState): string | undefined {
+  return sub.spec.ephemeral ? sub.spec.sessionId : undefined;
 }
 
 /** The owner a durable subscription counts against, or undefined (ephemeral or unowned). */

@@ -121,8 +121,7 @@ export function applyDeleteSubscription(ctx: ApplyContext, cmd: DeleteSubscripti
 /** expireSession: deletes the session's ephemeral subscriptions (SPEC §5 session timeout). */
 export function applyExpireSession(ctx: ApplyContext, cmd: ExpireSessionCommand): ResultOf<"expireSession"> {
   const deleted: string[] = [];
-  for (const sub of ctx.state.sortedSubs()) {
-    if (!sub.spec.ephemeral || sub.spec.sessionId !== cmd.sessionId) continue;
+  for (const sub of ctx.state.ephemeralSubsOf(cmd.sessionId)) {
     deleteSubscription(ctx, sub);
     deleted.push(sub.name);
   }
