@@ -3,6 +3,7 @@
  * HTTP), with real node processes on 127.0.0.1.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect } from "@raftbus/client/node";
 import { LocalCluster, waitFor } from "../support/local-cluster.ts";
 import { RawClient } from "../support/raw-client.ts";
 
@@ -67,6 +68,34 @@ describe("node server", () => {
     expect(body.results[0]).toMatchObject({ ok: true, ack: { offset: 0, duplicate: false } });
     expect(body.results[0]!.ack.index).toBeGreaterThan(0);
     client.close();
+  });
+
+  it("SDK: a 1,000-message batch is split into bounded entries, keeps its order, and a resend of it stores nothing twice", async () => {
+    // One 2 MB request used to be one entry that every replica applied without yielding (issue 13 item 5).
+    const client = await connect({ servers: cluster.servers(), name: "e2e-split" });
+    try {
+      const sendBatch = async (): Promise<{ offset: number; index: number; duplicate: boolean }[]> => {
+        const publisher = client.publisher({ producerId: "e2e-split-producer", batchMessagesMax: 1000, batchBytesMax: 3 * 1024 * 1024, lingerMs: 1000 });
+        const pending = [];
+        for (let i = 0; i < 1000; i++) pending.push(await publisher.publish("e2e.split", new Uint8Array(2048).fill(i % 251)));
+        await publisher.flush();
+        await publisher.close();
+        return Promise.all(pending.map((p) => p.committed));
+      };
+      const acks = await sendBatch();
+      expect(acks.map((a) => a.offset)).toEqual([...Array(1000).keys()]);
+      expect(acks.every((a) => !a.duplicate)).toBe(true);
+      const perEntry = new Map<number, number>();
+      for (const a of acks) perEntry.set(a.index, (perEntry.get(a.index) ?? 0) + 1);
+      expect(perEntry.size, "entries the batch was split into").toBeGreaterThanOrEqual(4);
+      expect(Math.max(...perEntry.values()), "messages in one entry").toBeLessThanOrEqual(256);
+      // The same producer sequences again, as the SDK resends a batch whose outcome it did not learn: every entry dedups.
+      const again = await sendBatch();
+      expect(again.every((a) => a.duplicate)).toBe(true);
+      expect(again.map((a) => a.offset)).toEqual(acks.map((a) => a.offset));
+    } finally {
+      await client.close();
+    }
   });
 
   it("bad input gets a stable error code and the node keeps serving", async () => {

@@ -14,6 +14,9 @@ import type { NodeLoggers, SnapshotStore, Transport, WritableStorage } from "@ra
 import { SysForwardClient } from "./sys-forward-client.ts";
 import { TOKENS } from "./tokens.ts";
 
+/** Most committed-entry bytes the Raft driver hands the broker per Ready (see the RaftNode registration). */
+const APPLY_BYTES_PER_READY_MAX = 1024 * 1024;
+
 /** The node's loggers from its config: one pino root, a child per component. */
 export function nodeLoggers(config: NodeConfig): NodeLoggers {
   return createNodeLogger({ level: config.logLevel, levels: config.logLevels, base: { node: config.id } });
@@ -87,6 +90,11 @@ export async function composeNode(config: NodeConfig, loggers: NodeLoggers = nod
       stateMachine: d.resolve<BrokerStateMachine>(TOKENS.StateMachine),
       raft: {
         electionTicks: config.electionTicks, heartbeatTicks: config.heartbeatTicks,
+        // The driver sends the heartbeats that ticks produced between Readies, not during an apply:
+        // hand the broker at most 1 MiB of committed entries at a time (publish entries are at most
+        // 1 MiB / 256 messages, publish/coalescer.ts), so a backlog of large batches is applied in
+        // slices with heartbeats in between instead of one 16 MiB apply holding every node's loop.
+        applyBytesMax: APPLY_BYTES_PER_READY_MAX,
         // Test-only (chaos "it bites" tests): acknowledge before a majority has the entry.
         ...(unsafe("ack-before-commit") ? { unsafeFaults: { commitAlone: true } } : {}),
       },

@@ -10,12 +10,36 @@
  * message fails its request, not its neighbours'); the merged batch is not
  * validated again on the leader. Outcomes come back in request order, each
  * request getting the slice of the batch's results that belongs to it.
+ *
+ * Entries are bounded (`messagesMax`, `bytesMax` of payload and headers):
+ * every replica applies one entry without yielding, so a 1,000-message,
+ * 8 MiB request as ONE entry held every node's event loop for as long as it
+ * took (up to ~2 s under a flood, close to the election timeout). A request
+ * that fits one entry stays in one entry (all of it commits, or none); a
+ * larger one is split into consecutive entries, as Kafka bounds one append
+ * by `message.max.bytes` and NATS one message by `max_payload`. Its
+ * messages still get one outcome each, in order: if only some of its
+ * entries commit (the leader changed in between), the others' messages
+ * answer with the proposal's error (NOT_LEADER, PROPOSAL_DROPPED…, which the
+ * SDK resends with the same ids and producer sequences, so what did commit
+ * is not stored twice); if none commits, the request fails as a whole.
+ * A single message larger than `bytesMax` goes alone in its entry.
  */
 import { RaftbusError } from "@raftbus/client/protocol";
+import type { ErrorInfo } from "@raftbus/client/protocol";
 import { encodeCommand } from "../../commands/codec.ts";
 import type { CommandMessage, PublishCommand } from "../../commands/types.ts";
 import { assert } from "../../raft-api.ts";
 import type { CommandResult, PublishOutcome } from "../../state/results.ts";
+
+/**
+ * Most messages in one publish entry. With 100 filter subscriptions on a
+ * wildcard a message costs each replica ~50 µs to fan out, so an entry of
+ * 256 holds an apply for milliseconds, not the ~1,000 of a whole batch.
+ */
+export const ENTRY_MESSAGES_MAX = 256;
+/** Most payload and header bytes in one publish entry (a larger single message goes alone). */
+export const ENTRY_BYTES_MAX = 1024 * 1024;
 
 /** What the coalescer needs. */
 export interface CoalescerParts {
@@ -25,10 +49,12 @@ export interface CoalescerParts {
    * the applied result.
    */
   readonly propose: (encode: () => Uint8Array) => Promise<unknown>;
-  /** Most messages in one merged command (the configured batch limit). */
+  /** Most messages in one entry (one merged command). */
   readonly messagesMax: number;
-  /** Most payload bytes in one merged command. */
+  /** Most payload and header bytes in one entry (a larger single message goes alone). */
   readonly bytesMax: number;
+  /** The wire form of a proposal's error, for the messages of a split request whose entry failed. */
+  readonly describe: (err: unknown) => ErrorInfo;
 }
 
 interface Part {
@@ -57,14 +83,32 @@ export interface PublishPort {
 export class PublishCoalescer implements PublishPort {
   private open: OpenBatch | undefined;
   /** Commands proposed so far, and requests they carried (for metrics and tests). */
-  readonly stats = { commands: 0, requests: 0, messages: 0 };
+  readonly stats = { commands: 0, requests: 0, messages: 0, splitRequests: 0 };
 
   constructor(private readonly p: CoalescerParts) {
     assert(p.messagesMax >= 1 && p.bytesMax >= 1, "coalescer limits must be positive");
   }
 
-  /** Joins a validated publish command to the open batch; resolves with its messages' outcomes once committed. */
+  /**
+   * Joins a validated publish command to the open batch (split over several
+   * entries when it exceeds one; see the module comment); resolves with its
+   * messages' outcomes once committed.
+   */
   publish(command: PublishCommand): Promise<PublishOutcome[]> {
+    const chunks = splitMessages(command.messages, this.p.messagesMax, this.p.bytesMax);
+    if (chunks.length === 1) return this.join(command);
+    this.stats.splitRequests += 1;
+    const parts = chunks.map((messages) => this.join({ ...command, messages }));
+    return Promise.allSettled(parts).then((settled) => {
+      if (settled.every((r) => r.status === "rejected")) throw (settled[0] as PromiseRejectedResult).reason;
+      return settled.flatMap((r, i) => r.status === "fulfilled"
+        ? r.value
+        : (chunks[i] as CommandMessage[]).map((): PublishOutcome => ({ error: this.p.describe(r.reason) })));
+    });
+  }
+
+  /** Joins one entry's worth of messages to the open batch, or opens the next. */
+  private join(command: PublishCommand): Promise<PublishOutcome[]> {
     const bytes = payloadBytes(command);
     let batch = this.open;
     if (batch === undefined || batch.closed || !fits(batch, command, bytes, this.p)) batch = this.start(command);
@@ -121,8 +165,34 @@ function sameRetention(a: PublishCommand["defaultRetention"], b: PublishCommand[
 
 function payloadBytes(command: PublishCommand): number {
   let n = 0;
-  for (const m of command.messages) n += m.payload.length;
+  for (const m of command.messages) n += messageBytes(m);
   return n;
+}
+
+/** Payload and header bytes of a message (header strings counted in UTF-16 units: a bound, not an exact size). */
+function messageBytes(m: CommandMessage): number {
+  let n = m.payload.length;
+  for (const k in m.headers) n += k.length + (m.headers[k] as string).length;
+  return n;
+}
+
+/** Consecutive runs of `messages`, each within the entry limits (at least one message per run). */
+export function splitMessages(messages: readonly CommandMessage[], messagesMax: number, bytesMax: number): CommandMessage[][] {
+  const out: CommandMessage[][] = [];
+  let run: CommandMessage[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const b = messageBytes(m);
+    if (run.length > 0 && (run.length >= messagesMax || bytes + b > bytesMax)) {
+      out.push(run);
+      run = [];
+      bytes = 0;
+    }
+    run.push(m);
+    bytes += b;
+  }
+  if (run.length > 0 || out.length === 0) out.push(run);
+  return out;
 }
 
 /** Hands each request its slice of the batch's results (or the batch's error). */
