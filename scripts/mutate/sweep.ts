@@ -1,11 +1,10 @@
 /**
- * Runs the simulator's full sweep (both applications) until a seed fails:
- * first every seed `pnpm test` runs, then the rest of the full sweep, the
- * batches interleaved in each part so every kind of run comes early.
- * Prints a progress line per seed, then one JSON line: whether a seed failed, which promise it broke,
- * after how many seeds, whether `pnpm test` runs that seed, and the command
- * that replays it. `pnpm mutate` runs this inside a mutated copy of the
- * repository.
+ * Runs the simulator's sweep (both applications, every seed `pnpm test`
+ * runs) until a seed fails, the batches interleaved so every kind of run
+ * comes early. Prints a progress line per seed, then one JSON line: whether
+ * a seed failed, which promise it broke, after how many seeds, and the
+ * command that replays it. `pnpm mutate` runs this inside a mutated copy of
+ * the repository.
  */
 import { parseArgs } from "node:util";
 import { brokerApp } from "../../packages/broker/test/sim/broker-app.ts";
@@ -15,14 +14,12 @@ import { kvApp } from "../../packages/raft/test/sim/kv-app.ts";
 import { replayCommand } from "../../packages/raft/test/sim/options.ts";
 import { runSeed } from "../../packages/raft/test/sim/runner.ts";
 import type { SweepBatch } from "../../packages/raft/test/sim/sweep.ts";
-import { KV_SWEEP, inQuickSweep } from "../../packages/raft/test/sim/sweep.ts";
+import { KV_SWEEP } from "../../packages/raft/test/sim/sweep.ts";
 
 /** The outcome line. */
 export interface SweepOutcome {
   readonly caught: boolean;
   readonly seedsRun: number;
-  /** The failing seed is one `pnpm test` runs. */
-  readonly inDefaultRun?: boolean;
   readonly invariant?: string;
   readonly error?: string;
   readonly replay?: string;
@@ -34,19 +31,15 @@ interface SweepSeed {
   readonly seed: number;
 }
 
-/** Every seed of the full sweep: the default run's seeds first, batches interleaved. */
+/** Every seed of the sweep, the batches taking turns. */
 export function sweepOrder(): SweepSeed[] {
   const batches = [...KV_SWEEP.map((b) => ({ app: kvApp, batch: b })), ...BROKER_SWEEP.map((b) => ({ app: brokerApp, batch: b }))];
-  /** Seeds [from + lo(b), from + hi(b)) of every batch, the batches taking turns. */
-  const interleave = (lo: (b: SweepBatch) => number, hi: (b: SweepBatch) => number): SweepSeed[] => {
-    const out: SweepSeed[] = [];
-    const longest = Math.max(...batches.map((b) => hi(b.batch) - lo(b.batch)));
-    for (let i = 0; i < longest; i++) {
-      for (const b of batches) if (lo(b.batch) + i < hi(b.batch)) out.push({ ...b, seed: b.batch.from + lo(b.batch) + i });
-    }
-    return out;
-  };
-  return [...interleave(() => 0, (b) => b.quick), ...interleave((b) => b.quick, (b) => b.count)];
+  const out: SweepSeed[] = [];
+  const longest = Math.max(...batches.map((b) => b.batch.count));
+  for (let i = 0; i < longest; i++) {
+    for (const b of batches) if (i < b.batch.count) out.push({ ...b, seed: b.batch.from + i });
+  }
+  return out;
 }
 
 async function main(): Promise<void> {
@@ -60,7 +53,7 @@ async function main(): Promise<void> {
     console.log(`seed ${i + 1}: ${app.name} ${seed} ${r.ok ? "ok" : "failed"}`); // progress: run.ts takes a silent sweep for a hung one
     if (!r.ok) {
       const out: SweepOutcome = {
-        caught: true, seedsRun: i + 1, inDefaultRun: inQuickSweep(batch, seed), invariant: r.invariant ?? "error", error: r.error ?? "", replay: replayCommand(opts),
+        caught: true, seedsRun: i + 1, invariant: r.invariant ?? "error", error: r.error ?? "", replay: replayCommand(opts),
       };
       console.log(JSON.stringify(out));
       return;

@@ -4,11 +4,11 @@
  * into files of similar cost). Every seed draws its own Raft settings and
  * hostility (options.ts); the seven-voter batch pins the cluster size.
  *
- * Two sizes. The full sweep (10⁶ seed·steps with the broker's batches) runs
- * with RAFTBUS_SIM_SWEEP=full (`pnpm test:sim`) and is what `pnpm mutate`
- * searches; `pnpm test` runs the first `quick` seeds of every batch, a
- * share the default run can afford on a 2-core machine (a seed of the real
- * driver, storage and state machine costs about a CPU second).
+ * `pnpm test` runs all of it: with the broker's batches, 500 seeds of 2,000
+ * steps, 10⁶ seed·steps (sweep-size.test.ts in the broker package keeps it
+ * there). `pnpm test:sim` runs the simulator's files alone, and `pnpm
+ * mutate` searches the same seeds. A key-value seed costs about a quarter
+ * of a CPU second, a seven-voter one twice that, a broker one four times.
  */
 import type { SimSettings } from "./options.ts";
 
@@ -16,17 +16,6 @@ import type { SimSettings } from "./options.ts";
 export interface SweepBatch {
   /** The test file that runs it (without directory). */
   readonly file: string;
-  readonly from: number;
-  /** Seeds in the full sweep. */
-  readonly count: number;
-  /** Seeds `pnpm test` runs: the first ones of the batch. */
-  readonly quick: number;
-  readonly steps: number;
-  readonly pinned?: Partial<SimSettings>;
-}
-
-/** The batch a test file runs: its seeds, and their count in the sweep this run asked for. */
-export interface BatchRun {
   readonly from: number;
   readonly count: number;
   readonly steps: number;
@@ -36,33 +25,23 @@ export interface BatchRun {
 export const SWEEP_STEPS = 2000;
 
 export const KV_SWEEP: readonly SweepBatch[] = [
-  { file: "sweep-kv-1.test.ts", from: 1, count: 60, quick: 15, steps: SWEEP_STEPS },
-  { file: "sweep-kv-2.test.ts", from: 61, count: 60, quick: 15, steps: SWEEP_STEPS },
-  { file: "sweep-kv-3.test.ts", from: 121, count: 60, quick: 15, steps: SWEEP_STEPS },
-  { file: "sweep-kv-4.test.ts", from: 181, count: 60, quick: 15, steps: SWEEP_STEPS },
-  { file: "sweep-kv-5.test.ts", from: 241, count: 60, quick: 15, steps: SWEEP_STEPS },
-  { file: "sweep-kv-6.test.ts", from: 301, count: 60, quick: 15, steps: SWEEP_STEPS },
-  { file: "sweep-kv-7voters.test.ts", from: 2001, count: 40, quick: 8, steps: SWEEP_STEPS, pinned: { voters: 7 } },
+  { file: "sweep-kv-1.test.ts", from: 1, count: 60, steps: SWEEP_STEPS },
+  { file: "sweep-kv-2.test.ts", from: 61, count: 60, steps: SWEEP_STEPS },
+  { file: "sweep-kv-3.test.ts", from: 121, count: 60, steps: SWEEP_STEPS },
+  { file: "sweep-kv-4.test.ts", from: 181, count: 60, steps: SWEEP_STEPS },
+  { file: "sweep-kv-5.test.ts", from: 241, count: 60, steps: SWEEP_STEPS },
+  { file: "sweep-kv-6.test.ts", from: 301, count: 60, steps: SWEEP_STEPS },
+  { file: "sweep-kv-7voters.test.ts", from: 2001, count: 40, steps: SWEEP_STEPS, pinned: { voters: 7 } },
 ];
 
-/** True when this run asked for the full sweep (RAFTBUS_SIM_SWEEP=full). */
-export function fullSweep(): boolean {
-  return process.env["RAFTBUS_SIM_SWEEP"] === "full";
-}
-
-/** Whether `seed` of `batch` runs in `pnpm test` (not only in the full sweep). */
-export function inQuickSweep(batch: SweepBatch, seed: number): boolean {
-  return seed >= batch.from && seed < batch.from + batch.quick;
-}
-
-/** The seeds test file `file` runs in this sweep. */
-export function batchOf(sweep: readonly SweepBatch[], file: string): BatchRun {
+/** The batch test file `file` runs. */
+export function batchOf(sweep: readonly SweepBatch[], file: string): SweepBatch {
   const b = sweep.find((x) => x.file === file);
   if (b === undefined) throw new Error(`no sweep batch for ${file}`);
-  return { from: b.from, count: fullSweep() ? b.count : b.quick, steps: b.steps, ...(b.pinned ? { pinned: b.pinned } : {}) };
+  return b;
 }
 
-/** Seed·steps of a sweep: the full one, or the quick share `pnpm test` runs. */
-export function seedSteps(sweep: readonly SweepBatch[], full: boolean): number {
-  return sweep.reduce((sum, b) => sum + (full ? b.count : b.quick) * b.steps, 0);
+/** Seed·steps of the chaos phases of a sweep (settling after the heal comes on top). */
+export function seedSteps(sweep: readonly SweepBatch[]): number {
+  return sweep.reduce((sum, b) => sum + b.count * b.steps, 0);
 }
