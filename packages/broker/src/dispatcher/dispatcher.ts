@@ -142,6 +142,8 @@ export class Dispatcher {
       const bySub = new Map<string, ConsumerCredit[]>();
       for (const c of req.consumers) {
         if (c.credit <= 0) continue;
+        const sub = state.subsByName.get(c.subscription);
+        if (sub === undefined || !mayDeliver(sub, req.now)) continue;
         const list = bySub.get(c.subscription) ?? [];
         list.push(c);
         bySub.set(c.subscription, list);
@@ -303,6 +305,18 @@ export class Dispatcher {
       if (r.size === 0) this.reserved.delete(sub);
     }
   }
+}
+
+/**
+ * Whether a round could plan anything for `sub` at `now`: a pending
+ * reference, or a retry that is due. With 10,000 wildcard subscriptions
+ * each holding credit, rounds spent most of the leader's CPU sorting and
+ * visiting subscriptions with neither (issue 14, scale-10k-wildcard).
+ */
+function mayDeliver(sub: SubState, now: number): boolean {
+  if (sub.pendingTotal > 0) return true;
+  for (const o of sub.outstanding.values()) if (o.state === "retry" && o.deadline <= now) return true;
+  return false;
 }
 
 function mergeBySeq(a: Candidate[], b: Candidate[], limit: number): Candidate[] {
