@@ -354,6 +354,11 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
     return { regexRuns: this.state.index.regexRuns, ...this.state.matchingWork };
   }
 
+  /** Filters and prefix-less regexes any message may run (see BrokerState.matchersPerMessageMax). */
+  matchersPerMessageMax(): number {
+    return this.state.matchersPerMessageMax();
+  }
+
   // ---- delivery (leader side) ----------------------------------------------
 
   /**

@@ -27,6 +27,11 @@ export class PrefixTrie<V> {
     return this.count;
   }
 
+  /** Values under the empty prefix: yielded for every text. */
+  get unprefixed(): number {
+    return this.root.values.size;
+  }
+
   /** Files `value` as `id` under `prefix` (the caller removes an id before adding it again). */
   insert(prefix: string, id: string, value: V): void {
     let node = this.root;

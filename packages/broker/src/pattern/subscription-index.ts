@@ -51,6 +51,11 @@ export class SubscriptionIndex<T> {
   private regexStateTotal = 0;
   private regexRunTotal = 0;
 
+  /** Regex patterns with no literal prefix: run on every topic not in the cache. */
+  get unprefixedRegexes(): number {
+    return this.scanned.unprefixed;
+  }
+
   /** Regex (scanned pattern) runs so far: a lookup runs only those its topic's prefix selects (tests bound it). */
   get regexRuns(): number {
     return this.regexRunTotal;

@@ -32,7 +32,7 @@ import { clientAddress } from "./config.ts";
 import { effectiveConf, memberAddresses, notMemberError, notMemberReason } from "./membership.ts";
 import { parseContext } from "../state/members.ts";
 import { toErrorInfo } from "./errors.ts";
-import { ENTRY_BYTES_MAX, ENTRY_MESSAGES_MAX } from "./publish/coalescer.ts";
+import { ENTRY_BYTES_MAX, entryMessagesMax } from "./publish/coalescer.ts";
 import type { NodeStatus } from "./http-routes.ts";
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import { proposeCommand } from "./proposer.ts";
@@ -189,7 +189,7 @@ export class NodeServer {
     for (const p of parts.config.peers) this.members.set(p.id, p);
     this.publishes = new PublishCoalescer({
       propose: (encode) => parts.raft.propose(encode),
-      messagesMax: Math.min(parts.stateMachine.config.limits.batchMessagesMax, ENTRY_MESSAGES_MAX),
+      messagesMax: () => Math.min(parts.stateMachine.config.limits.batchMessagesMax, entryMessagesMax(parts.stateMachine.matchersPerMessageMax())),
       bytesMax: Math.min(parts.stateMachine.config.limits.batchBytesMax, ENTRY_BYTES_MAX),
       describe: (err) => toErrorInfo(err, (id) => this.leaderAddress(id)).info,
     });

@@ -49,6 +49,8 @@ export class BrokerState {
    * idle subscriptions, a round per apply made subscribing quadratic).
    */
   private readonly busy = new Set<SubState>();
+  /** Subscriptions with a filter: each is evaluated on every message its pattern selects. */
+  private filterSubs = 0;
   /** Ephemeral subscriptions by owning session (session expiry reads these, not every subscription). */
   private readonly ephemeralBySession = new Map<string, Set<SubState>>();
   /** Durable subscriptions per owner (durableSubscriptionsPerUserMax is checked against it in apply). */
@@ -126,6 +128,7 @@ export class BrokerState {
     this.subsByName.set(sub.name, sub);
     this.subsById.set(sub.id, sub);
     this.index.add(sub.name, sub.pattern, sub);
+    if (sub.filter !== undefined) this.filterSubs++;
     const owner = durableOwner(sub);
     if (owner !== undefined) this.durableByOwner.set(owner, (this.durableByOwner.get(owner) ?? 0) + 1);
     const session = ephemeralSession(sub);
@@ -143,6 +146,7 @@ export class BrokerState {
     this.index.remove(sub.name);
     for (const tid of sub.heldTopics()) this.holders.get(tid)?.delete(sub);
     this.busy.delete(sub);
+    if (sub.filter !== undefined) this.filterSubs--;
     const session = ephemeralSession(sub);
     const set = session === undefined ? undefined : this.ephemeralBySession.get(session);
     if (session !== undefined && set !== undefined) {
@@ -182,6 +186,21 @@ export class BrokerState {
   /** Subscriptions holding pending or outstanding references (see `busy`); the others have nothing to deliver. */
   subsWithWork(): ReadonlySet<SubState> {
     return this.busy;
+  }
+
+  /** Replaces `sub`'s filter (updateSubscription), keeping the count of filtered subscriptions. */
+  setSubFilter(sub: SubState, filter: SubState["filter"]): void {
+    this.filterSubs += (filter !== undefined ? 1 : 0) - (sub.filter !== undefined ? 1 : 0);
+    sub.filter = filter;
+  }
+
+  /**
+   * Matchers that may run on any published message whatever its topic: the
+   * subscriptions with a filter and the regexes with no literal prefix. An
+   * upper bound the leader sizes publish entries by (a count, not a cost).
+   */
+  matchersPerMessageMax(): number {
+    return this.filterSubs + this.index.unprefixedRegexes;
   }
 
   /** Session ids owning ephemeral subscriptions, sorted. */

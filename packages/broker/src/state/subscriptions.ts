@@ -103,7 +103,7 @@ export function applyUpdateSubscription(ctx: ApplyContext, cmd: UpdateSubscripti
   const pattern = compilePattern(spec.pattern);
   const compiledFilter = spec.filter === undefined ? undefined : compileFilter(spec.filter);
   sub.rec.spec = spec;
-  sub.filter = compiledFilter;
+  ctx.state.setSubFilter(sub, compiledFilter);
   if (pattern.source !== sub.pattern.source) {
     sub.pattern = pattern;
     ctx.state.index.add(sub.name, pattern, sub);

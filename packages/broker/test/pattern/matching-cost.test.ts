@@ -186,6 +186,25 @@ describe("publish cost grows with what the topic selects, not with what is held 
     await h.destroy();
   });
 
+  it("counts the matchers any message may run (filters, prefix-less regexes) across create, update, delete and restart", async () => {
+    const h = await Harness.open();
+    await h.subscribe({ name: "f", pattern: "a.*", filter: "x == 1" });
+    await h.subscribe({ name: "re-prefixed", pattern: "/a\\.b.*/" });
+    await h.subscribe({ name: "re-open", pattern: "/.*b/" });
+    await h.subscribe({ name: "plain", pattern: "a.**" });
+    expect(h.bsm.matchersPerMessageMax()).toBe(2);
+    await h.ok({ type: "updateSubscription", now: h.now, name: "plain", changes: { filter: "y > 2" } });
+    expect(h.bsm.matchersPerMessageMax()).toBe(3);
+    await h.ok({ type: "updateSubscription", now: h.now, name: "f", changes: { filter: null } });
+    expect(h.bsm.matchersPerMessageMax()).toBe(2);
+    await h.restart();
+    expect(h.bsm.matchersPerMessageMax()).toBe(2);
+    await h.ok({ type: "deleteSubscription", now: h.now, name: "plain" });
+    await h.ok({ type: "deleteSubscription", now: h.now, name: "re-open" });
+    expect(h.bsm.matchersPerMessageMax()).toBe(0);
+    await h.destroy();
+  });
+
   it("a subscription starting at the latest offset does not test the topics that exist; one starting earlier does (it backfills)", async () => {
     const h = await Harness.open();
     await h.publish(Array.from({ length: 300 }, (_, i) => ({ topic: `t.n${i}`, payload: json({}) })));

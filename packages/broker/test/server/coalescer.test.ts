@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { decodeCommand, makeConfig } from "../../src/index.ts";
 import type { PublishCommand } from "../../src/index.ts";
-import { PublishCoalescer } from "../../src/server/publish/coalescer.ts";
+import { ENTRY_MESSAGES_MAX, PublishCoalescer, entryMessagesMax } from "../../src/server/publish/coalescer.ts";
 import { buildPublish } from "../../src/commands/build.ts";
 
 const config = makeConfig();
@@ -36,7 +36,7 @@ function driver(opts: { fail?: Error; errorResult?: boolean; failAt?: ReadonlySe
 describe("publish coalescer", () => {
   it("requests arriving before the driver's turn share one command; each gets its own outcomes", async () => {
     const d = driver();
-    const c = new PublishCoalescer({ propose: d.propose, messagesMax: 1000, bytesMax: 1 << 20, describe: describeErr });
+    const c = new PublishCoalescer({ propose: d.propose, messagesMax: () => 1000, bytesMax: 1 << 20, describe: describeErr });
     const a = c.publish(cmd("a", 2, 1000));
     const b = c.publish(cmd("b", 1, 1003));
     const e = c.publish(cmd("a", 3, 1001));
@@ -52,7 +52,7 @@ describe("publish coalescer", () => {
 
   it("a request after the driver took the batch opens the next one", async () => {
     const d = driver();
-    const c = new PublishCoalescer({ propose: d.propose, messagesMax: 1000, bytesMax: 1 << 20, describe: describeErr });
+    const c = new PublishCoalescer({ propose: d.propose, messagesMax: () => 1000, bytesMax: 1 << 20, describe: describeErr });
     const a = c.publish(cmd("a", 1));
     d.turn();
     const b = c.publish(cmd("a", 1));
@@ -63,7 +63,7 @@ describe("publish coalescer", () => {
 
   it("a batch never exceeds the message limit", async () => {
     const d = driver();
-    const c = new PublishCoalescer({ propose: d.propose, messagesMax: 4, bytesMax: 1 << 20, describe: describeErr });
+    const c = new PublishCoalescer({ propose: d.propose, messagesMax: () => 4, bytesMax: 1 << 20, describe: describeErr });
     const all = [c.publish(cmd("a", 3)), c.publish(cmd("a", 2)), c.publish(cmd("a", 1))];
     d.turn();
     await Promise.all(all);
@@ -72,7 +72,7 @@ describe("publish coalescer", () => {
 
   it("a refused proposal fails every request in it, and the next request starts afresh", async () => {
     const d = driver({ fail: Object.assign(new Error("not leader"), { code: "NOT_LEADER" }) });
-    const c = new PublishCoalescer({ propose: d.propose, messagesMax: 100, bytesMax: 1 << 20, describe: describeErr });
+    const c = new PublishCoalescer({ propose: d.propose, messagesMax: () => 100, bytesMax: 1 << 20, describe: describeErr });
     const a = c.publish(cmd("a", 1));
     const b = c.publish(cmd("b", 1));
     d.turn();
@@ -86,7 +86,7 @@ describe("publish coalescer", () => {
 
   it("a request larger than one entry is split into consecutive entries within the limits; its outcomes keep their order", async () => {
     const d = driver();
-    const c = new PublishCoalescer({ propose: d.propose, messagesMax: 4, bytesMax: 1 << 20, describe: describeErr });
+    const c = new PublishCoalescer({ propose: d.propose, messagesMax: () => 4, bytesMax: 1 << 20, describe: describeErr });
     const small = c.publish(cmd("a", 2));
     const big = c.publish(cmd("b", 10));
     d.turn();
@@ -99,7 +99,7 @@ describe("publish coalescer", () => {
 
   it("splits by payload and header bytes; a single message over the byte limit goes alone", async () => {
     const d = driver();
-    const c = new PublishCoalescer({ propose: d.propose, messagesMax: 100, bytesMax: 10, describe: describeErr });
+    const c = new PublishCoalescer({ propose: d.propose, messagesMax: () => 100, bytesMax: 10, describe: describeErr });
     const messages = [4, 4, 4, 25, 1].map((n, i) => ({ topic: "t", payload: new Uint8Array(n), ...(i === 4 ? { headers: { hh: "vvvvvvvvv" } } : {}) }));
     const p = c.publish(buildPublish(config, { now: 1, senderId: "s", messages, newId: () => `g${++ids}` }));
     d.turn();
@@ -109,7 +109,7 @@ describe("publish coalescer", () => {
 
   it("a split request half committed at a leader change: committed messages answer their acks, the rest the proposal's error (per message)", async () => {
     const d = driver({ failAt: new Set([1, 2]) });
-    const c = new PublishCoalescer({ propose: d.propose, messagesMax: 3, bytesMax: 1 << 20, describe: describeErr });
+    const c = new PublishCoalescer({ propose: d.propose, messagesMax: () => 3, bytesMax: 1 << 20, describe: describeErr });
     const p = c.publish(cmd("a", 8));
     d.turn();
     const outcomes = await p;
@@ -118,15 +118,19 @@ describe("publish coalescer", () => {
 
   it("a split request none of whose entries committed fails as a whole, like an unsplit one", async () => {
     const d = driver({ fail: Object.assign(new Error("not leader"), { code: "NOT_LEADER" }) });
-    const c = new PublishCoalescer({ propose: d.propose, messagesMax: 3, bytesMax: 1 << 20, describe: describeErr });
+    const c = new PublishCoalescer({ propose: d.propose, messagesMax: () => 3, bytesMax: 1 << 20, describe: describeErr });
     const p = c.publish(cmd("a", 8));
     d.turn();
     await expect(p).rejects.toMatchObject({ code: "NOT_LEADER" });
   });
 
+  it("entries hold fewer messages the more filters and prefix-less regexes may run on each (at least one)", () => {
+    expect([0, 1, 100, 101, 1000, 10_000, 1_000_000].map(entryMessagesMax)).toEqual([ENTRY_MESSAGES_MAX, ENTRY_MESSAGES_MAX, 256, 253, 25, 2, 1]);
+  });
+
   it("an error result fails the requests with its code", async () => {
     const d = driver({ errorResult: true });
-    const c = new PublishCoalescer({ propose: d.propose, messagesMax: 100, bytesMax: 1 << 20, describe: describeErr });
+    const c = new PublishCoalescer({ propose: d.propose, messagesMax: () => 100, bytesMax: 1 << 20, describe: describeErr });
     const a = c.publish(cmd("a", 1));
     d.turn();
     await expect(a).rejects.toMatchObject({ code: "BAD_REQUEST" });

@@ -23,7 +23,9 @@
  * answer with the proposal's error (NOT_LEADER, PROPOSAL_DROPPED…, which the
  * SDK resends with the same ids and producer sequences, so what did commit
  * is not stored twice); if none commits, the request fails as a whole.
- * A single message larger than `bytesMax` goes alone in its entry.
+ * A single message larger than `bytesMax` goes alone in its entry. With
+ * many filter subscriptions an entry holds fewer messages (entryMessagesMax):
+ * every filter may have to run on every message of it.
  */
 import { RaftbusError } from "@raftbus/client/protocol";
 import type { ErrorInfo } from "@raftbus/client/protocol";
@@ -40,6 +42,19 @@ import type { CommandResult, PublishOutcome } from "../../state/results.ts";
 export const ENTRY_MESSAGES_MAX = 256;
 /** Most payload and header bytes in one publish entry (a larger single message goes alone). */
 export const ENTRY_BYTES_MAX = 1024 * 1024;
+/**
+ * Most matcher runs (filter evaluations, prefix-less regexes) one publish
+ * entry may cause on a replica, counting every matcher that may run on any
+ * message: 256 messages with 100 of them. With 10,000 filter subscriptions
+ * an entry holds 2 messages instead of 256 (whose fan-out took a replica
+ * about a second).
+ */
+export const ENTRY_MATCHER_RUNS_MAX = ENTRY_MESSAGES_MAX * 100;
+
+/** Most messages in one publish entry when `matchers` filters and prefix-less regexes may run on each message. */
+export function entryMessagesMax(matchers: number): number {
+  return Math.max(1, Math.min(ENTRY_MESSAGES_MAX, Math.floor(ENTRY_MATCHER_RUNS_MAX / Math.max(1, matchers))));
+}
 
 /** What the coalescer needs. */
 export interface CoalescerParts {
@@ -49,8 +64,8 @@ export interface CoalescerParts {
    * the applied result.
    */
   readonly propose: (encode: () => Uint8Array) => Promise<unknown>;
-  /** Most messages in one entry (one merged command). */
-  readonly messagesMax: number;
+  /** Most messages in one entry (one merged command), asked per request (it may follow the subscriptions held). */
+  readonly messagesMax: () => number;
   /** Most payload and header bytes in one entry (a larger single message goes alone). */
   readonly bytesMax: number;
   /** The wire form of a proposal's error, for the messages of a split request whose entry failed. */
@@ -86,7 +101,7 @@ export class PublishCoalescer implements PublishPort {
   readonly stats = { commands: 0, requests: 0, messages: 0, splitRequests: 0 };
 
   constructor(private readonly p: CoalescerParts) {
-    assert(p.messagesMax >= 1 && p.bytesMax >= 1, "coalescer limits must be positive");
+    assert(p.bytesMax >= 1, "coalescer limits must be positive");
   }
 
   /**
@@ -95,10 +110,12 @@ export class PublishCoalescer implements PublishPort {
    * messages' outcomes once committed.
    */
   publish(command: PublishCommand): Promise<PublishOutcome[]> {
-    const chunks = splitMessages(command.messages, this.p.messagesMax, this.p.bytesMax);
-    if (chunks.length === 1) return this.join(command);
+    const messagesMax = this.p.messagesMax();
+    assert(messagesMax >= 1, "entry message limit must be positive");
+    const chunks = splitMessages(command.messages, messagesMax, this.p.bytesMax);
+    if (chunks.length === 1) return this.join(command, messagesMax);
     this.stats.splitRequests += 1;
-    const parts = chunks.map((messages) => this.join({ ...command, messages }));
+    const parts = chunks.map((messages) => this.join({ ...command, messages }, messagesMax));
     return Promise.allSettled(parts).then((settled) => {
       if (settled.every((r) => r.status === "rejected")) throw (settled[0] as PromiseRejectedResult).reason;
       return settled.flatMap((r, i) => r.status === "fulfilled"
@@ -108,10 +125,10 @@ export class PublishCoalescer implements PublishPort {
   }
 
   /** Joins one entry's worth of messages to the open batch, or opens the next. */
-  private join(command: PublishCommand): Promise<PublishOutcome[]> {
+  private join(command: PublishCommand, messagesMax: number): Promise<PublishOutcome[]> {
     const bytes = payloadBytes(command);
     let batch = this.open;
-    if (batch === undefined || batch.closed || !fits(batch, command, bytes, this.p)) batch = this.start(command);
+    if (batch === undefined || batch.closed || !fits(batch, command, bytes, messagesMax, this.p.bytesMax)) batch = this.start(command);
     else {
       batch.messages.push(...command.messages);
       batch.now = Math.max(batch.now, command.now);
@@ -152,9 +169,9 @@ export class PublishCoalescer implements PublishPort {
 }
 
 /** Whether `command` may join `batch`: same settings, and the merged batch stays within the limits. */
-function fits(batch: OpenBatch, command: PublishCommand, bytes: number, p: CoalescerParts): boolean {
+function fits(batch: OpenBatch, command: PublishCommand, bytes: number, messagesMax: number, bytesMax: number): boolean {
   const a = batch.first;
-  return batch.messages.length + command.messages.length <= p.messagesMax && batch.bytes + bytes <= p.bytesMax &&
+  return batch.messages.length + command.messages.length <= messagesMax && batch.bytes + bytes <= bytesMax &&
     a.autoCreate === command.autoCreate && a.dedupWindowMs === command.dedupWindowMs &&
     sameRetention(a.defaultRetention, command.defaultRetention);
 }
