@@ -109,6 +109,45 @@ const CASES: Record<string, Case> = {
     return `acked ${acked}, failed ${failed} in 20 s; worst leader /healthz ${worstHealthz} ms; term ${termBefore} → ${sts.map((s) => s?.term ?? "?").join("/")}`;
   },
 
+  /**
+   * Batches of 1,000 messages of 3 KiB (3 MB requests, as many as a window of
+   * 4,000 allows) for 20 s, with 100 filter subscriptions on the flooded
+   * topics: each batch used to be ONE entry every replica applied in one go.
+   * Worst /healthz of every node, and whether an election happened.
+   */
+  async "batch-flood"(c) {
+    const sdk = await client(c);
+    const subs = [];
+    for (let i = 0; i < 100; i++) subs.push(await sdk.subscribe("probe.batch.*", { filter: `n == ${i}`, handler: () => undefined }));
+    const termBefore = (await c.status(await c.leader()))!.term;
+    const publisher = sdk.publisher({ batchMessagesMax: 1000, batchBytesMax: 3_300_000, lingerMs: 5, windowMax: 4000 });
+    const payload = new TextEncoder().encode(JSON.stringify({ n: -1, pad: "p".repeat(3000) }));
+    const worst = c.nodes.map(() => 0);
+    let watching = true;
+    const watch = (async () => {
+      while (watching) {
+        const ms = await Promise.all(c.nodes.map((n) => healthzMs(n)));
+        ms.forEach((v, i) => (worst[i] = Math.max(worst[i] as number, v)));
+        await sleep(100);
+      }
+    })();
+    const end = Date.now() + 20_000;
+    let committed = 0;
+    let failed = 0;
+    for (let i = 0; Date.now() < end; i++) {
+      const p = await publisher.publish(`probe.batch.t${i % 10}`, payload);
+      void p.committed.then(() => committed++, () => failed++);
+    }
+    await publisher.flush().catch(() => undefined);
+    await publisher.close();
+    watching = false;
+    await watch;
+    for (const s of subs) await s.unsubscribe();
+    await sdk.close();
+    const sts = await Promise.all(c.nodes.map((n) => c.status(n)));
+    return `committed ${committed}, failed ${failed} in 20 s; worst /healthz per node ${worst.join(" / ")} ms; term ${termBefore} → ${sts.map((s) => s?.term ?? "?").join("/")}`;
+  },
+
   /** 150 durable regex subscriptions, then one publish. */
   async "regex-subs"(c) {
     const sdk = await client(c);
