@@ -27,6 +27,12 @@ export interface SimSettings {
   /** ...or once the entries since the last snapshot hold this many bytes; the tail kept holds at most trailingBytes. */
   snapshotBytes: number;
   trailingBytes: number;
+  /**
+   * Most bytes of committed entries one Ready hands to the application. Small,
+   * a backlog is applied over several turns: a read confirmed meanwhile must
+   * still wait until its index is applied.
+   */
+  applyBytesMax: number;
   /** The snapshot store keeps chunks of at most this many bytes. */
   storeChunkBytes: number;
   /** Each snapshot transfer re-chunks the stream at a random size up to this. */
@@ -85,6 +91,7 @@ export function settingsFor(opts: SimOptions): SimSettings {
     // Drawn last, so the settings above stay what each seed drew before these existed.
     snapshotBytes: r.chance(0.5) ? 2 ** 30 : 200 + r.int(8000),
     trailingBytes: r.chance(0.5) ? 2 ** 30 : r.int(2000),
+    applyBytesMax: r.chance(0.5) ? 16 * 1024 * 1024 : 1 + r.int(4000),
   };
   return { ...drawn, ...opts.pinned };
 }
@@ -93,7 +100,7 @@ export function settingsFor(opts: SimOptions): SimSettings {
 export const SETTING_FLAGS: { readonly [K in keyof SimSettings]: "int" | "number" | "boolean" } = {
   voters: "int", spares: "int", preVote: "boolean", checkQuorum: "boolean", electionTicks: "int", heartbeatTicks: "int",
   tickMs: "int", msgEntriesMax: "int", inflightMessagesMax: "int", snapshotEntries: "int", trailingEntries: "int",
-  snapshotBytes: "int", trailingBytes: "int",
+  snapshotBytes: "int", trailingBytes: "int", applyBytesMax: "int",
   storeChunkBytes: "int", streamChunkBytes: "int", clockDrift: "number", clockSkewMs: "int", diskWriteMs: "number",
   diskSyncMs: "number", diskStallChance: "number", faults: "boolean", membershipChanges: "boolean", lateMessageTimeouts: "int",
 };

@@ -96,7 +96,7 @@ export class SimCluster {
     return {
       raft: {
         electionTicks: s.electionTicks, heartbeatTicks: s.heartbeatTicks, preVote: s.preVote, checkQuorum: s.checkQuorum,
-        msgEntriesMax: s.msgEntriesMax, inflightMessagesMax: s.inflightMessagesMax,
+        msgEntriesMax: s.msgEntriesMax, inflightMessagesMax: s.inflightMessagesMax, applyBytesMax: s.applyBytesMax,
       },
       tickMs: s.tickMs,
       snapshotEntries: s.snapshotEntries,
