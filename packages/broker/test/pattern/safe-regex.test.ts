@@ -121,6 +121,49 @@ describe("safe regex: hostile patterns run in bounded time (no backtracking)", (
   });
 });
 
+/**
+ * True when an unbounded loop (`*`, `+`, `{n,}`) repeats a group that holds
+ * another one, as in `((a+)|)+`. The REFERENCE (V8's backtracking RegExp)
+ * can take minutes on such a pattern and an 8-character input, which no
+ * test timeout interrupts (a synchronous call); our engine is linear on it
+ * (the hostile-pattern tests above), so the differential leaves them out.
+ */
+function nestedUnboundedLoop(body: string): boolean {
+  const groups: boolean[] = [false]; // per open group (and the whole): holds an unbounded loop
+  let last: boolean | undefined; // the piece just read holds an unbounded loop (undefined: no piece)
+  for (let i = 0; i < body.length;) {
+    const c = body[i];
+    const quantifier = /^(?:\*|\+|\?|\{\d+(?:,\d*)?\})\??/.exec(body.slice(i))?.[0];
+    if (c === "\\") {
+      last = false;
+      i += 2;
+    } else if (c === "[") {
+      for (i++; i < body.length && body[i] !== "]"; i += body[i] === "\\" ? 2 : 1);
+      last = false;
+      i++;
+    } else if (c === "(") {
+      groups.push(false);
+      last = undefined;
+      i += body.startsWith("(?:", i) ? 3 : 1;
+    } else if (c === ")") {
+      last = groups.pop() ?? false;
+      if (last) groups[groups.length - 1] = true;
+      i++;
+    } else if (quantifier !== undefined) {
+      if (/^(?:\*|\+|\{\d+,\})/.test(quantifier)) {
+        if (last === true) return true;
+        groups[groups.length - 1] = true;
+      }
+      last = undefined;
+      i += quantifier.length;
+    } else {
+      last = false;
+      i++;
+    }
+  }
+  return false;
+}
+
 describe("safe regex agrees with JS RegExp on the subset (differential, fast-check)", () => {
   const atom = fc.constantFrom("a", "b", "\\.", "-", ".", "[ab]", "[^a]", "[a-c]", "\\d", "\\w", "[.-]", "\\W");
   const quant = fc.constantFrom("", "", "*", "+", "?", "{2}", "{0,2}", "{1,}", "*?", "+?");
@@ -139,13 +182,15 @@ describe("safe regex agrees with JS RegExp on the subset (differential, fast-che
 
   it("same verdict as new RegExp(`^(?:${body})$`)", () => {
     fc.assert(
-      fc.property(alt.filter((s) => s.length > 0 && s.length < 80), fc.array(input, { minLength: 1, maxLength: 5 }), (body, inputs) => {
+      fc.property(alt.filter((s) => s.length > 0 && s.length < 80 && !nestedUnboundedLoop(s)), fc.array(input, { minLength: 1, maxLength: 5 }), (body, inputs) => {
         const ours = compileSafeRegex(body);
         const native = new RegExp(`^(?:${body})$`);
         for (const s of inputs) {
-          expect(ours.test(s), `/${body}/ on ${JSON.stringify(s)}`).toBe(native.test(s));
+          // One native run per input: the reference backtracks, and a generated pattern can make it slow.
+          const matched = native.test(s);
+          expect(ours.test(s), `/${body}/ on ${JSON.stringify(s)}`).toBe(matched);
           // The literal prefix is sound: every match starts with it (the index skips topics that do not).
-          if (native.test(s)) expect(s.startsWith(ours.prefix), `/${body}/ prefix ${JSON.stringify(ours.prefix)} vs ${JSON.stringify(s)}`).toBe(true);
+          if (matched) expect(s.startsWith(ours.prefix), `/${body}/ prefix ${JSON.stringify(ours.prefix)} vs ${JSON.stringify(s)}`).toBe(true);
         }
       }),
       { numRuns: 1000 },
