@@ -84,11 +84,15 @@ describe("growing, losing and replacing nodes (real processes)", () => {
     n4 = await cluster.newNode("n4");
     join(n4, n1);
     await waitVoter(n4, await cluster.leader());
-    const st = await membership(n4);
+    // n4 learns of its promotion a moment after the leader commits it: wait for its own view and log.
+    const st = await waitFor("n4 sees itself a voter", async () => {
+      const m = await membership(n4);
+      return m?.voters.includes("n4") === true ? m : undefined;
+    }, 30_000);
     expect(st?.voters).toEqual(["n1", "n2", "n3", "n4"]);
     expect(st?.member).toBe(true);
     // It said what it did, in order.
-    const log = cluster.log(n4);
+    const log = await waitFor("n4 logs its promotion", () => (cluster.log(n4).includes("caught up and promoted to voter") ? cluster.log(n4) : undefined), 30_000);
     expect(log.indexOf("added to the cluster as a learner")).toBeGreaterThanOrEqual(0);
     expect(log.indexOf("caught up and promoted to voter")).toBeGreaterThan(log.indexOf("added to the cluster as a learner"));
   }, 150_000);
