@@ -11,7 +11,7 @@ import { proposeCommand } from "../proposer.ts";
 import type { ClientSession } from "../session.ts";
 import { clusterStatus } from "./cluster.ts";
 import { requireLeader } from "./leader.ts";
-import { mapYielding, pageOf } from "./page.ts";
+import { GONE, mapYielding, pageOf, unlessGone } from "./page.ts";
 import { readBarrier } from "./read.ts";
 
 /** `subscription.list`: one page, by id (linearizable, or this node's applied state when stale). */
@@ -23,7 +23,8 @@ export async function listSubscriptions(ctx: HandlerContext, session: ClientSess
     max: ctx.config.listPageMax, ...(topic !== undefined ? { keep: (s) => compilePattern(s.pattern).matches(topic) } : {}),
   });
   const out: SubscriptionInfo[] = await mapYielding(page.items, async (s) => {
-    const i = await ctx.broker.subscriptionInfo(s.name);
+    const i = await unlessGone(ctx.broker.subscriptionInfo(s.name), "SUBSCRIPTION_NOT_FOUND");
+    if (i === GONE) return GONE;
     return {
       id: i.name, durable: !i.ephemeral, pattern: i.pattern, ...(i.filter !== undefined ? { filter: i.filter } : {}),
       guarantee: i.guarantee, members: ctx.server.consumers.membersOf(i.name), maxInFlight: i.maxInFlight,
@@ -87,7 +88,10 @@ export async function stats(ctx: HandlerContext, s: ClientSession, body: StatsRe
   const b = await ctx.broker.stats();
   const cluster = await clusterStatus(ctx);
   const subs = await ctx.broker.listSubscriptions();
-  const rates = await mapYielding(subs, async (sub) => (await ctx.broker.subscriptionInfo(sub.name)).deliverRate, () => s.isClosed);
+  const rates = await mapYielding(subs, async (sub) => {
+    const i = await unlessGone(ctx.broker.subscriptionInfo(sub.name), "SUBSCRIPTION_NOT_FOUND");
+    return i === GONE ? GONE : i.deliverRate;
+  }, () => s.isClosed);
   const deliverRate = rates.reduce((a, b) => a + b, 0);
   return {
     topics: b.topics, subscriptions: b.subscriptions, messages: b.messages, bytes: b.bytes, published: b.published,

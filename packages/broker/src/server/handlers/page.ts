@@ -5,6 +5,8 @@
  * the event loop every few items so one request never holds it long.
  */
 import { setImmediate as yieldToLoop } from "node:timers/promises";
+import { RaftbusError } from "@raftbus/client/protocol";
+import type { ErrorCode } from "@raftbus/client/protocol";
 
 /** Items read between two yields to the event loop. */
 const ITEMS_PER_SLICE = 64;
@@ -38,15 +40,34 @@ export function pageOf<T>(
   return { items };
 }
 
-/** Maps `items` through an async read, yielding to the event loop every few items; stops early when `cancelled()`. */
-export async function mapYielding<T, R>(items: readonly T[], read: (item: T) => Promise<R>, cancelled: () => boolean): Promise<R[]> {
+/**
+ * Maps `items` through an async read, yielding to the event loop every few
+ * items; stops early when `cancelled()`. A read that answers `GONE` (its
+ * item was deleted after the page was listed: the reads run between applies)
+ * leaves the item out instead of failing the whole list.
+ */
+export async function mapYielding<T, R>(items: readonly T[], read: (item: T) => Promise<R | typeof GONE>, cancelled: () => boolean): Promise<R[]> {
   const out: R[] = [];
   for (let i = 0; i < items.length; i++) {
     if (i > 0 && i % ITEMS_PER_SLICE === 0) {
       await yieldToLoop();
       if (cancelled()) break;
     }
-    out.push(await read(items[i] as T));
+    const r = await read(items[i] as T);
+    if (r !== GONE) out.push(r);
   }
   return out;
+}
+
+/** What a page's per-item read answers for an item deleted since the page was listed. */
+export const GONE: unique symbol = Symbol("gone");
+
+/** `read`, or GONE when it fails with `notFound` (e.g. SUBSCRIPTION_NOT_FOUND). */
+export async function unlessGone<R>(read: Promise<R>, notFound: ErrorCode): Promise<R | typeof GONE> {
+  try {
+    return await read;
+  } catch (err) {
+    if (err instanceof RaftbusError && err.code === notFound) return GONE;
+    throw err;
+  }
 }

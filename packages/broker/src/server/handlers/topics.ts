@@ -8,7 +8,7 @@ import type { HandlerContext } from "../node-server.ts";
 import { proposeCommand } from "../proposer.ts";
 import type { ClientSession } from "../session.ts";
 import { requireLeader } from "./leader.ts";
-import { mapYielding, pageOf } from "./page.ts";
+import { GONE, mapYielding, pageOf, unlessGone } from "./page.ts";
 import { readBarrier } from "./read.ts";
 
 function summary(t: BrokerTopicSummary, createdAt: number): TopicSummary {
@@ -48,7 +48,10 @@ export async function listTopics(ctx: HandlerContext, session: ClientSession, bo
     ...(body.after !== undefined ? { after: body.after } : {}), ...(body.limit !== undefined ? { limit: body.limit } : {}),
     max: ctx.config.listPageMax, ...(prefix !== undefined ? { keep: (t) => t.name.startsWith(prefix) } : {}),
   });
-  const out: TopicSummary[] = await mapYielding(page.items, async (t) => summary(t, (await ctx.broker.topicInfo(t.name)).createdAt), () => session.isClosed);
+  const out: TopicSummary[] = await mapYielding(page.items, async (t) => {
+    const i = await unlessGone(ctx.broker.topicInfo(t.name), "TOPIC_NOT_FOUND");
+    return i === GONE ? GONE : summary(t, i.createdAt);
+  }, () => session.isClosed);
   return { topics: out, readAt, ...(page.next !== undefined ? { next: page.next } : {}) };
 }
 
