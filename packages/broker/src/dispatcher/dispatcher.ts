@@ -252,7 +252,9 @@ export class Dispatcher {
       });
       reserved.set(reservationKey(c.topic, c.offset), { at: now, kind: c.attempt > 1 ? "retry" : "new" });
     }
-    this.nextConsumer.set(sub.name, rr);
+    // The position moves only when something was planned: a round that skips a subscription with
+    // nothing to deliver (mayDeliver) then leaves it exactly as a round that visits it would.
+    if (out.length > 0) this.nextConsumer.set(sub.name, rr);
     if (reserved.size > 0) this.reserved.set(sub.name, reserved);
     return out;
   }

@@ -209,8 +209,8 @@ export class Model {
         items.push({ topic: c.topic, offset: c.offset, attempt: c.attempt, consumerId: cs[rr]?.consumerId ?? "", priority: PRIOS[p] as Priority });
         rr = (rr + 1) % cs.length;
       }
-      this.rr.set(name, rr);
       if (items.length > 0) {
+        this.rr.set(name, rr); // the round-robin position moves only when something is planned
         out.push({ subscription: name, items });
         budget -= items.length;
       }
