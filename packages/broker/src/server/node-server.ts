@@ -41,6 +41,7 @@ import { serveDashboard } from "./dashboard-routes.ts";
 import { ClientSession } from "./session.ts";
 import { BackupStreams } from "../backup/backup-streams.ts";
 import { StorageGuard, fetchMemberDisk } from "./storage-guard.ts";
+import { SlowRequestLog } from "./slow-requests.ts";
 import type { Admission, SessionLimits } from "./session.ts";
 import { AccessControl } from "./auth/access-control.ts";
 import { actorOf } from "./handlers/actor.ts";
@@ -105,7 +106,7 @@ export interface NodeServerParts {
 /** On shutdown, queued system events get this long to reach the leader. */
 const SYS_FLUSH_ON_STOP_MS = 2000;
 
-/** A request that takes longer than this is logged at warn with its request id. */
+/** A request that takes longer than this is logged at warn with its request id (a few per window: slow-requests.ts). */
 const SLOW_REQUEST_MS = 1000;
 
 /** Malformed frames a session may send before it is closed. */
@@ -144,6 +145,8 @@ export class NodeServer {
   readonly disk: StorageGuard;
   /** Tokens, permissions and origins (server/auth). */
   readonly access: AccessControl;
+  /** "slow request" warnings, at most a few per window (an overloaded node would log one per request). */
+  private readonly slowRequests = new SlowRequestLog({ warn: (fields, msg) => this.sessionLog.warn(fields, msg) });
 
   constructor(readonly parts: NodeServerParts) {
     const c = parts.config;
@@ -390,7 +393,7 @@ export class NodeServer {
       const code = failed === undefined ? undefined : failed instanceof RaftbusError ? failed.code : "INTERNAL";
       // Waiting subscriptions and request/reply legitimately take long: only
       // the kinds that do one bounded piece of work count as slow.
-      if (ms >= SLOW_REQUEST_MS && req.kind !== "subscribe") log.warn({ requestId, kind: req.kind, ms, code, client: session.name || session.clientId }, "slow request");
+      if (ms >= SLOW_REQUEST_MS && req.kind !== "subscribe") this.slowRequests.note({ requestId, kind: req.kind, ms, code, client: session.name || session.clientId });
       else if (log.isLevelEnabled("trace")) log.trace({ requestId, kind: req.kind, ms, code }, "request");
     }
   }
