@@ -132,6 +132,9 @@ export class LeaderDuties {
         for (const name of subscriptions) this.p.server.sys.subscription("expired", name, { ephemeral: true });
         this.orphanSince.delete(sid);
       } catch (err) {
+        // Leadership lost mid-round: the new leader's duties expire these sessions; one warning per session here
+        // was a flood (135 lines from one old leader that had 10 clients' sessions to expire).
+        if (this.stopped || !this.p.raft.isLeader()) return;
         this.p.logger.warn({ err: String(err), sessionId: sid }, "session expiry failed; retrying next round");
       }
     }
