@@ -371,6 +371,18 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
     for (const sub of this.state.subsWithWork()) yield sub.name;
   }
 
+  /** Of those, the ones holding pending references: first deliveries to make (same reading rules). */
+  *subscriptionsWithPending(): Iterable<string> {
+    for (const sub of this.state.subsWithPending()) yield sub.name;
+  }
+
+  /** Those with pending references or deliveries waiting for a retry, each once (the pump's sweep). */
+  *subscriptionsToSweep(): Iterable<string> {
+    const pending = this.state.subsWithPending();
+    for (const sub of pending) yield sub.name;
+    for (const sub of this.state.subsWithRetries()) if (!pending.has(sub)) yield sub.name;
+  }
+
   /**
    * Plans the next deliveries for the given consumers (see the dispatcher)
    * and reads their messages in the same step, so no apply can come between

@@ -10,7 +10,8 @@
  *   retention by age, unfinished budgeted work): the broker says when; an
  *   idle cluster writes nothing.
  * - Expire ephemeral subscriptions whose session is gone (SPEC §5).
- * - Nudge the delivery pump now and then, for retries that came due.
+ * - Sweep with the delivery pump now and then, for retries that came due
+ *   (the rounds after applies and acks look only at first deliveries).
  */
 import type { Logger, RaftNode } from "@raftbus/raft";
 import type { BrokerStateMachine } from "../broker-state-machine.ts";
@@ -54,7 +55,7 @@ export class LeaderDuties {
       this.timers.push(t);
     };
     every(this.p.config.timeTickMs, () => void this.maybeTick());
-    every(PUMP_INTERVAL_MS, () => this.p.server.delivery.trigger());
+    every(PUMP_INTERVAL_MS, () => this.p.server.delivery.sweep());
     every(EXPIRY_INTERVAL_MS, () => void this.expireSessions());
     void this.catchUp();
   }

@@ -527,9 +527,9 @@ export class NodeServer {
     return this.parts.metrics;
   }
 
-  /** Ask the leader's delivery pump to run. */
+  /** Ask the leader's delivery pump to run over every subscription with work (after admin changes: retry-failed, replay). */
   pump(): void {
-    this.delivery.trigger();
+    this.delivery.sweep();
   }
 
   /**

@@ -138,10 +138,11 @@ async function deliverOne(ctx: ApplyContext, item: DeliverItem): Promise<Deliver
     if (out.state !== "retry" || out.deadline > ctx.now || item.attempt !== out.attempt + 1) return "stale";
     if (isExpired(out.expiresAt, ctx.now)) return "expired";
     out.attempt = item.attempt;
-    out.state = "inflight";
+    sub.markInflight(out);
     out.deadline = ctx.now + sub.spec.ackTimeoutMs;
     out.consumerId = item.consumerId;
     txn.put(outstandingKey(sub.id, out.seq), encodeOutstanding(out));
+    state.updateHolder(sub, topic.id); // no longer waiting for a retry
     sub.rec.stats.redelivered += 1;
     countDelivery(ctx, sub);
     return undefined;
@@ -232,9 +233,10 @@ export async function failOutstanding(ctx: ApplyContext, sub: SubState, out: Out
     await deadLetter(ctx, sub, out, reason);
     return "dead-lettered";
   }
-  out.state = "retry";
+  sub.markRetry(out);
   out.deadline = at + backoffDelay(sub.spec.backoff, out.attempt);
   ctx.txn.put(outstandingKey(sub.id, out.seq), encodeOutstanding(out));
+  ctx.state.updateHolder(sub, out.tid); // now waiting for a retry
   return "retry";
 }
 

@@ -49,6 +49,10 @@ export class BrokerState {
    * idle subscriptions, a round per apply made subscribing quadratic).
    */
   private readonly busy = new Set<SubState>();
+  /** The busy subscriptions with pending references (first deliveries to make). */
+  private readonly withPending = new Set<SubState>();
+  /** The busy subscriptions with outstanding deliveries waiting for a retry. */
+  private readonly withRetries = new Set<SubState>();
   /** Subscriptions with a filter: each is evaluated on every message its pattern selects. */
   private filterSubs = 0;
   /** Ephemeral subscriptions by owning session (session expiry reads these, not every subscription). */
@@ -146,6 +150,8 @@ export class BrokerState {
     this.index.remove(sub.name);
     for (const tid of sub.heldTopics()) this.holders.get(tid)?.delete(sub);
     this.busy.delete(sub);
+    this.withPending.delete(sub);
+    this.withRetries.delete(sub);
     if (sub.filter !== undefined) this.filterSubs--;
     const session = ephemeralSession(sub);
     const set = session === undefined ? undefined : this.ephemeralBySession.get(session);
@@ -181,11 +187,25 @@ export class BrokerState {
     }
     if (sub.pendingTotal > 0 || sub.outstanding.size > 0) this.busy.add(sub);
     else this.busy.delete(sub);
+    if (sub.pendingTotal > 0) this.withPending.add(sub);
+    else this.withPending.delete(sub);
+    if (sub.hasRetries) this.withRetries.add(sub);
+    else this.withRetries.delete(sub);
   }
 
   /** Subscriptions holding pending or outstanding references (see `busy`); the others have nothing to deliver. */
   subsWithWork(): ReadonlySet<SubState> {
     return this.busy;
+  }
+
+  /** Subscriptions holding pending references: the only ones with a first delivery to make. */
+  subsWithPending(): ReadonlySet<SubState> {
+    return this.withPending;
+  }
+
+  /** Subscriptions with deliveries waiting for a retry (due or not). */
+  subsWithRetries(): ReadonlySet<SubState> {
+    return this.withRetries;
   }
 
   /** Replaces `sub`'s filter (updateSubscription), keeping the count of filtered subscriptions. */

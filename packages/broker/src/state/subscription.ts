@@ -38,6 +38,8 @@ export class SubState {
   private readonly byRef = new Map<string, number>();
   /** Outstanding deliveries per topic id. */
   private readonly outstandingByTopic = new Map<number, number>();
+  /** Outstanding deliveries waiting for a retry (state changes go through markRetry / markInflight). */
+  private retrying = 0;
 
   constructor(rec: SubscriptionRecord) {
     this.rec = rec;
@@ -123,21 +125,45 @@ export class SubState {
 
   /** Adds (or replaces) an outstanding delivery. */
   putOutstanding(o: Outstanding): void {
-    if (!this.outstanding.has(o.seq)) {
+    const old = this.outstanding.get(o.seq);
+    if (old === undefined) {
       this.outstandingByTopic.set(o.tid, this.outstandingOf(o.tid) + 1);
       this.byRef.set(refKey(o.tid, o.offset), o.seq);
+    } else if (old.state === "retry") {
+      this.retrying -= 1;
     }
+    if (o.state === "retry") this.retrying += 1;
     this.outstanding.set(o.seq, o);
   }
 
   /** Removes an outstanding delivery. */
   deleteOutstanding(o: Outstanding): void {
     assert(this.outstanding.get(o.seq) === o, () => `${this.name}: outstanding ${o.seq} not held`);
+    if (o.state === "retry") this.retrying -= 1;
     this.outstanding.delete(o.seq);
     this.byRef.delete(refKey(o.tid, o.offset));
     const n = this.outstandingOf(o.tid) - 1;
     if (n === 0) this.outstandingByTopic.delete(o.tid);
     else this.outstandingByTopic.set(o.tid, n);
+  }
+
+  /** An outstanding delivery failed or timed out: it waits for its retry. */
+  markRetry(o: Outstanding): void {
+    assert(this.outstanding.get(o.seq) === o && o.state === "inflight", () => `${this.name}: outstanding ${o.seq} is not in flight`);
+    o.state = "retry";
+    this.retrying += 1;
+  }
+
+  /** A retry went out: the delivery is in flight again. */
+  markInflight(o: Outstanding): void {
+    assert(this.outstanding.get(o.seq) === o && o.state === "retry", () => `${this.name}: outstanding ${o.seq} is not waiting for a retry`);
+    o.state = "inflight";
+    this.retrying -= 1;
+  }
+
+  /** Whether an outstanding delivery waits for a retry (due or not). */
+  get hasRetries(): boolean {
+    return this.retrying > 0;
   }
 
   /** The earliest ack deadline of an in-flight delivery (log time), undefined when none is in flight. */

@@ -308,6 +308,11 @@ async function compareState(h: Harness, model: Model, where: string): Promise<vo
     return v !== undefined && v.pending.reduce((a, b) => a + b, 0) + v.inFlight + v.waitingRetry > 0;
   });
   expect([...h.bsm.subscriptionsWithWork()].sort(), `${where}: subscriptions with work`).toEqual(holding.sort());
+  // The rounds after applies visit these; the periodic sweep these and those with retries.
+  const withPending = SUBS.filter((s) => (model.subView(s)?.pending.reduce((a, b) => a + b, 0) ?? 0) > 0);
+  const withRetries = SUBS.filter((s) => (model.subView(s)?.waitingRetry ?? 0) > 0);
+  expect([...h.bsm.subscriptionsWithPending()].sort(), `${where}: subscriptions with pending references`).toEqual(withPending.sort());
+  expect([...h.bsm.subscriptionsToSweep()].sort(), `${where}: subscriptions to sweep`).toEqual([...new Set([...withPending, ...withRetries])].sort());
 }
 
 function padded(n: number, size: number): Uint8Array {

@@ -131,7 +131,7 @@ describe("delivery path (leader side)", () => {
     const acking = path.ack(c1, [{ topic: "t", offset: 0 }], 1);
     const s2 = new FakeSession();
     path.attach(s2 as unknown as ClientSession, "s", true, 1, 1);
-    path.trigger();
+    path.sweep();
     expect(await acking).toEqual([true]);
     await new Promise((r) => setTimeout(r, 30));
     expect(s2.offsets).toEqual([]);
@@ -155,6 +155,47 @@ describe("delivery path (leader side)", () => {
     expect(asked.length).toBeGreaterThan(0);
     expect(new Set(asked)).toEqual(new Set(["busy"]));
     expect(idle.offsets).toEqual([]);
+  });
+
+  it("rounds skip subscriptions holding only unacked deliveries, the sweep too", async () => {
+    // scale-10k-wildcard: 10,000 subscriptions each waiting for acks were visited by the rounds after every
+    // apply and ack, holding the leader's event loop 1-2 s at a time, past the election timeout.
+    const { h, path } = await rig();
+    await h.applyAll(Array.from({ length: 500 }, (_, i): Command => ({ type: "createSubscription", now: h.now, subscription: h.bsm.subscriptionSpec({ name: `w-${i}`, pattern: `w.n${i}` }) })));
+    await h.subscribe({ name: "busy", pattern: "t" });
+    const waiting = new FakeSession();
+    const busy = new FakeSession();
+    path.lead();
+    for (let i = 0; i < 500; i++) path.attach(waiting as unknown as ClientSession, `w-${i}`, true, 2, 2);
+    path.attach(busy as unknown as ClientSession, "busy", true, 10, 10);
+    for (let i = 0; i < 500; i++) await h.pub(`w.n${i}`, 0);
+    await until("one push to each", () => waiting.offsets.length === 500);
+    const plans = vi.spyOn(h.bsm, "nextDeliveries");
+    await h.pub("t", 0);
+    await until("the push", () => busy.offsets.length === 1);
+    const asked = plans.mock.calls.flatMap(([req]) => req.consumers.map((c) => c.subscription));
+    expect(new Set(asked)).toEqual(new Set(["busy"]));
+    plans.mockClear();
+    await h.pub("t", 1);
+    path.sweep();
+    await until("the second push", () => busy.offsets.length === 2);
+    expect(new Set(plans.mock.calls.flatMap(([req]) => req.consumers.map((c) => c.subscription)))).toEqual(new Set(["busy"]));
+  });
+
+  it("a retry that came due goes out on the sweep", async () => {
+    const { h, path } = await rig();
+    await h.subscribe({ name: "s", pattern: "t", ackTimeoutMs: 100, backoff: { initialMs: 10, maxMs: 10, multiplier: 1 } });
+    await h.pub("t", 0);
+    const session = new FakeSession();
+    path.lead();
+    path.attach(session as unknown as ClientSession, "s", true, 2, 2); // credit left for the retry
+    await until("the first push", async () => session.offsets.length === 1 && (await h.bsm.subscriptionInfo("s")).inFlight === 1);
+    h.advance(200);
+    await h.tick(); // the ack deadline passed: a retry, due 10 ms later
+    h.advance(20);
+    path.sweep();
+    await until("the redelivery", () => session.offsets.length === 2);
+    expect(session.pushed.flat().map((d) => d.attempt)).toEqual([1, 2]);
   });
 
   it("after unlead, acks are refused with NOT_LEADER and nothing is pushed", async () => {

@@ -39,7 +39,7 @@ function rig(propose: (rig: Rig) => Promise<unknown>): Rig {
     },
     server: {
       sessions: new Set(),
-      delivery: { trigger: () => undefined, lead: () => undefined, unlead: () => undefined },
+      delivery: { trigger: () => undefined, sweep: () => undefined, lead: () => undefined, unlead: () => undefined },
       metrics: { timeEntryWritten: () => undefined },
       sys: { subscription: () => undefined },
     },

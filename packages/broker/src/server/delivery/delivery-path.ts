@@ -95,7 +95,7 @@ export class DeliveryPath implements DeliveryPort {
       onPushed: this.p.onPushed ?? (() => undefined),
     });
     this.leading = { pump, recorder };
-    pump.trigger();
+    pump.sweep(); // retries that came due under the last leader, too
   }
 
   /** Leadership lost: stop pushing; waiting acks fail with `reason` (the SDK retries them at the new leader). */
@@ -107,9 +107,14 @@ export class DeliveryPath implements DeliveryPort {
     this.p.broker.dispatcher.reset();
   }
 
-  /** Run the pump (after an apply, credit, a new consumer; and periodically for retries that came due). */
+  /** Run the pump for first deliveries (after an apply, credit, a new consumer). */
   trigger(): void {
     this.leading?.pump.trigger();
+  }
+
+  /** Run the pump over every subscription with work, retries that came due included (the leader's periodic nudge). */
+  sweep(): void {
+    this.leading?.pump.sweep();
   }
 
   attach(session: ClientSession, subscription: string, durable: boolean, maxInFlight: number, credit: number): Consumer {

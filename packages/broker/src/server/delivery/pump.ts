@@ -17,6 +17,14 @@
  * log while the next round plans (the dispatcher's reservations keep the
  * rounds apart). Credit is spent when a delivery is planned and given back
  * for what is not handed out.
+ *
+ * Which subscriptions a round visits: after an apply, credit or an attach,
+ * those with pending references (first deliveries); on the leader's
+ * periodic sweep (every 100 ms), also those with deliveries waiting for a
+ * retry (one may have come due). Never those only waiting for acks. With 10,000 subscriptions each holding unacked deliveries,
+ * visiting all of them in the rounds that follow every apply and every ack
+ * kept the leader's event loop busy for 1–2 s at a time, past the election
+ * timeout (scale-10k-wildcard: leadership changed eight times in a run).
  */
 import type { Delivery } from "@raftbus/client/protocol";
 import type { PlannedMessage } from "../../broker-state-machine.ts";
@@ -36,12 +44,14 @@ const DELIVERIES_PER_ROUND_MAX = 1000;
 export interface PumpSource {
   nextDeliveries(req: DispatchRequest): Promise<PlannedMessage[][]>;
   /**
-   * Names of the subscriptions holding pending or outstanding references: the
-   * others have nothing to deliver, so a round asks about these only (a round
-   * runs after every apply; walking every consumer made it cost as much as
-   * the number of subscriptions, and subscribing quadratic).
+   * Names of the subscriptions holding pending references (first deliveries
+   * to make): the others have nothing new, so a round asks about these only
+   * (a round runs after every apply; walking every consumer made it cost as
+   * much as the number of subscriptions, and subscribing quadratic).
    */
-  subscriptionsWithWork(): Iterable<string>;
+  subscriptionsWithPending(): Iterable<string>;
+  /** Those, and the subscriptions with deliveries waiting for a retry, each once (the sweep). */
+  subscriptionsToSweep(): Iterable<string>;
 }
 
 /** Where the pump reports trouble. */
@@ -66,6 +76,8 @@ export interface PumpParts {
 export class DeliveryPump {
   private running = false;
   private again = false;
+  /** The next run also visits subscriptions whose only work may be a due retry (see the module comment). */
+  private sweepNext = false;
   private stopped = false;
   /** Consumers with shares waiting for their record: later shares queue behind them (order). */
   private readonly awaitingRecord = new Map<string, number>();
@@ -90,6 +102,12 @@ export class DeliveryPump {
     queueMicrotask(() => void this.run());
   }
 
+  /** Run soon, visiting every subscription with work, retries included (the leader's periodic sweep). */
+  sweep(): void {
+    this.sweepNext = true;
+    this.trigger();
+  }
+
   /** Stop for good (leadership lost). */
   stop(): void {
     this.stopped = true;
@@ -97,10 +115,12 @@ export class DeliveryPump {
 
   private async run(): Promise<void> {
     let more = false;
+    const sweep = this.sweepNext;
+    this.sweepNext = false;
     try {
       for (let round = 0; round < ROUNDS_PER_RUN_MAX && !this.stopped; round++) {
         this.again = false;
-        if (!(await this.round())) break;
+        if (!(await this.round(sweep))) break;
         more = round === ROUNDS_PER_RUN_MAX - 1;
       }
     } catch (err) {
@@ -109,14 +129,14 @@ export class DeliveryPump {
       this.running = false;
     }
     if (this.stopped) return;
-    if (more) setImmediate(() => this.trigger()); // yield to I/O, then carry on
+    if (more) setImmediate(() => (sweep ? this.sweep() : this.trigger())); // yield to I/O, then carry on
     else if (this.again) this.trigger();
   }
 
   /** One planning round; false when nothing was planned. */
-  private async round(): Promise<boolean> {
+  private async round(sweep: boolean): Promise<boolean> {
     const credits: ConsumerCredit[] = [];
-    for (const name of this.source.subscriptionsWithWork()) {
+    for (const name of sweep ? this.source.subscriptionsToSweep() : this.source.subscriptionsWithPending()) {
       for (const c of this.consumers.of(name)) {
         if (c.credit > 0 && c.session.canPush()) credits.push({ subscription: c.subscription, consumerId: c.id, credit: c.credit });
       }
