@@ -267,7 +267,8 @@ function settle(ctx: ApplyContext, sub: SubState, out: Outstanding): void {
 /** Fails every in-flight delivery whose ack deadline has passed (as of ctx.now). Returns how many. */
 export async function expireAckDeadlines(ctx: ApplyContext): Promise<number> {
   let n = 0;
-  for (const sub of ctx.state.sortedSubs()) {
+  const due = (sub: SubState): boolean => sub.outstanding.size > 0 && (sub.earliestAckDeadline() ?? Number.POSITIVE_INFINITY) <= ctx.now;
+  for (const sub of ctx.state.sortedSubsWhere(due)) {
     for (const out of sub.sortedOutstanding()) {
       if (out.state !== "inflight" || out.deadline > ctx.now) continue;
       sub.rec.stats.timeouts += 1;

@@ -58,11 +58,11 @@ export async function housekeeping(ctx: ApplyContext, budget: number): Promise<H
   const dedupExpired = await expireDedup(ctx, budget);
   const collected = await collectGarbage(ctx, budget);
   let backfilled = 0;
-  for (const sub of ctx.state.sortedSubs()) {
-    if (sub.rec.backfill.length > 0 && backfilled < budget) backfilled += await runBackfill(ctx, sub, budget - backfilled);
+  for (const sub of ctx.state.sortedSubsWhere((s) => s.rec.backfill.length > 0)) {
+    if (backfilled < budget) backfilled += await runBackfill(ctx, sub, budget - backfilled);
   }
   const more = expired >= budget || retained >= budget || dedupExpired >= budget || collected >= budget || ctx.state.meta.gc.length > 0 ||
-    ctx.state.sortedSubs().some((s) => s.rec.backfill.length > 0) || retainedMore(ctx);
+    ctx.state.sortedSubsWhere((s) => s.rec.backfill.length > 0).length > 0 || retainedMore(ctx);
   return { timeouts, expired, retained, dedupExpired, collected, backfilled, more };
 }
 

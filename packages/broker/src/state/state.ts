@@ -110,6 +110,16 @@ export class BrokerState {
     return [...this.subsById.values()].sort((a, b) => a.id - b.id);
   }
 
+  /**
+   * The subscriptions passing `keep`, in id order: sortedSubs().filter(keep)
+   * without sorting the ones left out (a tick looks at few of 10,000).
+   */
+  sortedSubsWhere(keep: (sub: SubState) => boolean): SubState[] {
+    const out: SubState[] = [];
+    for (const sub of this.subsById.values()) if (keep(sub)) out.push(sub);
+    return out.sort((a, b) => a.id - b.id);
+  }
+
   /** Registers a topic. */
   addTopic(t: TopicRecord): void {
     assert(!this.topicsByName.has(t.name) && !this.topicsById.has(t.id), () => `topic ${t.name} registered twice`);
