@@ -879,6 +879,25 @@ export class RaftCore {
     return rd;
   }
 
+  /**
+   * Takes the heartbeats and heartbeat responses queued since the last
+   * ready() out of the next one, for a driver whose turn is still busy (a
+   * long apply): they may leave at once. Neither vouches for this node's
+   * log or disk (a heartbeat carries min(match, commit), a response only
+   * acknowledges the leader's term), and only those of a term this node
+   * had already written are taken: a term change waits for its write.
+   * Without this, an apply longer than the election timeout held the
+   * leader's heartbeats back and the followers elected another leader.
+   */
+  takeHeartbeats(): Message[] {
+    if (this.term !== this.prevHard.term) return [];
+    const out: Message[] = [];
+    const keep: Message[] = [];
+    for (const m of this.msgs) ((m.type === "heartbeat" || m.type === "heartbeatResp") && m.term === this.prevHard.term ? out : keep).push(m);
+    if (out.length > 0) this.msgs = keep;
+    return out;
+  }
+
   /** The driver did everything `rd` asked: mark it persisted and applied. */
   advance(rd: Ready): void {
     if (rd.softState) this.prevSoft = rd.softState;

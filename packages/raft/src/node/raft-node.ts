@@ -349,6 +349,11 @@ export class RaftNode<R = unknown> {
   private withCore(f: (c: RaftCore) => void): void {
     if (this.stopped || this.core === undefined) return;
     f(this.core);
+    // A turn still busy (applying) would hold heartbeats until it ends: they go now (RaftCore.takeHeartbeats).
+    if (this.running) {
+      const beats = this.core.takeHeartbeats();
+      if (beats.length > 0) this.o.transport.send(beats);
+    }
     this.schedule();
   }
 

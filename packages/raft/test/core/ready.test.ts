@@ -89,4 +89,34 @@ describe("ready() / advance()", () => {
     n.core.step({ type: "notMember", from: "n2", to: "n1", term: 1, confIndex: 5, conf: { voters: ["n2", "n3"], learners: [] } });
     expect(persist(n).softState).toEqual({ role: "follower", leader: "n2", term: 1, member: false });
   });
+
+  describe("takeHeartbeats(): what may leave while the driver's turn is still applying", () => {
+    it("a leader's heartbeats queued after ready() are taken out of the next Ready; other messages stay", () => {
+      const n = newNode();
+      electLeader(n);
+      const term = n.core.term;
+      const rd = n.core.ready(); // the turn in progress (say, a long apply)
+      for (let i = 0; i < 3; i++) n.core.tick(); // heartbeat interval passes during the apply
+      n.core.propose([new Uint8Array([7])]);
+      const beats = n.core.takeHeartbeats();
+      expect(beats.length).toBeGreaterThan(0);
+      expect(beats.every((m) => m.type === "heartbeat" && m.term === term)).toBe(true);
+      n.core.advance(rd);
+      const next = n.core.ready();
+      expect(ofType(next.messages, "heartbeat")).toEqual([]);
+      expect(next.entries.length).toBe(1);
+    });
+
+    it("a follower's heartbeat response goes at once in a term it has written, not in a new one", () => {
+      const n = newNode({ hardState: { term: 2, vote: null, commit: 0 } });
+      n.core.step(heartbeat("n2", "n1", 2, 0));
+      expect(n.core.takeHeartbeats()).toEqual([expect.objectContaining({ type: "heartbeatResp", term: 2 })]);
+      // A leader of a newer term: the new term must be on disk before anything answers in it.
+      n.core.step(heartbeat("n3", "n1", 3, 0));
+      expect(n.core.takeHeartbeats()).toEqual([]);
+      const rd = n.core.ready();
+      expect(rd.hardState).toMatchObject({ term: 3 });
+      expect(ofType(rd.messages, "heartbeatResp")).toEqual([expect.objectContaining({ term: 3 })]);
+    });
+  });
 });
