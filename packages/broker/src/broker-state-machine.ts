@@ -362,16 +362,10 @@ export class BrokerStateMachine implements StateMachine<CommandResult | undefine
   // ---- delivery (leader side) ----------------------------------------------
 
   /**
-   * Names of the subscriptions holding pending or outstanding references, the
-   * only ones a dispatch round can find work for. Read without the lock: a
-   * hint for the pump, which runs again after every apply, and the plan
-   * checks each subscription again under the lock.
+   * Names of the subscriptions holding pending references: first deliveries
+   * to make. Read without the lock: a hint for the pump, which runs again
+   * after every apply, and the plan checks each subscription again under the lock.
    */
-  *subscriptionsWithWork(): Iterable<string> {
-    for (const sub of this.state.subsWithWork()) yield sub.name;
-  }
-
-  /** Of those, the ones holding pending references: first deliveries to make (same reading rules). */
   *subscriptionsWithPending(): Iterable<string> {
     for (const sub of this.state.subsWithPending()) yield sub.name;
   }
