@@ -22,6 +22,13 @@ import { proposeCommand } from "./proposer.ts";
 /** How often the leader looks for missing records. */
 const UPKEEP_INTERVAL_MS = 2000;
 
+/**
+ * How soon a round that could not set a new cluster's version runs again (a
+ * member still starting): requests needing the version wait for it
+ * (handlers/fresh-version.ts), so it should not wait a whole interval.
+ */
+const FRESH_VERSION_RETRY_MS = 250;
+
 /** What the upkeep needs. */
 export interface ClusterUpkeepParts {
   readonly config: NodeConfig;
@@ -35,6 +42,7 @@ export interface ClusterUpkeepParts {
 /** See the module comment. Started when the node becomes leader, stopped when it stops leading. */
 export class ClusterUpkeep {
   private timer: ReturnType<typeof setInterval> | undefined;
+  private retry: ReturnType<typeof setTimeout> | undefined;
   private running = false;
   private stopped = false;
 
@@ -49,6 +57,7 @@ export class ClusterUpkeep {
   stop(): void {
     this.stopped = true;
     if (this.timer !== undefined) clearInterval(this.timer);
+    if (this.retry !== undefined) clearTimeout(this.retry);
   }
 
   /** One round; never throws (a failed proposal is retried next round). */
@@ -62,7 +71,17 @@ export class ClusterUpkeep {
       this.p.logger.debug({ err: String(err) }, "cluster upkeep round failed; retrying next round");
     } finally {
       this.running = false;
+      this.retrySoonWhileUnversioned();
     }
+  }
+
+  private retrySoonWhileUnversioned(): void {
+    if (this.stopped || this.retry !== undefined || this.p.broker.clusterVersion() !== 0) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      void this.run();
+    }, FRESH_VERSION_RETRY_MS);
+    this.retry.unref?.();
   }
 
   private async maybeSetFreshVersion(): Promise<void> {

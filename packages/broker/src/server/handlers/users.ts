@@ -3,7 +3,8 @@
  * each token and proposes only its SHA-256 (auth/tokens.ts), so the token is
  * answered once and then exists nowhere in the cluster. The commands need
  * cluster version 4 (checkProposal answers FEATURE_NOT_ENABLED before
- * `cluster finalize-upgrade`).
+ * `cluster finalize-upgrade`; a new cluster's requests wait for its version,
+ * fresh-version.ts).
  */
 import { RaftbusError } from "@raftbus/client/protocol";
 import type {
@@ -17,6 +18,7 @@ import { ADMIN_USER } from "../auth/admin-token.ts";
 import type { HandlerContext } from "../node-server.ts";
 import { proposeCommand } from "../proposer.ts";
 import type { ClientSession } from "../session.ts";
+import { checkVersionedProposal } from "./fresh-version.ts";
 import { requireLeader } from "./leader.ts";
 
 /** `user.add`. */
@@ -50,7 +52,7 @@ export async function grantUser(ctx: HandlerContext, _s: ClientSession, body: Us
 export async function removeUser(ctx: HandlerContext, _s: ClientSession, body: UserRemoveRequest): Promise<UserNameResponse> {
   requireLeader(ctx);
   const name = checkName(body.name);
-  await proposeCommand(ctx.raft, ctx.broker.checkProposal({ type: "removeUser", now: Date.now(), name }) as Command & { type: "removeUser" });
+  await proposeCommand(ctx.raft, await checkVersionedProposal(ctx, { type: "removeUser", now: Date.now(), name }) as Command & { type: "removeUser" });
   return { name };
 }
 
@@ -69,5 +71,5 @@ function checkName(value: string): string {
 }
 
 async function put(ctx: HandlerContext, fields: { name: string; create: boolean; tokenHash?: Uint8Array; grants?: readonly string[] }): Promise<void> {
-  await proposeCommand(ctx.raft, ctx.broker.checkProposal({ type: "putUser", now: Date.now(), ...fields }) as Command & { type: "putUser" });
+  await proposeCommand(ctx.raft, await checkVersionedProposal(ctx, { type: "putUser", now: Date.now(), ...fields }) as Command & { type: "putUser" });
 }
