@@ -5,9 +5,15 @@
  * once (as a network change would). A blocked direction drops everything,
  * pings included, so the transport notices the partition the way it would
  * on a real network: by its own timeouts.
+ *
+ * A connection whose dialer the listener cannot tell is identified by the
+ * dialer's `hello` (hello.ts): until then only the upgrade head, control
+ * frames and the acceptor's challenge pass, unfaulted; the hello and
+ * everything after it are subject to the link's faults.
  */
 import { connect, type Socket } from "node:net";
 import { SeededRand } from "@raftbus/raft";
+import { helloSender } from "./hello.ts";
 import { type LinkFault, type LinkFaults, linkKey } from "./link-fault.ts";
 import { type WsUnit, WsUnitSplitter } from "./ws-units.ts";
 
@@ -33,8 +39,8 @@ export class LinkProxy {
     this.rand = new SeededRand(seed);
   }
 
-  /** Proxy an accepted connection from `dialer` into `self`, whose peer port is `target`. */
-  handle(client: Socket, dialer: string, self: string, target: { host: string; port: number }): void {
+  /** Proxy an accepted connection from `dialer` (undefined: read it from the hello) into `self`, whose peer port is `target`. */
+  handle(client: Socket, dialer: string | undefined, self: string, target: { host: string; port: number }): void {
     this.stats.connections++;
     const server = connect(target.port, target.host);
     this.track(client);
@@ -47,8 +53,13 @@ export class LinkProxy {
     server.on("error", closeBoth);
     client.on("close", closeBoth);
     server.on("close", closeBoth);
-    this.pump(client, server, linkKey(dialer, self));
-    this.pump(server, client, linkKey(self, dialer));
+    const link = { dialer };
+    this.pump(client, server, () => (link.dialer === undefined ? undefined : linkKey(link.dialer, self)), (unit) => {
+      if (link.dialer !== undefined || unit.kind !== "data") return true;
+      link.dialer = helloSender(unit);
+      return link.dialer !== undefined;
+    });
+    this.pump(server, client, () => (link.dialer === undefined ? undefined : linkKey(self, link.dialer)));
   }
 
   /** Close every proxied connection. */
@@ -61,7 +72,13 @@ export class LinkProxy {
     s.on("close", () => this.sockets.delete(s));
   }
 
-  private pump(from: Socket, to: Socket, key: string): void {
+  /**
+   * Forward `from` → `to` unit by unit under the faults of link `key()` (none
+   * while it is unknown). `identify`, on the dialer's side, sees each unit
+   * first and returns false for a first data message that is not a hello:
+   * the connection is closed.
+   */
+  private pump(from: Socket, to: Socket, key: () => string | undefined, identify?: (unit: WsUnit) => boolean): void {
     const splitter = new WsUnitSplitter();
     let lastEmitAt = 0;
     let queuedBytes = 0;
@@ -91,7 +108,12 @@ export class LinkProxy {
       }
       const now = Date.now();
       for (const u of units) {
-        const f: LinkFault = this.faults[key] ?? {};
+        if (identify !== undefined && !identify(u)) {
+          from.destroy();
+          return;
+        }
+        const k = key();
+        const f: LinkFault = k === undefined ? {} : this.faults[k] ?? {};
         if (f.blocked === true || (u.kind === "data" && (f.lossRate ?? 0) > 0 && this.rand.chance(f.lossRate ?? 0))) {
           this.stats.dropped++;
           continue;

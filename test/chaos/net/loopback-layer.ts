@@ -1,13 +1,17 @@
 /**
- * The fallback fault layer (see fault-layer.ts): every node on 127.0.0.1
- * with free ports, and one proxy listener per directed dial (the node with
- * the smaller id dials), so the proxy knows the link from the port alone.
- * Each node gets its own `--peers`, naming the proxies it must dial.
- * Partitions are blocked links in the proxies.
- *
- * Limitation: a re-added node's address is replicated to every member, so
- * it can be re-added only if at most one member dials it (the two nodes
- * with the smallest ids); {@link LoopbackLayer.readdAddress} says so.
+ * The fallback fault layer (see fault-layer.ts): everything on loopback.
+ * Each node binds 127.0.0.1; its sidecar listens on the node's own
+ * loopback address 127.0.1.K (Linux routes all of 127/8 to lo) on the same
+ * port numbers: the peer port through the fault proxy, the client port as a
+ * plain relay. Every node's `--peers` names those addresses, so all nodes
+ * share one view of where each member listens, and the replicated address
+ * book (cluster version 2), which outranks each node's peer list, records
+ * the same addresses: the proxies stay on every path. (An earlier design
+ * gave each directed dial its own proxy port, so the lists differed; once
+ * the first leader recorded its own list in the book, nodes redialed its
+ * addresses and some links bypassed the proxies — a leader "isolated" for
+ * 4 s kept leading, CI 16:43.) All dials come from 127.0.0.1, so the proxy
+ * tells dialers apart by their hello (hello.ts).
  */
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { createServer } from "node:net";
@@ -19,6 +23,11 @@ import { type Cuts, type LinkFaults, cutsAsFaults } from "./link-fault.ts";
 import { SidecarProcess } from "./sidecar-process.ts";
 
 const HOST = "127.0.0.1";
+
+/** The loopback address node number `k` (0-based) is advertised at. */
+function frontHost(k: number): string {
+  return `127.0.1.${k + 1}`;
+}
 
 /** A free TCP port on 127.0.0.1 (the OS picks it). */
 export async function freePort(): Promise<number> {
@@ -42,22 +51,20 @@ export class LoopbackLayer implements FaultLayer {
     readonly ids: readonly string[],
     private readonly registry: Registry,
     private readonly ports: ReadonlyMap<string, { peer: number; client: number }>,
-    /** Listener port of the dial `from` → `to` (from < to). */
-    private readonly links: ReadonlyMap<string, number>,
   ) {}
 
   /** Pick ports and start the sidecars. */
   static async create(ids: readonly string[], registry: Registry, seed: number, logFd: number): Promise<LoopbackLayer> {
     const ports = new Map<string, { peer: number; client: number }>();
-    const links = new Map<string, number>();
     for (const id of ids) ports.set(id, { peer: await freePort(), client: await freePort() });
-    for (const a of ids) for (const b of ids) if (a < b) links.set(`${a}>${b}`, await freePort());
-    const layer = new LoopbackLayer(ids, registry, ports, links);
+    const layer = new LoopbackLayer(ids, registry, ports);
     // Started together: each is a Node process, slow to start on a busy machine.
     await Promise.all(ids.map(async (id, i) => {
-      const listeners = ids.filter((d) => d < id).map((d) => ({ host: HOST, port: links.get(`${d}>${id}`)!, dialer: d }));
+      const { peer, client } = ports.get(id)!;
       layer.sidecars.set(id, await SidecarProcess.start(registry, {
-        node: id, seed: seed + i, peerTarget: { host: HOST, port: ports.get(id)!.peer }, listeners,
+        node: id, seed: seed + i, peerTarget: { host: HOST, port: peer },
+        listeners: [{ host: frontHost(i), port: peer, byHello: true }],
+        clientTcpRelay: { listen: { host: frontHost(i), port: client }, host: HOST, port: client },
       }, [], logFd));
     }));
     return layer;
@@ -69,28 +76,28 @@ export class LoopbackLayer implements FaultLayer {
     return p;
   }
 
+  private front(id: string): string {
+    return frontHost(this.ids.indexOf(id));
+  }
+
   net(id: string): NodeNet {
     const self = this.port(id);
-    const peers = this.ids.map((p) => {
-      const dialPort = p === id || p < id ? this.port(p).peer : this.links.get(`${id}>${p}`)!;
-      return `${p}=${HOST}:${dialPort}:${this.port(p).client}`;
-    });
+    const peers = this.ids.map((p) => `${p}=${this.front(p)}:${this.port(p).peer}:${this.port(p).client}`);
     return { id, bindHost: HOST, peerPort: self.peer, clientPort: self.client, peers: peers.join(",") };
   }
 
-  readdAddress(id: string): { peerAddress: string; clientAddress: string } | undefined {
-    const dialers = this.ids.filter((d) => d < id);
-    if (dialers.length > 1) return undefined;
-    const port = dialers.length === 0 ? this.port(id).peer : this.links.get(`${dialers[0]}>${id}`)!;
-    return { peerAddress: `${HOST}:${port}`, clientAddress: `ws://${HOST}:${this.port(id).client}` };
+  readdAddress(id: string): { peerAddress: string; clientAddress: string } {
+    const p = this.port(id);
+    return { peerAddress: `${this.front(id)}:${p.peer}`, clientAddress: `ws://${this.front(id)}:${p.client}` };
   }
 
   spawn(_id: string, command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
     return this.registry.process(spawn(command, args, options));
   }
 
+  /** The SDK dials the nodes directly: an advertised 127.0.1.K address maps to 127.0.0.1 (client ports are unique). */
   readonly webSocketFactory: WebSocketFactory = (url) =>
-    new WebSocket(url, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 }) as unknown as WebSocketLike;
+    new WebSocket(url.replace(/^(wss?:\/\/)127\.0\.1\.\d+:/, `$1${HOST}:`), { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 }) as unknown as WebSocketLike;
 
   async http(id: string, path: string, timeoutMs: number): Promise<HttpAnswer> {
     try {

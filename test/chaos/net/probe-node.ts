@@ -2,19 +2,29 @@
  * A stand-in node for the fault-layer tests: echoes WebSocket messages on
  * its peer port, and on its client port answers `GET /probe?to=host:port&n=N`
  * by sending N messages to that peer address and reporting which echoes
- * came back and their round-trip times.
+ * came back and their round-trip times. Like a raftbus dialer, it opens
+ * each connection with a `hello` naming itself (the loopback layer's proxy
+ * learns the dialer from it); hellos are neither echoed nor counted.
  */
 import { createServer } from "node:http";
 import { WebSocket, WebSocketServer } from "ws";
+import { helloPacket } from "./hello.ts";
 
-const { bindHost, peerPort, clientPort } = JSON.parse(process.argv[2] ?? "{}") as { bindHost: string; peerPort: number; clientPort: number };
+const { id, bindHost, peerPort, clientPort } = JSON.parse(process.argv[2] ?? "{}") as { id: string; bindHost: string; peerPort: number; clientPort: number };
 
 let arrived = 0;
 const wss = new WebSocketServer({ host: bindHost, port: peerPort });
-wss.on("connection", (ws) => ws.on("message", (data) => {
-  arrived++;
-  ws.send(data as Buffer);
-}));
+wss.on("connection", (ws) => {
+  let greeted = false;
+  ws.on("message", (data) => {
+    if (!greeted) {
+      greeted = true;
+      return;
+    }
+    arrived++;
+    ws.send(data as Buffer);
+  });
+});
 
 function probe(to: string, n: number, timeoutMs: number): Promise<{ received: number[]; rttMs: number[] }> {
   return new Promise((resolve) => {
@@ -30,6 +40,7 @@ function probe(to: string, n: number, timeoutMs: number): Promise<{ received: nu
     const timer = setTimeout(done, timeoutMs);
     ws.on("error", () => undefined);
     ws.on("open", () => {
+      ws.send(helloPacket(id, to));
       for (let i = 0; i < n; i++) {
         sentAt.set(i, Date.now());
         ws.send(Buffer.from(String(i)));

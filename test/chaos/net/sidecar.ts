@@ -23,11 +23,16 @@ export interface SidecarConfig {
   readonly seed: number;
   /** The node's real peer listener. */
   readonly peerTarget: { readonly host: string; readonly port: number };
-  /** Peer listeners; `dialer` names who uses it, else the source IP tells (`sourceIps`). */
-  readonly listeners: readonly { readonly host: string; readonly port: number; readonly dialer?: string }[];
+  /**
+   * Peer listeners; `dialer` names who uses it, else the source IP tells
+   * (`sourceIps`), else (`byHello`) the dialer's hello frame (hello.ts).
+   */
+  readonly listeners: readonly { readonly host: string; readonly port: number; readonly dialer?: string; readonly byHello?: boolean }[];
   readonly sourceIps?: Readonly<Record<string, string>>;
   /** Relay this Unix socket to the node's client port. */
   readonly clientRelay?: { readonly socketPath: string; readonly host: string; readonly port: number };
+  /** Relay this TCP address to the node's client port (the loopback layer's advertised client address). */
+  readonly clientTcpRelay?: { readonly listen: { readonly host: string; readonly port: number }; readonly host: string; readonly port: number };
 }
 
 function isConfig(v: unknown): v is SidecarConfig {
@@ -64,7 +69,7 @@ async function main(): Promise<void> {
     const server = createServer((sock) => {
       const ip = (sock.remoteAddress ?? "").replace(/^::ffff:/, "");
       const dialer = l.dialer ?? cfg.sourceIps?.[ip];
-      if (dialer === undefined) {
+      if (dialer === undefined && l.byHello !== true) {
         sock.destroy();
         return;
       }
@@ -77,6 +82,12 @@ async function main(): Promise<void> {
     const r = cfg.clientRelay;
     const server = createServer((sock) => relay(sock, connect(r.port, r.host)));
     await listen(server, r.socketPath);
+    servers.push(server);
+  }
+  if (cfg.clientTcpRelay !== undefined) {
+    const r = cfg.clientTcpRelay;
+    const server = createServer((sock) => relay(sock, connect(r.port, r.host)));
+    await listen(server, r.listen);
     servers.push(server);
   }
   const rl = createInterface({ input: process.stdin });
