@@ -208,12 +208,15 @@ function watchLeader(cluster: ChaosCluster, history: History): { stop: () => voi
 async function quiesce(cluster: ChaosCluster, notes: string[]): Promise<string[]> {
   let voters: readonly string[] = cluster.ids;
   await waitFor("replicas at one applied index", async () => {
+    // Without a running majority no leader can come (a bite whose nodes refuse their disks): stop waiting.
+    const running = cluster.ids.filter((id) => cluster.node(id).proc !== undefined).length;
+    if (running < Math.floor(cluster.ids.length / 2) + 1) throw new Error("too few nodes running");
     const sts = await cluster.statuses();
     const leader = [...sts.values()].find((s) => s.role === "leader");
     if (leader === undefined) return undefined;
     voters = leader.voters;
     const members = voters.map((id) => sts.get(id));
     return members.every((s) => s !== undefined && s.appliedIndex === leader.commitIndex && s.commitIndex === leader.commitIndex) ? true : undefined;
-  }, 30_000, 200).catch(() => notes.push("replicas did not reach one applied index within 30 s; they are compared after replaying their logs"));
+  }, 30_000, 200).catch((err: unknown) => notes.push(`replicas did not reach one applied index (${err instanceof Error ? err.message : String(err)}); they are compared after replaying their logs`));
   return [...voters];
 }
