@@ -22,8 +22,6 @@ interface Cluster {
   /** checkProposal calls, refused or not. */
   checks: number;
   proposed: unknown[];
-  /** Called on every checkProposal (lets a test set the version once the handler is waiting). */
-  onCheck?: () => void;
 }
 
 /** A leader whose gate refuses signing keys below cluster version 5, as BrokerStateMachine's does. */
@@ -40,7 +38,6 @@ function context(c: Cluster): HandlerContext {
       clusterVersion: () => c.version,
       checkProposal: (command: { type: string }) => {
         c.checks += 1;
-        c.onCheck?.();
         if (Math.max(1, c.version) < 5) throw new RaftbusError("FEATURE_NOT_ENABLED", `${command.type} needs cluster version 5`);
         return command;
       },
@@ -51,11 +48,15 @@ function context(c: Cluster): HandlerContext {
 describe("requests needing a new cluster's version", () => {
   it("`key add` sent before a new cluster set its version waits for it and succeeds", async () => {
     const c: Cluster = { version: 0, checks: 0, proposed: [] };
-    // The version is committed only after the first (refused) check: the handler must wait.
-    c.onCheck = () => {
-      if (c.checks === 1) setTimeout(() => { c.version = 5; }, 30);
+    // The version is committed only after the first (refused) check, while the handler
+    // polls: it must wait. The fake version is set on the handler's third look.
+    const ctx = context(c);
+    let looks = 0;
+    (ctx.broker as unknown as { clusterVersion: () => number }).clusterVersion = () => {
+      if (c.checks >= 1 && ++looks >= 3) c.version = 5;
+      return c.version;
     };
-    const res = await addKey(context(c), session, { name: "deploy", pattern: "deploy.**" });
+    const res = await addKey(ctx, session, { name: "deploy", pattern: "deploy.**" });
     expect(res.name).toBe("deploy");
     expect(res.key).toMatch(/^rbtk1\.deploy\./);
     expect(c.checks).toBe(2);
