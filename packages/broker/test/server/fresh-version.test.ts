@@ -65,14 +65,14 @@ describe("requests needing a new cluster's version", () => {
 
   it("a cluster whose version is set but too low refuses at once (an upgrade to finalize)", async () => {
     const c: Cluster = { version: 4, checks: 0, proposed: [] };
-    await expect(checkVersionedProposal(context(c), { type: "putSigningKey" }, { timeoutMs: 60_000, pollMs: 10 }))
+    await expect(checkVersionedProposal(context(c), () => ({ type: "putSigningKey" }), { timeoutMs: 60_000, pollMs: 10 }))
       .rejects.toMatchObject({ code: "FEATURE_NOT_ENABLED", message: expect.stringContaining("needs cluster version 5") });
     expect(c.checks).toBe(1);
   });
 
   it("a version that never comes ends the wait with FEATURE_NOT_ENABLED naming the cause", async () => {
     const c: Cluster = { version: 0, checks: 0, proposed: [] };
-    await expect(checkVersionedProposal(context(c), { type: "putSigningKey" }, { timeoutMs: 30, pollMs: 5 }))
+    await expect(checkVersionedProposal(context(c), () => ({ type: "putSigningKey" }), { timeoutMs: 30, pollMs: 5 }))
       .rejects.toMatchObject({ code: "FEATURE_NOT_ENABLED", message: expect.stringContaining("has not set its cluster version yet") });
     expect(c.proposed).toHaveLength(0);
   });
@@ -83,6 +83,6 @@ describe("requests needing a new cluster's version", () => {
     (ctx.broker as unknown as { checkProposal: () => never }).checkProposal = () => {
       throw new RaftbusError("INVALID_ARGUMENT", "bad name");
     };
-    await expect(checkVersionedProposal(ctx, { type: "putSigningKey" }, { timeoutMs: 60_000, pollMs: 10 })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(checkVersionedProposal(ctx, () => ({ type: "putSigningKey" }), { timeoutMs: 60_000, pollMs: 10 })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
   });
 });

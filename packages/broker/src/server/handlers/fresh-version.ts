@@ -22,10 +22,14 @@ export interface FreshVersionWait {
 /** Within a request's usual timeout; the upkeep retries every 250 ms while the version is unset. */
 export const FRESH_VERSION_WAIT: FreshVersionWait = { timeoutMs: 10_000, pollMs: 50 };
 
-/** `ctx.broker.checkProposal(command)`, waiting first for a new cluster's version when the command needs it. */
-export async function checkVersionedProposal(ctx: HandlerContext, command: unknown, wait: FreshVersionWait = FRESH_VERSION_WAIT): Promise<Command> {
+/**
+ * `ctx.broker.checkProposal(build())`, waiting first for a new cluster's
+ * version when the command needs it. `build` runs again after a wait, so the
+ * command's `now` is read when it is proposed, not before the wait.
+ */
+export async function checkVersionedProposal(ctx: HandlerContext, build: () => unknown, wait: FreshVersionWait = FRESH_VERSION_WAIT): Promise<Command> {
   try {
-    return ctx.broker.checkProposal(command);
+    return ctx.broker.checkProposal(build());
   } catch (err) {
     if (!(err instanceof RaftbusError) || err.code !== "FEATURE_NOT_ENABLED" || ctx.broker.clusterVersion() !== 0) throw err;
   }
@@ -38,5 +42,5 @@ export async function checkVersionedProposal(ctx: HandlerContext, command: unkno
       "Is every node running? (raftbus cluster status)");
   }
   requireLeader(ctx);
-  return ctx.broker.checkProposal(command);
+  return ctx.broker.checkProposal(build());
 }

@@ -21,7 +21,7 @@ export function keyFingerprint(key: Uint8Array): string {
 export async function addKey(ctx: HandlerContext, _s: ClientSession, body: KeyAddRequest): Promise<KeyAddResponse> {
   requireLeader(ctx);
   const key = body.key !== undefined ? new Uint8Array(body.key) : new Uint8Array(randomBytes(SIGNING_KEY_BYTES));
-  const command = await checkVersionedProposal(ctx, { type: "putSigningKey", now: Date.now(), name: body.name, pattern: body.pattern, key }) as Command & { type: "putSigningKey" };
+  const command = await checkVersionedProposal(ctx, () => ({ type: "putSigningKey", now: Date.now(), name: body.name, pattern: body.pattern, key })) as Command & { type: "putSigningKey" };
   const res = await proposeCommand(ctx.raft, command);
   return { name: res.name, pattern: res.pattern, key: formatTopicKey({ name: res.name, key: command.key }), fingerprint: keyFingerprint(command.key) };
 }
@@ -36,7 +36,7 @@ export async function listKeys(ctx: HandlerContext, _s: ClientSession, _body: Em
 /** `key.remove`. */
 export async function removeKey(ctx: HandlerContext, _s: ClientSession, body: KeyRemoveRequest): Promise<KeyRemoveResponse> {
   requireLeader(ctx);
-  const command = await checkVersionedProposal(ctx, { type: "removeSigningKey", now: Date.now(), name: body.name }) as Command & { type: "removeSigningKey" };
+  const command = await checkVersionedProposal(ctx, () => ({ type: "removeSigningKey", now: Date.now(), name: body.name })) as Command & { type: "removeSigningKey" };
   const res = await proposeCommand(ctx.raft, command);
   return { name: res.name };
 }

@@ -52,7 +52,7 @@ export async function grantUser(ctx: HandlerContext, _s: ClientSession, body: Us
 export async function removeUser(ctx: HandlerContext, _s: ClientSession, body: UserRemoveRequest): Promise<UserNameResponse> {
   requireLeader(ctx);
   const name = checkName(body.name);
-  await proposeCommand(ctx.raft, await checkVersionedProposal(ctx, { type: "removeUser", now: Date.now(), name }) as Command & { type: "removeUser" });
+  await proposeCommand(ctx.raft, await checkVersionedProposal(ctx, () => ({ type: "removeUser", now: Date.now(), name })) as Command & { type: "removeUser" });
   return { name };
 }
 
@@ -71,5 +71,5 @@ function checkName(value: string): string {
 }
 
 async function put(ctx: HandlerContext, fields: { name: string; create: boolean; tokenHash?: Uint8Array; grants?: readonly string[] }): Promise<void> {
-  await proposeCommand(ctx.raft, await checkVersionedProposal(ctx, { type: "putUser", now: Date.now(), ...fields }) as Command & { type: "putUser" });
+  await proposeCommand(ctx.raft, await checkVersionedProposal(ctx, () => ({ type: "putUser", now: Date.now(), ...fields })) as Command & { type: "putUser" });
 }
